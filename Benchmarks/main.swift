@@ -1,0 +1,2 @@
+import MobileNet
+print("mobilenet-bench: under construction")

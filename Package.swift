@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+// MobileNetV1 on CIFAR-10 on multi-core CPUs, checked against PyTorch.
+// Layout fixed by the design card: see ../shared/DESIGN.md and README.md.
+import PackageDescription
+
+let package = Package(
+    name: "MobileNetCPU",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "MobileNet", targets: ["MobileNet"]),
+        .executable(name: "mobilenet-train", targets: ["Trainer"]),
+        .executable(name: "mobilenet-bench", targets: ["Benchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(name: "Im2Col", path: "Sources/Im2Col"),
+        .target(
+            name: "MobileNet",
+            dependencies: ["COpenBLAS", "Im2Col"],
+            path: "Sources/MobileNet"
+        ),
+        .executableTarget(
+            name: "Trainer",
+            dependencies: [
+                "MobileNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Trainer"
+        ),
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: [
+                "MobileNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks"
+        ),
+        .testTarget(
+            name: "MobileNetTests",
+            dependencies: ["MobileNet", "Im2Col"],
+            path: "Tests/MobileNetTests",
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import MobileNet
+
+/// Test fixtures copied from ../shared/golden (see Fixtures/ and the golden README).
+enum Fixtures {
+    static func url(_ name: String) -> URL {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!
+    }
+
+    static func safetensors(_ name: String) throws -> SafetensorsFile {
+        try SafetensorsFile(contentsOfFile: url(name).path)
+    }
+
+    /// layers.safetensors, parsed once.
+    static let layers: SafetensorsFile = try! safetensors("layers.safetensors")
+    /// mobilenet_v1_w025.safetensors, parsed once.
+    static let network025: SafetensorsFile = try! safetensors("mobilenet_v1_w025.safetensors")
+
+    /// ../shared/golden next to the project, when present (full-size checks).
+    static var sharedGolden: URL? {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { dir.deleteLastPathComponent() }
+        let golden = dir.deletingLastPathComponent().appendingPathComponent("shared/golden")
+        return FileManager.default.fileExists(atPath: golden.path) ? golden : nil
+    }
+}
+
+/// The golden README's elementwise rule: |a − b| ≤ atolScale·max|b| + rtol·|b| for every element.
+func expectAllClose(
+    _ actual: [Float], _ expected: [Float],
+    atolScale: Float = 1e-5, rtol: Float = 1e-4,
+    _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(actual.count == expected.count, "\(what): count \(actual.count) vs \(expected.count)", sourceLocation: sourceLocation)
+    guard actual.count == expected.count else { return }
+    let scale = expected.reduce(Float(0)) { max($0, abs($1)) }
+    var worst: (index: Int, excess: Float) = (-1, 0)
+    for i in 0..<actual.count {
+        let bound = atolScale * scale + rtol * abs(expected[i])
+        let diff = abs(actual[i] - expected[i])
+        if !(diff <= bound) {
+            let excess = diff.isNaN ? .infinity : diff - bound
+            if worst.index < 0 || excess > worst.excess { worst = (i, excess) }
+        }
+    }
+    #expect(worst.index < 0, "\(what): element \(worst.index) is \(worst.index >= 0 ? actual[worst.index] : 0), expected \(worst.index >= 0 ? expected[worst.index] : 0) (max|b| \(scale))", sourceLocation: sourceLocation)
+}
+
+/// The golden README's norm-wise rule: ‖a − b‖₂ ≤ rtol·‖b‖₂.
+func expectNormClose(
+    _ actual: [Float], _ expected: [Float], rtol: Double,
+    _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(actual.count == expected.count, "\(what): count \(actual.count) vs \(expected.count)", sourceLocation: sourceLocation)
+    guard actual.count == expected.count else { return }
+    var diff = 0.0, norm = 0.0
+    for i in 0..<actual.count {
+        let d = Double(actual[i]) - Double(expected[i])
+        diff += d * d
+        norm += Double(expected[i]) * Double(expected[i])
+    }
+    #expect(diff.squareRoot() <= rtol * norm.squareRoot(), "\(what): ‖a−b‖ \(diff.squareRoot()) > \(rtol)·‖b‖ \(norm.squareRoot())", sourceLocation: sourceLocation)
+}
+
+/// A small seeded generator for test data (SplitMix64), independent of the engine's RNG.
+struct TestRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [lo, hi).
+    mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
+        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
+    }
+    mutating func floats(_ count: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
+        (0..<count).map { _ in uniform(lo, hi) }
+    }
+}
