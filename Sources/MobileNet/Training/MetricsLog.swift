@@ -1,0 +1,49 @@
+import Foundation
+
+/// A JSON-lines metrics file: one object per line, appended and flushed as it is
+/// written, so a crash loses at most the line being written and an existing file is
+/// never truncated (a resumed run appends to it).
+///
+/// Line kinds (field `kind`): `step` (every 100 optimizer steps: epoch, step, loss, lr,
+/// momentum), `epoch` (train loss/accuracy, test loss/accuracy, seconds, images/s),
+/// and whatever else the caller writes.
+public final class MetricsLog {
+    public enum Error: Swift.Error, CustomStringConvertible {
+        case cannotOpen(path: String, reason: String)
+        public var description: String {
+            switch self {
+            case .cannotOpen(let path, let reason):
+                return "cannot open metrics file \(path): \(reason). Choose a writable path with --metrics."
+            }
+        }
+    }
+
+    public let path: String
+    private let handle: FileHandle
+
+    /// Opens `path` for appending, creating it if needed.
+    /// - Throws: ``Error/cannotOpen(path:reason:)``.
+    public init(path: String) throws {
+        self.path = path
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw Error.cannotOpen(path: path, reason: "the file cannot be created")
+            }
+        }
+        do {
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+        } catch {
+            throw Error.cannotOpen(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
+    deinit { try? handle.close() }
+
+    /// Appends one JSON object (keys sorted) as a line.
+    public func write(_ fields: [String: Any]) {
+        guard JSONSerialization.isValidJSONObject(fields),
+              let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
+        handle.write(data + Data("\n".utf8))
+    }
+}
