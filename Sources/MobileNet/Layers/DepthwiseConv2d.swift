@@ -1,0 +1,143 @@
+/// Depthwise 2-D convolution: one K×K filter per channel (groups == channels), no bias.
+///
+/// Howard et al. 2017, MobileNets §3.1; equals
+/// torch.nn.Conv2d(C, C, K, stride: s, padding: p, groups: C, bias: False).
+/// - Input [C, H, W, N] (engine layout) → output [C, F, F', N], F = (H + 2p − K)/s + 1.
+/// - Parameter "weight" [C, 1, K, K] (kind `.depthwiseWeight`).
+/// - Cost: K·K·C·F·F' multiply-adds per image (``multiplyAdds(inputHeight:inputWidth:)``).
+/// - The fast kernels (DepthwiseKernels.swift) are specified by the scalar twins
+///   ``referenceForward(input:shape:weight:geometry:)`` and
+///   ``referenceBackward(input:shape:weight:gradOutput:geometry:)``.
+/// - Precondition (checked in release builds): the input has C channels and fits the kernel.
+public final class DepthwiseConv2d: Layer {
+    public let channels: Int
+    public let geometry: ConvGeometry
+    public let weight: Parameter
+    public var parameters: [Parameter] { [weight] }
+
+    public var kernelSize: Int { geometry.kernelSize }
+    public var stride: Int { geometry.stride }
+    public var padding: Int { geometry.padding }
+
+    /// The training forward's input (owned by the previous layer), read by backward.
+    private var input: FeatureMap?
+    private var output: FeatureMap?
+    private var gradInput: FeatureMap?
+
+    /// A zero-initialised layer; call ``resetParameters(using:)`` or load weights.
+    public init(channels: Int, kernelSize: Int = 3, stride: Int = 1, padding: Int = 1) {
+        precondition(channels >= 1, "expected at least one channel, got \(channels)")
+        self.channels = channels
+        self.geometry = ConvGeometry(kernelSize: kernelSize, stride: stride, padding: padding)
+        self.weight = Parameter(name: "weight", kind: .depthwiseWeight, shape: [channels, 1, kernelSize, kernelSize])
+    }
+
+    /// PyTorch's default init: weight ~ U(−1/√(K·K), 1/√(K·K)) (fan_in = 1·K·K).
+    public func resetParameters(using generator: inout SeededGenerator) {
+        resetConvolutionParameters(weight: weight, bias: nil, using: &generator)
+    }
+
+    /// Y[c, oy, ox, :] = Σ_{a,b} w[c, a, b] · X[c, oy·s − p + a, ox·s − p + b, :] (padding taps skipped).
+    public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
+        precondition(input.shape.channels == channels, "expected \(channels) channels, got \(input.shape)")
+        let output = FeatureMap.reuse(self.output, for: geometry.outputShape(input.shape, outChannels: channels))
+        self.output = output
+        DepthwiseKernels.forward(input: input.data, shape: input.shape, weight: weight.value.data,
+                                 geometry: geometry, output: output.data)
+        self.input = training ? input : nil
+        return output
+    }
+
+    /// Returns ∂L/∂X [C, H, W, N] and accumulates ∂L/∂w into `weight.grad` (+=).
+    /// - Precondition: follows a `forward(_:training: true)`; gradOutput has the output's shape.
+    public func backward(_ gradOutput: FeatureMap) -> FeatureMap {
+        guard let input else { preconditionFailure("DepthwiseConv2d.backward needs a forward(_:training: true) first") }
+        let expected = geometry.outputShape(input.shape, outChannels: channels)
+        precondition(gradOutput.shape == expected, "expected gradOutput \(expected), got \(gradOutput.shape)")
+        let gradInput = FeatureMap.reuse(self.gradInput, for: input.shape)
+        self.gradInput = gradInput
+        DepthwiseKernels.backward(input: input.data, shape: input.shape, weight: weight.value.data,
+                                  geometry: geometry, gradOutput: gradOutput.data,
+                                  gradInput: gradInput.data, gradWeight: weight.grad.data)
+        return gradInput
+    }
+
+    /// Multiply-adds per image: K·K·C·F·F'.
+    public static func multiplyAdds(channels: Int, kernelSize: Int = 3, stride: Int = 1, padding: Int = 1,
+                                    inputHeight: Int, inputWidth: Int) -> Int {
+        ConvGeometry(kernelSize: kernelSize, stride: stride, padding: padding)
+            .multiplyAdds(inChannels: channels, outChannels: channels, groups: channels,
+                          inputHeight: inputHeight, inputWidth: inputWidth)
+    }
+
+    /// Multiply-adds of this layer per image of the given input size.
+    public func multiplyAdds(inputHeight: Int, inputWidth: Int) -> Int {
+        Self.multiplyAdds(channels: channels, kernelSize: kernelSize, stride: stride, padding: padding,
+                          inputHeight: inputHeight, inputWidth: inputWidth)
+    }
+}
+
+// MARK: - Scalar twins (the specification of DepthwiseKernels)
+
+extension DepthwiseConv2d {
+    /// The plain scalar depthwise forward, the spec of the SIMD kernel.
+    /// - Parameters: `input` [C, H, W, N] in the engine layout with `shape`; `weight` [C, 1, K, K].
+    /// - Returns: the output [C, F, F', N], engine layout.
+    public static func referenceForward(input: [Float], shape: FeatureShape, weight: [Float],
+                                        geometry: ConvGeometry) -> [Float] {
+        let out = geometry.outputShape(shape, outChannels: shape.channels)
+        var output = [Float](repeating: 0, count: out.count)
+        forEachTap(shape, geometry) { c, a, b, oy, ox, iy, ix in
+            let w = weight[(c * geometry.kernelSize + a) * geometry.kernelSize + b]
+            for n in 0..<shape.batch {
+                output[index(c, oy, ox, n, out)] += w * input[index(c, iy, ix, n, shape)]
+            }
+        }
+        return output
+    }
+
+    /// The plain scalar depthwise backward (scatter form), the spec of the SIMD kernels.
+    /// - Returns: ∂L/∂input [C, H, W, N] and ∂L/∂weight [C, 1, K, K] for L = Σ output · gradOutput.
+    public static func referenceBackward(input: [Float], shape: FeatureShape, weight: [Float],
+                                         gradOutput: [Float], geometry: ConvGeometry)
+        -> (gradInput: [Float], gradWeight: [Float]) {
+        let out = geometry.outputShape(shape, outChannels: shape.channels)
+        var gradInput = [Float](repeating: 0, count: shape.count)
+        var gradWeight = [Float](repeating: 0, count: weight.count)
+        forEachTap(shape, geometry) { c, a, b, oy, ox, iy, ix in
+            let k = (c * geometry.kernelSize + a) * geometry.kernelSize + b
+            for n in 0..<shape.batch {
+                let dy = gradOutput[index(c, oy, ox, n, out)]
+                gradInput[index(c, iy, ix, n, shape)] += weight[k] * dy
+                gradWeight[k] += dy * input[index(c, iy, ix, n, shape)]
+            }
+        }
+        return (gradInput, gradWeight)
+    }
+
+    /// Calls body(c, a, b, oy, ox, iy, ix) for every channel, output pixel and in-image tap
+    /// (iy = oy·s − p + a, ix = ox·s − p + b), taps in row-major order per output pixel.
+    private static func forEachTap(_ shape: FeatureShape, _ geometry: ConvGeometry,
+                                   _ body: (Int, Int, Int, Int, Int, Int, Int) -> Void) {
+        let k = geometry.kernelSize, s = geometry.stride, p = geometry.padding
+        for c in 0..<shape.channels {
+            for oy in 0..<geometry.outputSize(shape.height) {
+                for ox in 0..<geometry.outputSize(shape.width) {
+                    for a in 0..<k {
+                        for b in 0..<k {
+                            let iy = oy * s - p + a, ix = ox * s - p + b
+                            if iy >= 0, iy < shape.height, ix >= 0, ix < shape.width {
+                                body(c, a, b, oy, ox, iy, ix)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Element (c, y, x, n) of a C × H × W × N map (Layout.swift).
+    private static func index(_ c: Int, _ y: Int, _ x: Int, _ n: Int, _ shape: FeatureShape) -> Int {
+        ((c * shape.height + y) * shape.width + x) * shape.batch + n
+    }
+}
