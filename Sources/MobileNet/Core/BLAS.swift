@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// The engine's only door to OpenBLAS (STYLE: one file imports COpenBLAS).
 ///
@@ -52,4 +53,38 @@ public func setEngineThreads(_ count: Int) {
     precondition(count >= 1, "expected at least one thread, got \(count)")
     Parallel.threadCount = count
     BLAS.setThreads(count)
+}
+
+extension BLAS {
+    /// Kernels OpenBLAS falls back to when it does not recognise the CPU.
+    static let genericCores: Set<String> = ["prescott", "generic", "nehalem", "core2", "katmai"]
+
+    /// A better OPENBLAS_CORETYPE for this CPU when OpenBLAS fell back to generic kernels.
+    ///
+    /// OpenBLAS builds with DYNAMIC_ARCH pick a kernel from the CPU model number; a CPU
+    /// newer than the build (e.g. model 207 with Debian 12's 0.3.21) gets "Prescott", SSE3
+    /// kernels 4–5× slower than its AVX-512 ones. This reads the instruction-set flags from
+    /// /proc/cpuinfo instead: AVX-512 (F, BW, DQ, VL) → "SkylakeX", AVX2 + FMA → "Haswell".
+    /// - Returns: nil when OpenBLAS's own choice is not a generic fallback, or no better one is known.
+    public static func betterCoreType() -> String? {
+        guard genericCores.contains(coreName.lowercased()) else { return nil }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
+    }
+
+    /// For executables, first thing in `main`: when OpenBLAS fell back to generic kernels
+    /// and the user has not chosen one (OPENBLAS_CORETYPE unset), re-executes the program
+    /// with OPENBLAS_CORETYPE set to ``betterCoreType()``. OpenBLAS reads the variable
+    /// only when it loads, so the process must start again. Returns if nothing is to be done
+    /// or the re-exec fails.
+    public static func reexecWithBetterKernelIfNeeded() {
+        guard getenv("OPENBLAS_CORETYPE") == nil, let core = betterCoreType() else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")
+    }
 }

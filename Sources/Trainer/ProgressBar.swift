@@ -1,0 +1,62 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-epoch progress: on a terminal, one line redrawn in place (bar, step/total,
+/// loss, lr, images/s, elapsed and remaining time); otherwise a plain line every
+/// `plainInterval` steps, as the seed's script prints, so logs stay readable.
+final class ProgressBar {
+    let isTerminal: Bool
+    let plainInterval: Int
+    private var lastDraw: Double = 0
+
+    init(isTerminal: Bool = isatty(STDOUT_FILENO) != 0, plainInterval: Int = 100) {
+        self.isTerminal = isTerminal
+        self.plainInterval = plainInterval
+    }
+
+    /// Reports step `step` (1-based) of `total` in `epoch` of `epochs`.
+    func update(epoch: Int, epochs: Int, step: Int, total: Int, loss: Double, learningRate: Double,
+                imagesPerSecond: Double, elapsedSeconds: Double) {
+        if isTerminal {
+            let now = Self.now()
+            guard step == total || now - lastDraw >= 0.1 else { return }
+            lastDraw = now
+            let width = 24
+            let filled = total > 0 ? min(width, width * step / total) : 0
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let remaining = step > 0 ? elapsedSeconds / Double(step) * Double(total - step) : 0
+            let line = String(format: "epoch %d/%d %@ %d/%d loss %.4f lr %.5f %.0f img/s %@<%@",
+                              epoch, epochs, bar, step, total, loss, learningRate, imagesPerSecond,
+                              Self.clock(elapsedSeconds), Self.clock(remaining))
+            FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + line).utf8))
+        } else if step % plainInterval == 0 || step == total {
+            print(String(format: "Epoch [%d/%d], Step [%d/%d], Loss: %.4f, LR: %.6f, %.0f img/s",
+                         epoch, epochs, step, total, loss, learningRate, imagesPerSecond))
+            flushStandardOutput()
+        }
+    }
+
+    /// Ends the epoch's progress line.
+    func finish() {
+        if isTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// "m:ss" or "h:mm:ss".
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                         : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Flushes buffered standard output (fflush(NULL) flushes every stream; Swift 6 forbids
+/// touching the global `stdout` directly).
+func flushStandardOutput() { fflush(nil) }
