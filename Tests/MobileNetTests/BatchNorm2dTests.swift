@@ -153,6 +153,41 @@ import Testing
         expectAllClose(bn.runningVar.array, stats.map { Float($0.unbiased) }, "unbiased variance")
     }
 
+    @Test func fusedBackwardMatchesDoubleReferenceAcrossBlocks() {
+        var rng = TestRNG(seed: 17)
+        // 1,575 values per channel: two reduction blocks and a ragged tail, where the
+        // finite-difference shapes above use one block.
+        let shape = FeatureShape(channels: 2, height: 15, width: 15, batch: 7)
+        let m = shape.channelStride
+        let input = Self.randomMap(shape, &rng, -1, 2)
+        let gradOutput = Self.randomMap(shape, &rng)
+        let bn = BatchNorm2d(numFeatures: 2, fusedReLU6: true)
+        bn.weight.value.data[0] = 2.5
+        bn.bias.value.data[1] = 3
+        _ = bn.forward(input, training: true)
+        let gradInput = Array(bn.backward(gradOutput).buffer)
+        // dx = γ·invstd/M·(M·dy' − Σdy' − x̂·Σ(dy'·x̂)) with dy' = dy where 0 < γ·x̂ + β < 6.
+        var expected = [Float](repeating: 0, count: shape.count)
+        var gradGamma: [Float] = [], gradBeta: [Float] = []
+        for (c, stat) in Self.statistics(input).enumerated() {
+            let invStd = 1 / (stat.biased + Double(bn.eps)).squareRoot()
+            let gamma = Double(bn.weight.value.data[c]), beta = Double(bn.bias.value.data[c])
+            let xHat = (0..<m).map { (Double(input.data[c * m + $0]) - stat.mean) * invStd }
+            let dy = (0..<m).map { i in
+                (0 < gamma * xHat[i] + beta && gamma * xHat[i] + beta < 6) ? Double(gradOutput.data[c * m + i]) : 0
+            }
+            let sumDy = dy.reduce(0, +), sumDyXHat = zip(dy, xHat).reduce(0) { $0 + $1.0 * $1.1 }
+            for i in 0..<m {
+                expected[c * m + i] = Float(gamma * invStd / Double(m) * (Double(m) * dy[i] - sumDy - xHat[i] * sumDyXHat))
+            }
+            gradGamma.append(Float(sumDyXHat))
+            gradBeta.append(Float(sumDy))
+        }
+        expectAllClose(gradInput, expected, "grad.input")
+        expectAllClose(bn.weight.grad.array, gradGamma, "grad.weight")
+        expectAllClose(bn.bias.grad.array, gradBeta, "grad.bias")
+    }
+
     @Test func resultsAreBitwiseIdenticalAcrossThreadCounts() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }

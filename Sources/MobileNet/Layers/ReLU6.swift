@@ -35,7 +35,7 @@ public final class ReLU6: Layer {
         let x = SendablePointer(input.data), dy = SendablePointer(gradOutput.data), dx = SendablePointer(dxMap.data)
         Parallel.forEachRange(input.shape.count) { range in
             for i in range {
-                let g = dy[i]
+                let g = dy[i]  // loaded unconditionally, so the select vectorises
                 dx[i] = ReLU6.passesGradient(x[i]) ? g : 0
             }
         }
