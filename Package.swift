@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -24,7 +25,10 @@ let package = Package(
         .target(name: "Im2Col", path: "Sources/Im2Col"),
         .target(
             name: "MobileNet",
-            dependencies: ["COpenBLAS", "Im2Col"],
+            dependencies: [
+                "COpenBLAS", "Im2Col",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Sources/MobileNet"
         ),
         .executableTarget(

@@ -1,0 +1,163 @@
+/// Iterates a CIFAR split in batches in the engine layout, like PyTorch's
+/// `DataLoader(dataset, batch_size: B, shuffle: …, drop_last: …)` over the seed's transforms.
+///
+/// ```swift
+/// let loader = BatchLoader(dataset: train, configuration: .training(seed: 1))
+/// for epoch in 0..<epochs {
+///     loader.start(epoch: epoch)              // or start(epoch:step:) to resume mid-epoch
+///     while let batch = loader.next() { model.step(batch.images, batch.labels) }
+/// }
+/// ```
+///
+/// Every batch is a pure function of (seed, epoch, step): the order is
+/// ``EpochOrder/shuffle(_:seed:epoch:)`` and each image's crop and flip come from
+/// (seed, epoch, dataset index). Prefetching, thread count and resuming change nothing.
+///
+/// **Lifetime rule:** a ``Batch`` (its feature map and buffers) is valid until the next call
+/// to ``next()``, ``start(epoch:step:)`` or ``stop()`` on this loader; after that its memory is
+/// recycled for a later batch. Copy what must outlive it.
+///
+/// With `prefetch > 0`, batches are prepared on one background Foundation thread while the
+/// caller trains on the previous one, into `prefetch + 1` buffers allocated once. Nothing is
+/// allocated per batch; each epoch starts one thread (and ends it before the next starts).
+/// ``stop()`` (or releasing the loader) ends the thread promptly, even mid-epoch.
+/// Use the loader from one thread at a time.
+public final class BatchLoader {
+    /// How batches are drawn and transformed.
+    public struct Configuration: Sendable {
+        /// Images per batch, B.
+        public var batchSize: Int
+        /// Visit images in a fresh (seed, epoch) permutation each epoch (training); else in order.
+        public var shuffle: Bool
+        /// Crop, flip and normalisation (``AugmentationOptions/evaluation`` for normalise only).
+        public var augmentation: AugmentationOptions
+        /// Drop the last batch when it is smaller than B (PyTorch's `drop_last`).
+        public var dropLast: Bool
+        /// Seeds the epoch order and the per-image augmentation.
+        public var seed: UInt64
+        /// Batches prepared ahead on the background thread (`prefetch + 1` buffers);
+        /// 0 prepares each batch inside ``BatchLoader/next()`` on the caller's thread.
+        public var prefetch: Int
+
+        public init(batchSize: Int, shuffle: Bool, augmentation: AugmentationOptions,
+                    dropLast: Bool = false, seed: UInt64 = 0, prefetch: Int = 1) {
+            self.batchSize = batchSize
+            self.shuffle = shuffle
+            self.augmentation = augmentation
+            self.dropLast = dropLast
+            self.seed = seed
+            self.prefetch = prefetch
+        }
+
+        /// The seed's training loader: batch 128, shuffled, crop + flip + normalise, last
+        /// partial batch kept (50,000 = 390 · 128 + 80).
+        public static func training(batchSize: Int = 128, seed: UInt64, dropLast: Bool = false,
+                                    prefetch: Int = 1) -> Configuration {
+            Configuration(batchSize: batchSize, shuffle: true, augmentation: .training,
+                          dropLast: dropLast, seed: seed, prefetch: prefetch)
+        }
+
+        /// The seed's test loader: batch 100, in order, normalise only.
+        public static func evaluation(batchSize: Int = 100, prefetch: Int = 1) -> Configuration {
+            Configuration(batchSize: batchSize, shuffle: false, augmentation: .evaluation, prefetch: prefetch)
+        }
+    }
+
+    /// One batch, valid until the loader's next call (see the lifetime rule above).
+    public struct Batch {
+        /// [3, 32, 32, size] in the engine layout C × H × W × N, normalised (and augmented).
+        public let images: FeatureMap
+        /// The class of each image, `size` values.
+        public let labels: UnsafeBufferPointer<Int32>
+        /// The dataset position of each image, `size` values.
+        public let indices: UnsafeBufferPointer<Int32>
+        public let epoch: Int
+        /// 0-based step within the epoch.
+        public let step: Int
+        /// Images in this batch: B, or fewer for the last one.
+        public var size: Int { labels.count }
+    }
+
+    public let configuration: Configuration
+    /// Images in the data set, N.
+    public let datasetCount: Int
+    /// Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with `dropLast`.
+    public let stepsPerEpoch: Int
+
+    private let plan: EpochPlan
+    private var prefetcher: BatchPrefetcher?
+    private var holding = false
+    private var started = false
+    private var nextStep = 0
+
+    /// - Precondition: `batchSize >= 1`, `0 <= prefetch <= 3`.
+    public init(dataset: CIFARDataset, configuration: Configuration) {
+        precondition(configuration.batchSize >= 1, "batchSize must be ≥ 1, got \(configuration.batchSize)")
+        precondition((0...3).contains(configuration.prefetch), "prefetch must be in 0...3, got \(configuration.prefetch)")
+        self.configuration = configuration
+        self.datasetCount = dataset.count
+        let batchSize = configuration.batchSize
+        self.stepsPerEpoch = configuration.dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        let assembler = BatchAssembler(dataset: dataset, options: configuration.augmentation, seed: configuration.seed)
+        self.plan = EpochPlan(assembler: assembler, batchSize: batchSize, slotCount: configuration.prefetch + 1)
+    }
+
+    deinit { stop() }
+
+    /// Begins `epoch` at `step` (0 for a fresh epoch; k resumes with the batches steps k…
+    /// of the full epoch would give). Stops any epoch still running.
+    /// - Precondition: `epoch >= 0`, `0 <= step <= stepsPerEpoch`.
+    public func start(epoch: Int, step: Int = 0) {
+        precondition(epoch >= 0, "epoch must be ≥ 0, got \(epoch)")
+        precondition((0...stepsPerEpoch).contains(step), "step must be in 0...\(stepsPerEpoch), got \(step)")
+        stop()
+        if configuration.shuffle { EpochOrder.shuffle(&plan.order, seed: configuration.seed, epoch: epoch) }
+        plan.epoch = epoch
+        nextStep = step
+        started = true
+        if configuration.prefetch > 0 && step < stepsPerEpoch {
+            prefetcher = BatchPrefetcher(plan: plan, steps: step..<stepsPerEpoch)
+        }
+    }
+
+    /// The next batch of the epoch, or nil when the epoch is over. Recycles the batch
+    /// returned by the previous call.
+    /// - Precondition: ``start(epoch:step:)`` was called.
+    public func next() -> Batch? {
+        precondition(started, "call start(epoch:step:) before next()")
+        if holding {
+            prefetcher?.recycle()
+            holding = false
+        }
+        guard nextStep < stepsPerEpoch else {
+            stop()
+            return nil
+        }
+        let slot: BatchSlot
+        if let prefetcher {
+            slot = prefetcher.take()
+        } else {
+            slot = plan.slots[0]
+            plan.fill(slot, step: nextStep)
+        }
+        precondition(slot.step == nextStep, "prefetched step \(slot.step), expected \(nextStep)")
+        nextStep += 1
+        holding = true
+        return Batch(images: slot.images,
+                     labels: UnsafeBufferPointer(start: slot.labels, count: slot.size),
+                     indices: UnsafeBufferPointer(start: slot.indices, count: slot.size),
+                     epoch: plan.epoch, step: slot.step)
+    }
+
+    /// Ends the current epoch early: stops and joins the background thread. Idempotent;
+    /// ``next()`` then returns nil until the next ``start(epoch:step:)``.
+    public func stop() {
+        prefetcher?.join()
+        prefetcher = nil
+        holding = false
+        nextStep = stepsPerEpoch
+    }
+
+    /// True while a background thread exists for the current epoch (tests).
+    var isPrefetching: Bool { prefetcher != nil }
+}
