@@ -2,6 +2,7 @@
 #   make test                 all tests (golden PyTorch values, gradients, loader, trainer)
 #   make train [EPOCHS=60]    train on CIFAR-10 (downloads it into data/ when not found)
 #   make bench                counted and timed cost of standard vs separable convolution
+#   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
 SHELL := /bin/bash
 SWIFT ?= swift
 EPOCHS ?= 60
@@ -43,8 +44,30 @@ train: release
 	fi
 	$(BIN)/mobilenet-train train --data "$(DATA)" --epochs $(EPOCHS) --threads $(THREADS) $(TRAIN_FLAGS)
 
+BENCH_OUT ?= bench-results
+BENCH_FLAGS ?=
+PYTORCH_REFERENCE := ../shared/bench/pytorch_reference.py
+
+# Counts and timings (a few minutes on 2 cores): $(BENCH_OUT)/report.md, results.json, *.svg.
 bench: release
-	$(BIN)/mobilenet-bench
+	$(BIN)/mobilenet-bench run --output $(BENCH_OUT) $(BENCH_FLAGS)
+
+# Our training and inference images/s beside PyTorch's, measured one after the other in one
+# shell command (same machine load), then the ratios ours ÷ PyTorch. Not part of CI.
+bench-pytorch: deps
+	@python3 -c "import torch" 2>/dev/null || { \
+	  echo "PyTorch is not installed for $$(command -v python3). Install it with: pip install torch"; \
+	  echo "The CPU-only build is enough (a torch wheel tagged +cpu); on Linux the default wheel also pulls GBs of CUDA packages."; \
+	  exit 1; }
+	@test -f $(PYTORCH_REFERENCE) || { echo "$(PYTORCH_REFERENCE) not found: it sits in the shared folder beside the project"; exit 1; }
+	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
+	mkdir -p $(BENCH_OUT)/pytorch && \
+	  $(BIN)/mobilenet-bench run --sections network --threads $(THREADS) --network-batch-sizes 128 100 \
+	    --warmup 3 --runs 10 --output $(BENCH_OUT)/pytorch && \
+	  python3 $(PYTORCH_REFERENCE) --threads $(THREADS) --batch 128 --infer-batch 100 --steps 10 --warmup 3 \
+	    > $(BENCH_OUT)/pytorch/pytorch.json && \
+	  $(BIN)/mobilenet-bench compare $(BENCH_OUT)/pytorch/results.json $(BENCH_OUT)/pytorch/pytorch.json \
+	    --infer-batch 100 --output $(BENCH_OUT)/pytorch/comparison.json
 
 clean:
 	rm -rf .build

@@ -12,7 +12,13 @@ public enum BLAS {
     /// - op(A) is [m, k]: A is stored [m, k] (lda ≥ k) or, with `transposeA`, [k, m] (lda ≥ m).
     /// - op(B) is [k, n]: B is stored [k, n] (ldb ≥ n) or, with `transposeB`, [n, k] (ldb ≥ k).
     /// - C is [m, n] with ldc ≥ n. With beta = 0, C's prior contents are ignored (may be garbage).
-    @inlinable
+    ///
+    /// Threading: OpenBLAS runs single-threaded; a product of at least ``parallelMultiplyAdds``
+    /// is cut into ``pieces`` blocks of C — columns (in multiples of 16) when n ≥ m, else
+    /// rows; never along k — and the blocks run on ``Parallel``'s threads. The cut depends
+    /// only on the shape and on `max(2, Parallel.threadCount)`, so results are bitwise the
+    /// same with 1 or 2 threads. Must not be called from inside a parallel loop (it would
+    /// then run its pieces inline, correct but serial).
     public static func sgemm(
         transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
@@ -24,6 +30,48 @@ public enum BLAS {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m \(m) n \(n) k \(k)")
         if m == 0 || n == 0 { return }
+        let pieces = m * n * k >= parallelMultiplyAdds ? self.pieces : 1
+        if pieces == 1 {
+            serialSgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        let pa = SendablePointer(UnsafeMutablePointer(mutating: a)), pb = SendablePointer(UnsafeMutablePointer(mutating: b))
+        let pc = SendablePointer(c)
+        let splitColumns = n >= m
+        Parallel.forEachRange(pieces) { range in
+            for piece in range {
+                if splitColumns {
+                    let lo = columnBoundary(piece, of: pieces, n), hi = columnBoundary(piece + 1, of: pieces, n)
+                    if hi > lo { serialSgemm(transposeA, transposeB, m, hi - lo, k, alpha, pa.base, lda,
+                                pb.base + (transposeB ? lo * ldb : lo), ldb, beta, pc.base + lo, ldc) }
+                } else {
+                    let lo = m * piece / pieces, hi = m * (piece + 1) / pieces
+                    if hi > lo { serialSgemm(transposeA, transposeB, hi - lo, n, k, alpha, pa.base + (transposeA ? lo : lo * lda), lda,
+                                pb.base, ldb, beta, pc.base + lo * ldc, ldc) }
+                }
+            }
+        }
+    }
+
+    /// Products smaller than this many multiply-adds run as one call on the calling thread.
+    public static let parallelMultiplyAdds = 1 << 21
+
+    /// Blocks a large product is cut into: `max(2, Parallel.threadCount)`.
+    public static var pieces: Int { max(2, Parallel.threadCount) }
+
+    /// Start column of block `piece` of `pieces` over n columns: a multiple of 16 (one
+    /// AVX-512 vector, 64 bytes), the last block taking the remainder.
+    @inline(__always)
+    static func columnBoundary(_ piece: Int, of pieces: Int, _ n: Int) -> Int {
+        piece == pieces ? n : (n * piece / pieces) & ~15
+    }
+
+    /// One cblas_sgemm call on the calling thread (OpenBLAS set to one thread once).
+    @inline(__always)
+    static func serialSgemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                            _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                            _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = singleThreaded
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,
@@ -33,12 +81,10 @@ public enum BLAS {
             beta, c, Int32(ldc))
     }
 
-    /// Sets the number of threads OpenBLAS uses inside each call (openblas_set_num_threads).
-    public static func setThreads(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
-    }
+    /// OpenBLAS's own threads are never used (see ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``).
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
 
-    /// Threads OpenBLAS currently uses.
+    /// Threads OpenBLAS uses inside one call: always 1 (the engine threads GEMMs itself).
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// The kernel OpenBLAS selected for this CPU (e.g. "Cooperlake"), for reports.
@@ -48,11 +94,11 @@ public enum BLAS {
     public static var config: String { String(cString: openblas_get_config()) }
 }
 
-/// Sets the engine's thread count for both its own loops and OpenBLAS's.
+/// Sets the engine's thread count: its own loops and the blocks of its GEMMs
+/// (OpenBLAS itself stays single-threaded).
 public func setEngineThreads(_ count: Int) {
     precondition(count >= 1, "expected at least one thread, got \(count)")
     Parallel.threadCount = count
-    BLAS.setThreads(count)
 }
 
 extension BLAS {

@@ -1,4 +1,8 @@
-import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A raw pointer that may cross into the parallel-for's worker closures.
 ///
@@ -15,28 +19,26 @@ public struct SendablePointer<Pointee>: @unchecked Sendable {
 }
 
 /// The engine's one parallel-for (STYLE: one place). Work is split into at most
-/// `Parallel.threadCount` contiguous chunks run on libdispatch's pool; with one
-/// thread it runs inline. Never call it from inside another parallel loop, and never
-/// while OpenBLAS runs threads of its own (GEMMs are called between loops, not inside).
+/// `Parallel.threadCount` contiguous chunks: the calling thread runs the first, the
+/// engine's own worker threads (``WorkerPool``) the others; with one thread it runs inline.
+///
+/// OpenBLAS runs single-threaded: ``BLAS/sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+/// splits large products over this same pool, so there is one set of threads and no
+/// second pool spinning while the other works. A call made while another parallel loop
+/// is running (nested, or from a second thread) runs inline on its caller: nesting
+/// never oversubscribes the cores.
 public enum Parallel {
-    /// Threads used by the engine's own loops (and by OpenBLAS, see ``BLAS/setThreads(_:)``).
+    /// Threads used by the engine's loops and GEMMs (see ``setEngineThreads(_:)``).
     nonisolated(unsafe) public static var threadCount: Int = ProcessInfoCores.active
 
     /// Calls `body(range)` for contiguous, disjoint ranges covering `0..<count`,
     /// in parallel. Which thread runs which range does not depend on timing, and a
     /// caller that reduces must do so per index (not per chunk) to stay
-    /// deterministic across thread counts.
+    /// deterministic across thread counts. Allocates nothing after the pool's threads exist.
     @inlinable
     public static func forEachRange(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let chunks = min(threadCount, count)
-        if chunks <= 1 {
-            if count > 0 { body(0..<count) }
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let lower = count * chunk / chunks
-            let upper = count * (chunk + 1) / chunks
-            body(lower..<upper)
+        forEachChunk(min(threadCount, count)) { chunk, chunks in
+            body(count * chunk / chunks ..< count * (chunk + 1) / chunks)
         }
     }
 
@@ -46,6 +48,145 @@ public enum Parallel {
         forEachRange(count) { range in
             for i in range { body(i) }
         }
+    }
+
+    /// Calls `body(chunk, chunks)` for every chunk in `0..<chunks`, chunk 0 on the calling
+    /// thread and the others on the worker threads (inline and in order if the pool is busy
+    /// or `chunks` ≤ 1).
+    @inlinable
+    public static func forEachChunk(_ chunks: Int, _ body: @Sendable (_ chunk: Int, _ chunks: Int) -> Void) {
+        if chunks <= 1 {
+            if chunks == 1 { body(0, 1) }
+            return
+        }
+        let ran = withoutActuallyEscaping(body) { WorkerPool.shared.run($0, chunks: chunks) }
+        if !ran {
+            for chunk in 0..<chunks { body(chunk, chunks) }
+        }
+    }
+}
+
+/// Persistent worker threads behind ``Parallel`` (created on first use, grown to
+/// `Parallel.threadCount − 1`, never torn down). One job at a time: the caller publishes a
+/// pointer to its closure and a chunk count under a mutex, wakes the workers, runs chunk
+/// 0 itself and waits until the others are done. Idle workers sleep on a condition
+/// variable (no spinning), and a job allocates nothing.
+@usableFromInline
+final class WorkerPool: @unchecked Sendable {
+    @usableFromInline typealias Task = @Sendable (_ chunk: Int, _ chunks: Int) -> Void
+
+    @usableFromInline static let shared = WorkerPool()
+
+    /// Shared state, guarded by `mutex` (raw memory: no Swift exclusivity tracking across threads).
+    private struct State {
+        var generation = 0
+        var task: Task?
+        var chunks = 0
+        var remaining = 0
+        var busy = false
+        var workers = 0
+    }
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
+
+    private init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+        state.initialize(to: State())
+    }
+
+    /// Runs `task` for chunks 0..<chunks; false (nothing run) if the pool is already
+    /// running a job, so the caller runs the chunks inline. The pool drops its reference
+    /// to `task` before returning.
+    @usableFromInline
+    func run(_ task: @escaping Task, chunks: Int) -> Bool {
+        pthread_mutex_lock(mutex)
+        if state.pointee.busy {
+            pthread_mutex_unlock(mutex)
+            return false
+        }
+        while state.pointee.workers < chunks - 1 { startWorker(index: state.pointee.workers + 1) }
+        state.pointee.busy = true
+        state.pointee.task = task
+        state.pointee.chunks = chunks
+        state.pointee.remaining = chunks - 1
+        state.pointee.generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+
+        task(0, chunks)
+
+        pthread_mutex_lock(mutex)
+        while state.pointee.remaining > 0 { pthread_cond_wait(done, mutex) }
+        state.pointee.task = nil
+        state.pointee.busy = false
+        pthread_mutex_unlock(mutex)
+        return true
+    }
+
+    /// Worker `index` (1…) runs chunk `index` of every job that has that many chunks.
+    /// `seen`: the generation when the worker was created (a job published before the
+    /// thread first takes the mutex is still run).
+    fileprivate func workerLoop(index: Int, seen generation: Int) {
+        pthread_mutex_lock(mutex)
+        var seen = generation
+        while true {
+            while state.pointee.generation == seen { pthread_cond_wait(wake, mutex) }
+            seen = state.pointee.generation
+            guard index < state.pointee.chunks, state.pointee.task != nil else { continue }
+            let chunks = state.pointee.chunks
+            pthread_mutex_unlock(mutex)
+            runChunk(index, of: chunks)
+            pthread_mutex_lock(mutex)
+            state.pointee.remaining -= 1
+            if state.pointee.remaining == 0 { pthread_cond_signal(done) }
+        }
+    }
+
+    /// Runs one chunk of the published job. A separate frame, so the worker's reference to
+    /// the caller's closure is gone before it reports the chunk done (the caller's
+    /// `withoutActuallyEscaping` checks that nothing kept it).
+    @inline(never)
+    private func runChunk(_ index: Int, of chunks: Int) {
+        state.pointee.task?(index, chunks)
+    }
+
+    /// Starts worker `index`; called with the mutex held.
+    private func startWorker(index: Int) {
+        let context = Unmanaged.passRetained(WorkerStart(pool: self, index: index, generation: state.pointee.generation)).toOpaque()
+        #if canImport(Glibc)
+        var thread = pthread_t()
+        #else
+        var thread: pthread_t?
+        #endif
+        let status = pthread_create(&thread, nil, { raw in
+            #if canImport(Glibc)
+            let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+            #else
+            let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
+            #endif
+            start.pool.workerLoop(index: start.index, seen: start.generation)
+            return nil
+        }, context)
+        precondition(status == 0, "cannot start a worker thread (pthread_create returned \(status))")
+        pthread_detach(thread)
+        state.pointee.workers = index
+    }
+}
+
+/// What a new worker thread needs: its pool, its index and the job generation it starts from.
+private final class WorkerStart {
+    let pool: WorkerPool
+    let index: Int
+    let generation: Int
+    init(pool: WorkerPool, index: Int, generation: Int) {
+        self.pool = pool
+        self.index = index
+        self.generation = generation
     }
 }
 
@@ -59,7 +200,3 @@ public enum ProcessInfoCores {
         #endif
     }()
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

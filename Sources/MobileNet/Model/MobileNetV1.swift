@@ -74,6 +74,8 @@ public final class MobileNetV1 {
         let c = { (n: Int) in Self.scaledChannels(n, widthMultiplier) }
 
         entryConv = Conv2d(inChannels: inputChannels, outChannels: c(Self.entryChannels), kernelSize: 3, stride: 1, padding: 1, bias: false)
+        // The images need no gradient (as in PyTorch, where the input does not require grad).
+        entryConv.computesGradInput = false
         entryNorm = BatchNorm2d(numFeatures: c(Self.entryChannels), fusedReLU6: true)
         blocks = Self.blockTable.map { spec in
             DepthwiseSeparableBlock(name: spec.name, inChannels: c(spec.inChannels), outChannels: c(spec.outChannels), stride: spec.stride)
@@ -131,7 +133,8 @@ public final class MobileNetV1 {
     }
 
     /// Backward pass from ∂L/∂logits [numClasses, 1, 1, N]; accumulates every
-    /// parameter's gradient and returns ∂L/∂input.
+    /// parameter's gradient. Returns the entry conv's input-gradient map, which holds
+    /// zeros: the images need no gradient, so it is not computed (``Conv2d/computesGradInput``).
     /// - Precondition: after `forward(_:training: true)` with the same batch.
     @discardableResult
     public func backward(_ gradLogits: FeatureMap) -> FeatureMap {

@@ -1,0 +1,124 @@
+import Foundation
+import MobileNet
+
+/// Every figure of one benchmark run: what results.json holds and report.md shows.
+struct BenchResults: Codable {
+    struct Machine: Codable {
+        let date: String
+        let cores: Int
+        let openBLASCore: String
+        /// /proc/loadavg before and after the measurements (1, 5, 15-minute load averages).
+        let loadBefore: String
+        var loadAfter: String
+        /// Threads used for the per-layer measurements.
+        let layerThreads: Int
+    }
+    var machine: Machine
+    let repetitions: Repetitions
+    let costs: CostReport
+    var layers: [LayerResult] = []
+    var network: [ThroughputResult] = []
+    var breakdown: [StepBreakdown] = []
+}
+
+/// Writes `value` as pretty-printed JSON with sorted keys, atomically.
+func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicFile.write(encoder.encode(value), to: path)
+}
+
+/// The 1, 5 and 15-minute load averages and process counts ("" where unavailable).
+func loadAverage() -> String {
+    ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+extension BenchResults {
+    /// The report a person reads; charts are linked by file name.
+    func markdown(charts: [(file: String, caption: String)]) -> String {
+        var out = "# Standard vs depthwise-separable convolution: counted and timed\n\n"
+        out += "Machine: \(machine.cores) cores, OpenBLAS kernel \(machine.openBLASCore); \(machine.date). "
+        out += "Load average (1, 5, 15 min) before: \(machine.loadBefore); after: \(machine.loadAfter).\n"
+        out += "Each case: \(repetitions.warmup) warm-up run(s), then ≥ \(repetitions.runs) timed runs, median. "
+        out += "FLOPs = 2 × multiply-adds (MACs), from the engine's counter.\n\n"
+        out += "## Counted\n\n" + costs.markdown() + "\n"
+        if !layers.isEmpty { out += layerSection() }
+        if !network.isEmpty { out += networkSection() }
+        if !breakdown.isEmpty { out += breakdownSection() }
+        for chart in charts { out += "![\(chart.caption)](\(chart.file))\n\n" }
+        return out
+    }
+
+    private func layerSection() -> String {
+        var out = "## Measured per layer shape (\(machine.layerThreads) threads)\n\n"
+        out += "(a) standard 3×3 Conv2d, im2col + SGEMM; (b) the separable block: depthwise, BN+ReLU6, pointwise, "
+        out += "BN+ReLU6; \"convs only\" is (b) without its BatchNorms. Training-mode forward; fwd+bwd adds the "
+        out += "backward pass (∂input and ∂weight). Ratios are standard ÷ separable. Each case was checked against "
+        out += "its scalar reference before it was timed.\n\n"
+        for batch in Array(Set(layers.map(\.batch))).sorted(by: >) {
+            var table = TextTable(headers: ["layers", "MACs std÷sep", "time fwd std÷sep", "time fwd+bwd std÷sep",
+                                            "std fwd ms", "sep fwd ms", "std fwd+bwd ms", "sep fwd+bwd ms",
+                                            "convs only fwd+bwd ms", "std GFLOP/s fwd", "sep GFLOP/s fwd",
+                                            "std GFLOP/s fwd+bwd", "sep GFLOP/s fwd+bwd"])
+            for r in layers where r.batch == batch {
+                table.append([r.label, formatFixed(r.multiplyAddRatio, 2), formatFixed(r.forwardTimeRatio, 2),
+                              formatFixed(r.trainingTimeRatio, 2), milliseconds(r.standardForward),
+                              milliseconds(r.separableForward), milliseconds(r.standardTraining),
+                              milliseconds(r.separableTraining), milliseconds(r.convolutionsTraining),
+                              formatFixed(r.standardForwardGFLOPS, 1), formatFixed(r.separableForwardGFLOPS, 1),
+                              formatFixed(r.standardTrainingGFLOPS, 1), formatFixed(r.separableTrainingGFLOPS, 1)])
+            }
+            out += "### Batch \(batch)\n\n" + table.markdown() + "\n"
+        }
+        return out
+    }
+
+    private func networkSection() -> String {
+        var table = TextTable(headers: ["threads", "batch", "train step ms", "train images/s", "inference ms", "inference images/s"])
+        for r in network {
+            table.append(["\(r.threads)", "\(r.batch)", milliseconds(r.trainStep), formatFixed(r.trainImagesPerSecond, 1),
+                          milliseconds(r.inference), formatFixed(r.inferenceImagesPerSecond, 1)])
+        }
+        return "## Whole network (random data, 32×32, 10 classes)\n\n" + table.markdown() + "\n"
+    }
+
+    private func breakdownSection() -> String {
+        var table = TextTable(headers: ["kind"] + breakdown.flatMap { ["ms (\(label($0)))", "share (\(label($0)))"] })
+        for (i, kind) in LayerKind.allCases.enumerated() {
+            table.append([kind.rawValue] + breakdown.flatMap { b in
+                [formatFixed(b.kinds[i].milliseconds, 2), formatFixed(100 * b.kinds[i].share, 1) + " %"]
+            })
+        }
+        table.append(["sum"] + breakdown.flatMap { [formatFixed($0.totalMilliseconds, 2), "100 %"] })
+        return "## Share of a training step per layer kind (layers driven and timed one by one)\n\n" + table.markdown() + "\n"
+    }
+
+    func label(_ b: StepBreakdown) -> String { "\(b.threads) thr, batch \(b.batch)" }
+
+    private func milliseconds(_ t: Timing) -> String { formatFixed(t.medianMilliseconds, t.medianMilliseconds < 10 ? 3 : 1) }
+
+    /// The charts: per-layer multiply-add ratio against measured time ratios, and step time per kind.
+    func charts() -> [(file: String, caption: String, svg: String)] {
+        var charts: [(file: String, caption: String, svg: String)] = []
+        let batches = Array(Set(layers.map(\.batch))).sorted(by: >)
+        if let first = batches.first {
+            let shapes = layers.filter { $0.batch == first }
+            var series = [ChartSeries(name: "multiply-adds", values: shapes.map(\.multiplyAddRatio))]
+            for batch in batches {
+                let rows = layers.filter { $0.batch == batch }
+                series.append(ChartSeries(name: "time fwd, batch \(batch)", values: rows.map(\.forwardTimeRatio)))
+                series.append(ChartSeries(name: "time fwd+bwd, batch \(batch)", values: rows.map(\.trainingTimeRatio)))
+            }
+            charts.append(("ratios.svg", "standard ÷ separable: multiply-adds vs measured time, per layer shape",
+                           SVGChart.bars(title: "Standard ÷ depthwise-separable, per layer shape (\(machine.layerThreads) threads)",
+                                         yLabel: "standard ÷ separable", categories: shapes.map(\.label), series: series)))
+        }
+        if !breakdown.isEmpty {
+            let series = breakdown.map { b in ChartSeries(name: label(b), values: b.kinds.map(\.milliseconds)) }
+            charts.append(("step-kinds.svg", "training step time per layer kind",
+                           SVGChart.bars(title: "Training step time per layer kind", yLabel: "milliseconds per step",
+                                         categories: LayerKind.allCases.map(\.rawValue), series: series)))
+        }
+        return charts
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet-bench compare OURS PYTORCH`: ours ÷ PyTorch images/s, training and inference,
+/// against PyTorch's contiguous (NCHW) and channels_last runs. Both files come from one
+/// shell command (`make bench-pytorch`), so both saw the same machine load.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Print ours ÷ PyTorch speed ratios from results.json and pytorch_reference.py's JSON.")
+
+    /// The one line ../shared/bench/pytorch_reference.py prints.
+    struct PyTorchReference: Decodable {
+        let torch: String
+        let threads: Int
+        /// Training batch; the inference batch is its --infer-batch, not in the file.
+        let batch: Int
+        /// images/s per memory format ("contiguous", "channels_last").
+        let train_img_s: [String: Double]
+        let infer_img_s: [String: Double]
+    }
+
+    struct Row: Codable {
+        let what: String
+        let batch: Int
+        let oursImagesPerSecond: Double
+        let pytorchImagesPerSecond: [String: Double]
+        let oursOverPyTorch: [String: Double]
+    }
+
+    struct Comparison: Codable {
+        let torch: String
+        let threads: Int
+        let loadBefore: String
+        let loadAfter: String
+        let rows: [Row]
+    }
+
+    @Argument(help: "mobilenet-bench's results.json (with whole-network figures).")
+    var ours: String
+
+    @Argument(help: "The JSON printed by pytorch_reference.py.")
+    var pytorch: String
+
+    @Option(help: "The inference batch pytorch_reference.py ran with (its --infer-batch).")
+    var inferBatch: Int = 100
+
+    @Option(help: "Also write the ratios to this JSON file.")
+    var output: String?
+
+    func run() throws {
+        let mine = try JSONDecoder().decode(BenchResults.self, from: Data(contentsOf: URL(fileURLWithPath: ours)))
+        let theirs = try JSONDecoder().decode(PyTorchReference.self, from: Data(contentsOf: URL(fileURLWithPath: pytorch)))
+        func measured(_ batch: Int) throws -> ThroughputResult {
+            guard let r = mine.network.first(where: { $0.threads == theirs.threads && $0.batch == batch }) else {
+                throw ValidationError("\(ours) has no whole-network figure at \(theirs.threads) thread(s), batch \(batch): run "
+                                      + "mobilenet-bench --sections network --threads \(theirs.threads) --network-batch-sizes \(batch)")
+            }
+            return r
+        }
+        func row(_ what: String, _ batch: Int, _ value: Double, _ reference: [String: Double]) -> Row {
+            Row(what: what, batch: batch, oursImagesPerSecond: value, pytorchImagesPerSecond: reference,
+                oursOverPyTorch: reference.mapValues { value / $0 })
+        }
+        let rows = [row("train", theirs.batch, try measured(theirs.batch).trainImagesPerSecond, theirs.train_img_s),
+                    row("inference", inferBatch, try measured(inferBatch).inferenceImagesPerSecond, theirs.infer_img_s)]
+        let formats = ["contiguous", "channels_last"]
+        var table = TextTable(headers: ["", "batch", "ours images/s"] + formats.map { "PyTorch \($0)" }
+                                  + formats.map { "ours ÷ \($0)" })
+        for r in rows {
+            table.append([r.what, "\(r.batch)", formatFixed(r.oursImagesPerSecond, 1)]
+                         + formats.map { r.pytorchImagesPerSecond[$0].map { formatFixed($0, 1) } ?? "—" }
+                         + formats.map { r.oursOverPyTorch[$0].map { formatFixed($0, 3) } ?? "—" })
+        }
+        print("PyTorch \(theirs.torch) and ours, \(theirs.threads) thread(s), measured in one command "
+              + "(load average before: \(mine.machine.loadBefore); after ours: \(mine.machine.loadAfter))")
+        print(table.text(), terminator: "")
+        if let output {
+            try writeJSON(Comparison(torch: theirs.torch, threads: theirs.threads, loadBefore: mine.machine.loadBefore,
+                                     loadAfter: mine.machine.loadAfter, rows: rows), to: output)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import MobileNet
+
+/// Whole-network speed at one thread count and batch size, on random data.
+struct ThroughputResult: Codable {
+    let threads: Int
+    let batch: Int
+    /// TrainingSession.step: forward, cross-entropy, backward, SGD, OneCycleLR.
+    let trainStep: Timing
+    let trainImagesPerSecond: Double
+    /// model.forward(training: false).
+    let inference: Timing
+    let inferenceImagesPerSecond: Double
+}
+
+/// A step's time in one kind of layer, summed over the network's layers of that kind.
+struct KindTime: Codable {
+    let kind: String
+    /// Median over steps of the per-step sum, milliseconds.
+    let milliseconds: Double
+    /// Share of the sum over kinds.
+    let share: Double
+}
+
+/// Where a training step's time goes, at one thread count and batch size.
+struct StepBreakdown: Codable {
+    let threads: Int
+    let batch: Int
+    let steps: Int
+    let kinds: [KindTime]
+    /// Σ kinds, milliseconds (the layers driven one by one, timed each).
+    let totalMilliseconds: Double
+}
+
+/// The layer kinds a step's time is split into.
+enum LayerKind: String, CaseIterable {
+    case entryConvolution = "entry conv"
+    case depthwise
+    case pointwise
+    case batchNorm = "BN+ReLU6"
+    case head = "pool+linear+loss"
+    case optimizer
+
+    init(_ layer: any Layer) {
+        switch layer {
+        case is Conv2d: self = .entryConvolution
+        case is DepthwiseConv2d: self = .depthwise
+        case is PointwiseConv2d: self = .pointwise
+        case is BatchNorm2d, is ReLU6: self = .batchNorm
+        default: self = .head  // AdaptiveAvgPool2d, Linear
+        }
+    }
+}
+
+/// A seeded model, a training session over it, and one random batch.
+struct NetworkFixture {
+    let session: TrainingSession
+    let images: FeatureMap
+    let targets: [Int32]
+
+    init(batch: Int, seed: UInt64 = 1) throws {
+        let model = MobileNetV1(numClasses: 10, seed: seed)
+        // 60 epochs × 391 steps: the schedule never runs out, the learning rate stays near its start.
+        session = try TrainingSession(model: model, options: TrainingOptions(), stepsPerEpoch: 391)
+        var generator = SeededGenerator(seed: seed &+ 1)
+        images = randomMap(FeatureShape(channels: 3, height: 32, width: 32, batch: batch), &generator)
+        targets = (0..<batch).map { _ in Int32(generator.below(10)) }
+    }
+}
+
+/// Training-step and inference images/s for every thread count and batch size.
+func benchmarkThroughput(threads: [Int], batches: [Int], repetitions: Repetitions,
+                         progress: (String) -> Void) throws -> [ThroughputResult] {
+    var results: [ThroughputResult] = []
+    for count in threads {
+        setEngineThreads(count)
+        for batch in batches {
+            let fixture = try NetworkFixture(batch: batch)
+            let train = try fixture.targets.withUnsafeBufferPointer { targets in
+                try measure(repetitions) { _ = try fixture.session.step(images: fixture.images, targets: targets) }
+            }
+            let infer = measure(repetitions) { _ = fixture.session.model.forward(fixture.images, training: false) }
+            let result = ThroughputResult(threads: count, batch: batch, trainStep: train,
+                                          trainImagesPerSecond: Double(batch) / train.medianSeconds,
+                                          inference: infer, inferenceImagesPerSecond: Double(batch) / infer.medianSeconds)
+            progress("network, \(count) thread(s), batch \(batch): train \(formatFixed(result.trainImagesPerSecond, 1)) images/s, "
+                     + "inference \(formatFixed(result.inferenceImagesPerSecond, 1)) images/s")
+            results.append(result)
+        }
+    }
+    return results
+}
+
+/// Drives the network's layers one by one through training steps, timing each call,
+/// and sums the times by ``LayerKind``.
+func benchmarkBreakdown(threads: Int, batch: Int, repetitions: Repetitions) throws -> StepBreakdown {
+    setEngineThreads(threads)
+    let fixture = try NetworkFixture(batch: batch)
+    let model = fixture.session.model, loss = fixture.session.criterion, optimizer = fixture.session.optimizer
+    var samples: [LayerKind: [Double]] = [:]
+    let steps = max(1, repetitions.warmup) + repetitions.runs
+    fixture.targets.withUnsafeBufferPointer { targets in
+        for step in 0..<steps {
+            var times: [LayerKind: Double] = [:]
+            var x = fixture.images
+            for entry in model.namedLayers {
+                times[LayerKind(entry.layer), default: 0] += elapsedMilliseconds { x = entry.layer.forward(x, training: true) }
+            }
+            var g = x
+            times[.head, default: 0] += elapsedMilliseconds { _ = loss.forward(x, targets: targets); g = loss.backward() }
+            times[.optimizer, default: 0] += elapsedMilliseconds { optimizer.zeroGrad() }
+            for entry in model.namedLayers.reversed() {
+                times[LayerKind(entry.layer), default: 0] += elapsedMilliseconds { g = entry.layer.backward(g) }
+            }
+            times[.optimizer, default: 0] += elapsedMilliseconds {
+                precondition(optimizer.gradientsAreFinite(), "random-data step produced a non-finite gradient")
+                optimizer.step()
+            }
+            guard step >= max(1, repetitions.warmup) else { continue }
+            for (kind, ms) in times { samples[kind, default: []].append(ms) }
+        }
+    }
+    let medians = LayerKind.allCases.map { ($0, samples[$0].map { Timing($0).medianMilliseconds } ?? 0) }
+    let total = medians.reduce(0) { $0 + $1.1 }
+    return StepBreakdown(threads: threads, batch: batch, steps: repetitions.runs,
+                         kinds: medians.map { KindTime(kind: $0.0.rawValue, milliseconds: $0.1, share: $0.1 / total) },
+                         totalMilliseconds: total)
+}

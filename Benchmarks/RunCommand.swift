@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet-bench run` (the default): measures, then writes report.md, results.json and SVG charts.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Measure and write report.md, results.json and SVG charts.",
+        discussion: "Run in release mode (make bench). Timings swing when other jobs share the cores: compare only figures from one run.")
+
+    enum Section: String, ExpressibleByArgument, CaseIterable {
+        case layers, network, breakdown
+    }
+
+    @Option(help: "Folder for report.md, results.json and the SVG charts.")
+    var output = "bench-results"
+
+    @Flag(help: "Few repetitions and batch 128 only: a smoke run, not figures to quote.")
+    var quick = false
+
+    @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown.")
+    var sections: [Section] = Section.allCases
+
+    @Option(help: "Threads for the per-layer measurements (default: all cores).")
+    var layerThreads: Int = ProcessInfoCores.active
+
+    @Option(parsing: .upToNextOption, help: "Batch sizes for the per-layer measurements.")
+    var layerBatchSizes: [Int] = [128, 1]
+
+    @Option(parsing: .upToNextOption, help: "Thread counts for the whole-network measurements.")
+    var threads: [Int] = Array(Set([1, ProcessInfoCores.active])).sorted()
+
+    @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements.")
+    var networkBatchSizes: [Int] = [128, 100]
+
+    @Option(help: "Timed runs per case, at least (median reported).")
+    var runs: Int = 10
+
+    @Option(help: "Untimed warm-up runs per case.")
+    var warmup: Int = 2
+
+    func validate() throws {
+        let counts = [layerThreads, runs] + layerBatchSizes + threads + networkBatchSizes
+        guard counts.allSatisfy({ $0 >= 1 }), warmup >= 0 else {
+            throw ValidationError("thread counts, batch sizes and --runs must be at least 1, --warmup at least 0")
+        }
+    }
+
+    func run() throws {
+        let repetitions = quick ? Repetitions(warmup: 1, runs: 3, minimumMilliseconds: 20)
+                                : Repetitions(warmup: warmup, runs: runs, minimumMilliseconds: 200)
+        let layerBatches = quick ? [layerBatchSizes[0]] : layerBatchSizes
+        let networkBatches = quick ? [networkBatchSizes[0]] : networkBatchSizes
+        let machine = BenchResults.Machine(date: ISO8601DateFormatter().string(from: Date()), cores: ProcessInfoCores.active,
+                                           openBLASCore: BLAS.coreName, loadBefore: loadAverage(), loadAfter: "",
+                                           layerThreads: layerThreads)
+        var results = BenchResults(machine: machine, repetitions: repetitions, costs: CostReport())
+        log("load average before: \(machine.loadBefore)")
+        log(results.costs.text())
+
+        if sections.contains(.layers) {
+            setEngineThreads(layerThreads)
+            for batch in layerBatches {
+                for rows in distinctBlockShapes(results.costs.table) {
+                    let r = try benchmarkBlockShape(rows, batch: batch, repetitions: repetitions)
+                    log("batch \(batch) \(r.label): MACs std÷sep \(formatFixed(r.multiplyAddRatio, 2)), time fwd "
+                        + "\(formatFixed(r.forwardTimeRatio, 2)), fwd+bwd \(formatFixed(r.trainingTimeRatio, 2))")
+                    results.layers.append(r)
+                }
+            }
+        }
+        if sections.contains(.network) {
+            results.network = try benchmarkThroughput(threads: threads, batches: networkBatches, repetitions: repetitions,
+                                                      progress: log)
+        }
+        if sections.contains(.breakdown) {
+            for count in threads {
+                let b = try benchmarkBreakdown(threads: count, batch: networkBatches[0], repetitions: repetitions)
+                log("step breakdown, \(results.label(b)): "
+                    + b.kinds.map { "\($0.kind) \(formatFixed(100 * $0.share, 1)) %" }.joined(separator: ", "))
+                results.breakdown.append(b)
+            }
+        }
+        results.machine.loadAfter = loadAverage()
+        try write(results)
+    }
+
+    private func write(_ results: BenchResults) throws {
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let charts = results.charts()
+        for chart in charts { try AtomicFile.write(Data(chart.svg.utf8), to: path(chart.file)) }
+        try writeJSON(results, to: path("results.json"))
+        let report = results.markdown(charts: charts.map { ($0.file, $0.caption) })
+        try AtomicFile.write(Data(report.utf8), to: path("report.md"))
+        log("load average after: \(results.machine.loadAfter)")
+        log("wrote \(path("report.md")), \(path("results.json"))" + charts.map { ", " + path($0.file) }.joined())
+    }
+
+    private func path(_ file: String) -> String { (output as NSString).appendingPathComponent(file) }
+}
+
+/// Progress goes to standard error, so standard output stays clean.
+func log(_ message: String) {
+    FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+}

@@ -1,2 +1,0 @@
-import MobileNet
-print("mobilenet-bench: under construction")
