@@ -47,9 +47,11 @@ let package = Package(
             ],
             path: "Benchmarks"
         ),
+        // Per-thread heap-allocation counter (interposes malloc) for the tests' no-allocation check.
+        .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(
             name: "MobileNetTests",
-            dependencies: ["MobileNet", "Im2Col"],
+            dependencies: ["MobileNet", "Im2Col", "MallocCounter"],
             path: "Tests/MobileNetTests",
             resources: [.copy("Fixtures")]
         ),

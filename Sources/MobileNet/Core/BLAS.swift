@@ -35,19 +35,39 @@ public enum BLAS {
             serialSgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        let pa = SendablePointer(UnsafeMutablePointer(mutating: a)), pb = SendablePointer(UnsafeMutablePointer(mutating: b))
-        let pc = SendablePointer(c)
-        let splitColumns = n >= m
-        Parallel.forEachRange(pieces) { range in
+        Parallel.forEachRange(pieces, GEMMBlocks(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: SendablePointer(UnsafeMutablePointer(mutating: a)), lda: lda,
+            b: SendablePointer(UnsafeMutablePointer(mutating: b)), ldb: ldb,
+            beta: beta, c: SendablePointer(c), ldc: ldc, pieces: pieces))
+    }
+
+    /// Blocks of one product (see ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``):
+    /// columns of C when n ≥ m, else rows.
+    struct GEMMBlocks: ParallelKernel {
+        let transposeA: Bool, transposeB: Bool
+        let m: Int, n: Int, k: Int
+        let alpha: Float
+        let a: SendablePointer<Float>, lda: Int
+        let b: SendablePointer<Float>, ldb: Int
+        let beta: Float
+        let c: SendablePointer<Float>, ldc: Int
+        let pieces: Int
+
+        func run(_ range: Range<Int>) {
             for piece in range {
-                if splitColumns {
+                if n >= m {
                     let lo = columnBoundary(piece, of: pieces, n), hi = columnBoundary(piece + 1, of: pieces, n)
-                    if hi > lo { serialSgemm(transposeA, transposeB, m, hi - lo, k, alpha, pa.base, lda,
-                                pb.base + (transposeB ? lo * ldb : lo), ldb, beta, pc.base + lo, ldc) }
+                    if hi > lo {
+                        serialSgemm(transposeA, transposeB, m, hi - lo, k, alpha, a.base, lda,
+                                    b.base + (transposeB ? lo * ldb : lo), ldb, beta, c.base + lo, ldc)
+                    }
                 } else {
                     let lo = m * piece / pieces, hi = m * (piece + 1) / pieces
-                    if hi > lo { serialSgemm(transposeA, transposeB, hi - lo, n, k, alpha, pa.base + (transposeA ? lo : lo * lda), lda,
-                                pb.base, ldb, beta, pc.base + lo * ldc, ldc) }
+                    if hi > lo {
+                        serialSgemm(transposeA, transposeB, hi - lo, n, k, alpha, a.base + (transposeA ? lo : lo * lda), lda,
+                                    b.base, ldb, beta, c.base + lo * ldc, ldc)
+                    }
                 }
             }
         }

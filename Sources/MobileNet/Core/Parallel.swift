@@ -50,6 +50,23 @@ public enum Parallel {
         }
     }
 
+    /// Runs `kernel.run(range)` for contiguous, disjoint ranges covering `0..<count`, in
+    /// parallel, as the closure form does, but without any heap
+    /// allocation (a closure handed to other threads needs a heap context; a kernel is
+    /// read in place from the caller's stack). The training step's loops use this form.
+    @inlinable
+    public static func forEachRange<Kernel: ParallelKernel>(_ count: Int, _ kernel: Kernel) {
+        let chunks = min(threadCount, count)
+        if chunks <= 1 {
+            if count > 0 { kernel.run(0..<count) }
+            return
+        }
+        let ran = withUnsafePointer(to: kernel) {
+            WorkerPool.shared.run(kernel: UnsafeRawPointer($0), type: Kernel.self, count: count, chunks: chunks)
+        }
+        if !ran { kernel.run(0..<count) }
+    }
+
     /// Calls `body(chunk, chunks)` for every chunk in `0..<chunks`, chunk 0 on the calling
     /// thread and the others on the worker threads (inline and in order if the pool is busy
     /// or `chunks` ≤ 1).
@@ -63,6 +80,21 @@ public enum Parallel {
         if !ran {
             for chunk in 0..<chunks { body(chunk, chunks) }
         }
+    }
+}
+
+/// A parallel loop body as a value: `run(range)` handles the indices `range` of a
+/// `Parallel.forEachRange(count, kernel)` call. Kernels hold pointers
+/// (``SendablePointer``) and sizes; ranges are disjoint, so writes never race.
+public protocol ParallelKernel: Sendable {
+    func run(_ range: Range<Int>)
+}
+
+extension ParallelKernel {
+    /// Chunk `chunk` of `chunks` over `0..<count`, for a kernel stored at `kernel`.
+    @usableFromInline
+    static func runChunk(_ kernel: UnsafeRawPointer, count: Int, chunk: Int, chunks: Int) {
+        kernel.assumingMemoryBound(to: Self.self).pointee.run(count * chunk / chunks ..< count * (chunk + 1) / chunks)
     }
 }
 
@@ -81,6 +113,9 @@ final class WorkerPool: @unchecked Sendable {
     private struct State {
         var generation = 0
         var task: Task?
+        var kernel: UnsafeRawPointer?
+        var kernelType: (any ParallelKernel.Type)?
+        var count = 0
         var chunks = 0
         var remaining = 0
         var busy = false
@@ -104,6 +139,28 @@ final class WorkerPool: @unchecked Sendable {
     /// to `task` before returning.
     @usableFromInline
     func run(_ task: @escaping Task, chunks: Int) -> Bool {
+        guard publish(chunks: chunks, { $0.task = task }) else { return false }
+        task(0, chunks)
+        finish()
+        return true
+    }
+
+    /// Runs the kernel of type `type` stored at `kernel` over `0..<count` in `chunks` chunks;
+    /// false (nothing run) if the pool is busy. Allocates nothing.
+    @usableFromInline
+    func run(kernel: UnsafeRawPointer, type: any ParallelKernel.Type, count: Int, chunks: Int) -> Bool {
+        guard publish(chunks: chunks, {
+            $0.kernel = kernel
+            $0.kernelType = type
+            $0.count = count
+        }) else { return false }
+        type.runChunk(kernel, count: count, chunk: 0, chunks: chunks)
+        finish()
+        return true
+    }
+
+    /// Claims the pool and wakes the workers for a job of `chunks` chunks described by `set`.
+    private func publish(chunks: Int, _ set: (inout State) -> Void) -> Bool {
         pthread_mutex_lock(mutex)
         if state.pointee.busy {
             pthread_mutex_unlock(mutex)
@@ -111,24 +168,26 @@ final class WorkerPool: @unchecked Sendable {
         }
         while state.pointee.workers < chunks - 1 { startWorker(index: state.pointee.workers + 1) }
         state.pointee.busy = true
-        state.pointee.task = task
+        set(&state.pointee)
         state.pointee.chunks = chunks
         state.pointee.remaining = chunks - 1
         state.pointee.generation &+= 1
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
-
-        task(0, chunks)
-
-        pthread_mutex_lock(mutex)
-        while state.pointee.remaining > 0 { pthread_cond_wait(done, mutex) }
-        state.pointee.task = nil
-        state.pointee.busy = false
-        pthread_mutex_unlock(mutex)
         return true
     }
 
-    /// Worker `index` (1…) runs chunk `index` of every job that has that many chunks.
+    /// Waits for the workers' chunks and releases the pool.
+    private func finish() {
+        pthread_mutex_lock(mutex)
+        while state.pointee.remaining > 0 { pthread_cond_wait(done, mutex) }
+        state.pointee.task = nil
+        state.pointee.kernel = nil
+        state.pointee.kernelType = nil
+        state.pointee.busy = false
+        pthread_mutex_unlock(mutex)
+    }
+
     /// `seen`: the generation when the worker was created (a job published before the
     /// thread first takes the mutex is still run).
     fileprivate func workerLoop(index: Int, seen generation: Int) {
@@ -137,7 +196,7 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             while state.pointee.generation == seen { pthread_cond_wait(wake, mutex) }
             seen = state.pointee.generation
-            guard index < state.pointee.chunks, state.pointee.task != nil else { continue }
+            guard index < state.pointee.chunks else { continue }
             let chunks = state.pointee.chunks
             pthread_mutex_unlock(mutex)
             runChunk(index, of: chunks)
@@ -152,7 +211,11 @@ final class WorkerPool: @unchecked Sendable {
     /// `withoutActuallyEscaping` checks that nothing kept it).
     @inline(never)
     private func runChunk(_ index: Int, of chunks: Int) {
-        state.pointee.task?(index, chunks)
+        if let kernel = state.pointee.kernel, let type = state.pointee.kernelType {
+            type.runChunk(kernel, count: state.pointee.count, chunk: index, chunks: chunks)
+        } else {
+            state.pointee.task?(index, chunks)
+        }
     }
 
     /// Starts worker `index`; called with the mutex held.

@@ -20,17 +20,8 @@ public final class AdaptiveAvgPool2d: Layer {
         let out = FeatureMap.reuse(output, for: FeatureShape(channels: s.channels, height: 1, width: 1, batch: s.batch))
         output = out
         inputShape = training ? s : nil
-        let x = SendablePointer(input.data), y = SendablePointer(out.data)
-        let pixels = s.spatial, n = s.batch, divisor = Float(s.spatial)
-        Parallel.forEach(s.channels) { c in
-            let yc = y.base + c * n, xc = x.base + c * pixels * n
-            yc.update(from: xc, count: n)
-            for p in 1..<pixels {
-                let xp = xc + p * n
-                for i in 0..<n { yc[i] += xp[i] }
-            }
-            for i in 0..<n { yc[i] /= divisor }
-        }
+        Parallel.forEachRange(s.channels, Average(x: SendablePointer(input.data), y: SendablePointer(out.data),
+                                                  pixels: s.spatial, batch: s.batch))
         return out
     }
 
@@ -42,13 +33,42 @@ public final class AdaptiveAvgPool2d: Layer {
         precondition(gradOutput.shape == expected, "AdaptiveAvgPool2d.backward: expected gradOutput \(expected), got \(gradOutput.shape)")
         let dxMap = FeatureMap.reuse(gradInput, for: s)
         gradInput = dxMap
-        let dy = SendablePointer(gradOutput.data), dx = SendablePointer(dxMap.data)
-        let pixels = s.spatial, n = s.batch, divisor = Float(s.spatial)
-        Parallel.forEach(s.channels) { c in
-            let dyc = dy.base + c * n, dxc = dx.base + c * pixels * n
-            for i in 0..<n { dxc[i] = dyc[i] / divisor }
-            for p in 1..<pixels { (dxc + p * n).update(from: dxc, count: n) }
-        }
+        Parallel.forEachRange(s.channels, Spread(dy: SendablePointer(gradOutput.data), dx: SendablePointer(dxMap.data),
+                                                 pixels: s.spatial, batch: s.batch))
         return dxMap
+    }
+
+    /// y[c, n] = Σ_p x[c, p, n] / (H·W) over a range of channels.
+    struct Average: ParallelKernel {
+        let x: SendablePointer<Float>, y: SendablePointer<Float>
+        let pixels: Int, batch: Int
+
+        func run(_ channels: Range<Int>) {
+            let n = batch, divisor = Float(pixels)
+            for c in channels {
+                let yc = y.base + c * n, xc = x.base + c * pixels * n
+                yc.update(from: xc, count: n)
+                for p in 1..<pixels {
+                    let xp = xc + p * n
+                    for i in 0..<n { yc[i] += xp[i] }
+                }
+                for i in 0..<n { yc[i] /= divisor }
+            }
+        }
+    }
+
+    /// dx[c, p, n] = dy[c, n] / (H·W) over a range of channels.
+    struct Spread: ParallelKernel {
+        let dy: SendablePointer<Float>, dx: SendablePointer<Float>
+        let pixels: Int, batch: Int
+
+        func run(_ channels: Range<Int>) {
+            let n = batch, divisor = Float(pixels)
+            for c in channels {
+                let dyc = dy.base + c * n, dxc = dx.base + c * pixels * n
+                for i in 0..<n { dxc[i] = dyc[i] / divisor }
+                for p in 1..<pixels { (dxc + p * n).update(from: dxc, count: n) }
+            }
+        }
     }
 }

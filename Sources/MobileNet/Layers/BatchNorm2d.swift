@@ -76,37 +76,20 @@ public final class BatchNorm2d: Layer {
         let out = FeatureMap.reuse(output, for: shape)
         output = out
         let m = shape.channelStride
-        let x = SendablePointer(input.data), y = SendablePointer(out.data)
-        let gamma = SendablePointer(weight.value.data), beta = SendablePointer(bias.value.data)
-        let mean = SendablePointer(batchMean.data), meanLow = SendablePointer(batchMeanLow.data)
-        let invStd = SendablePointer(batchInvStd.data)
-        let fused = fusedReLU6
+        let normalize = Normalize(x: SendablePointer(input.data), y: SendablePointer(out.data), count: m,
+                                  gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
+                                  mean: SendablePointer(training ? batchMean.data : runningMean.data),
+                                  meanLow: SendablePointer(batchMeanLow.data), invStd: SendablePointer(batchInvStd.data),
+                                  fused: fusedReLU6)
         if training {
             precondition(m > 1, "BatchNorm2d: Expected more than 1 value per channel when training, got input size \(shape.nchw)")
-            let runMean = SendablePointer(runningMean.data), runVar = SendablePointer(runningVar.data)
-            let eps = Double(eps), momentum = momentum
-            Parallel.forEach(numFeatures) { c in
-                let xc = x.base + c * m
-                let (mu, variance) = Self.meanAndBiasedVariance(xc, count: m)
-                let muFloat = Float(mu), muLow = Float(mu - Double(muFloat))
-                let invStdC = Float(1 / (variance + eps).squareRoot())
-                mean[c] = muFloat
-                meanLow[c] = muLow
-                invStd[c] = invStdC
-                runMean[c] = (1 - momentum) * runMean[c] + momentum * muFloat
-                runVar[c] = (1 - momentum) * runVar[c] + momentum * Float(variance * Double(m) / Double(m - 1))
-                Self.normalize(xc, into: y.base + c * m, count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
-                               gamma: gamma[c], beta: beta[c], fused: fused)
-            }
+            Parallel.forEachRange(numFeatures, TrainingForward(
+                normalize: normalize, runningMean: SendablePointer(runningMean.data),
+                runningVar: SendablePointer(runningVar.data), eps: Double(eps), momentum: momentum))
             numBatchesTracked.value += 1
             savedInput = input
         } else {
-            let runMean = SendablePointer(runningMean.data), runVar = SendablePointer(runningVar.data)
-            let eps = eps
-            Parallel.forEach(numFeatures) { c in
-                Self.normalize(x.base + c * m, into: y.base + c * m, count: m, mean: runMean[c], meanLow: 0,
-                               invStd: 1 / (runVar[c] + eps).squareRoot(), gamma: gamma[c], beta: beta[c], fused: fused)
-            }
+            Parallel.forEachRange(numFeatures, EvalForward(normalize: normalize, runningVar: SendablePointer(runningVar.data), eps: eps))
             savedInput = nil
         }
         return out
@@ -121,75 +104,12 @@ public final class BatchNorm2d: Layer {
         precondition(gradOutput.shape == shape, "BatchNorm2d.backward: expected gradOutput \(shape), got \(gradOutput.shape)")
         let dxMap = FeatureMap.reuse(gradInput, for: shape)
         gradInput = dxMap
-        let m = shape.channelStride
-        let x = SendablePointer(input.data), dy = SendablePointer(gradOutput.data), dx = SendablePointer(dxMap.data)
-        let gamma = SendablePointer(weight.value.data), beta = SendablePointer(bias.value.data)
-        let gradGamma = SendablePointer(weight.grad.data), gradBeta = SendablePointer(bias.grad.data)
-        let mean = SendablePointer(batchMean.data), meanLow = SendablePointer(batchMeanLow.data)
-        let invStd = SendablePointer(batchInvStd.data)
-        let fused = fusedReLU6
-        Parallel.forEach(numFeatures) { c in
-            let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx.base + c * m
-            let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
-            // x̂ and the pre-activation use exactly the forward's arithmetic, so the mask matches y.
-            let (sumDy, sumDyXHat) = FloatLanes.sums(m) { i, lanes in
-                let xHat = (FloatLanes.load(xc + i, lanes, pad: mu) - mu - muLow) * inv
-                var d = FloatLanes.load(dyc + i, lanes)
-                if fused { d = FloatLanes.keep(d, where: ReLU6.passesGradient(xHat * g + b)) }
-                return (d, d * xHat)
-            }
-            gradGamma[c] += Float(sumDyXHat)
-            gradBeta[c] += Float(sumDy)
-            let k = g * inv
-            let meanDy = Float(sumDy / Double(m)), meanDyXHat = Float(sumDyXHat / Double(m))
-            if fused {
-                for i in 0..<m {
-                    let xHat = (xc[i] - mu - muLow) * inv
-                    let d = dyc[i]
-                    dxc[i] = k * ((ReLU6.passesGradient(xHat * g + b) ? d : 0) - meanDy - xHat * meanDyXHat)
-                }
-            } else {
-                for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mu - muLow) * inv * meanDyXHat) }
-            }
-        }
+        Parallel.forEachRange(numFeatures, Backward(
+            x: SendablePointer(input.data), dy: SendablePointer(gradOutput.data), dx: SendablePointer(dxMap.data),
+            count: shape.channelStride, gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
+            gradGamma: SendablePointer(weight.grad.data), gradBeta: SendablePointer(bias.grad.data),
+            mean: SendablePointer(batchMean.data), meanLow: SendablePointer(batchMeanLow.data),
+            invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6))
         return dxMap
-    }
-
-    /// Mean and biased variance of `count` floats, in one sweep over memory: each block of
-    /// ``FloatLanes/blockLength`` values (in L1 by then) gets the corrected two-pass
-    /// algorithm — μ₀ = Σx/B, then with d = x − μ₀: μ = μ₀ + Σd/B, M₂ = Σd² − (Σd)²/B —
-    /// and blocks merge in Double by Chan, Golub & LeVeque's (1979) pairwise update.
-    @inline(__always)
-    static func meanAndBiasedVariance(_ x: UnsafeMutablePointer<Float>, count m: Int) -> (mean: Double, variance: Double) {
-        var seen = 0.0, mean = 0.0, m2 = 0.0
-        var start = 0
-        while start < m {
-            let block = x + start, length = min(FloatLanes.blockLength, m - start), b = Double(length)
-            let (sum, _) = FloatLanes.sums(length) { i, lanes in (FloatLanes.load(block + i, lanes), FloatLanes.Vector()) }
-            let mean0 = Float(sum / b)
-            let (sumD, sumD2) = FloatLanes.sums(length) { i, lanes in
-                let d = FloatLanes.load(block + i, lanes, pad: mean0) - mean0
-                return (d, d * d)
-            }
-            let blockMean = Double(mean0) + sumD / b, blockM2 = sumD2 - sumD * sumD / b
-            let total = seen + b, delta = blockMean - mean
-            mean += delta * b / total
-            m2 += blockM2 + delta * delta * seen * b / total
-            seen = total
-            start += length
-        }
-        return (mean, max(0, m2 / seen))
-    }
-
-    /// y = γ·(x − μ)·invStd + β, clamped to [0, 6] when fused; μ = mean + meanLow, and
-    /// x − mean is exact for x near the mean, so an offset far above σ costs no accuracy.
-    @inline(__always)
-    static func normalize(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, count m: Int,
-                          mean: Float, meanLow: Float, invStd: Float, gamma: Float, beta: Float, fused: Bool) {
-        if fused {
-            for i in 0..<m { y[i] = ReLU6.clamp((x[i] - mean - meanLow) * invStd * gamma + beta) }
-        } else {
-            for i in 0..<m { y[i] = (x[i] - mean - meanLow) * invStd * gamma + beta }
-        }
     }
 }

@@ -63,13 +63,8 @@ public final class Conv2d: Layer {
         self.output = output
         let length = outShape.channelStride
         let columns = columnBuffer(count: columnRows * length)
-        let x = SendablePointer(input.data), cols = SendablePointer(columns.data)
-        let shape = input.shape, g = geometry
-        Parallel.forEachRange(inChannels) { range in
-            im2col_chwn(x.base, Int32(shape.channels), Int32(shape.height), Int32(shape.width), Int32(shape.batch),
-                        Int32(g.kernelSize), Int32(g.kernelSize), Int32(g.stride), Int32(g.stride),
-                        Int32(g.padding), Int32(g.padding), Int32(range.lowerBound), Int32(range.upperBound), cols.base)
-        }
+        Parallel.forEachRange(inChannels, ColumnCopy(toColumns: true, image: SendablePointer(input.data),
+                                                     columns: SendablePointer(columns.data), shape: input.shape, geometry: geometry))
         BLAS.sgemm(m: outChannels, n: length, k: columnRows,
                    a: weight.value.data, lda: columnRows,
                    b: columns.data, ldb: length,
@@ -120,13 +115,26 @@ public final class Conv2d: Layer {
                    a: weight.value.data, lda: columnRows,
                    b: gradOutput.data, ldb: length,
                    c: columns.data, ldc: length)
-        let cols = SendablePointer(columns.data), dx = SendablePointer(gradInput.data), g = geometry
-        Parallel.forEachRange(inChannels) { range in
-            col2im_chwn(cols.base, Int32(shape.channels), Int32(shape.height), Int32(shape.width), Int32(shape.batch),
-                        Int32(g.kernelSize), Int32(g.kernelSize), Int32(g.stride), Int32(g.stride),
-                        Int32(g.padding), Int32(g.padding), Int32(range.lowerBound), Int32(range.upperBound), dx.base)
-        }
+        Parallel.forEachRange(inChannels, ColumnCopy(toColumns: false, image: SendablePointer(gradInput.data),
+                                                     columns: SendablePointer(columns.data), shape: shape, geometry: geometry))
         return gradInput
+    }
+
+    /// im2col (image → columns) or col2im (columns → image) over a range of input channels.
+    struct ColumnCopy: ParallelKernel {
+        let toColumns: Bool
+        let image: SendablePointer<Float>, columns: SendablePointer<Float>
+        let shape: FeatureShape
+        let geometry: ConvGeometry
+
+        func run(_ range: Range<Int>) {
+            let s = shape, g = geometry
+            let convert = toColumns ? im2col_chwn : col2im_chwn
+            convert(toColumns ? image.base : columns.base, Int32(s.channels), Int32(s.height), Int32(s.width), Int32(s.batch),
+                    Int32(g.kernelSize), Int32(g.kernelSize), Int32(g.stride), Int32(g.stride),
+                    Int32(g.padding), Int32(g.padding), Int32(range.lowerBound), Int32(range.upperBound),
+                    toColumns ? columns.base : image.base)
+        }
     }
 
     /// The column buffer, reallocated only when `count` floats no longer fit.

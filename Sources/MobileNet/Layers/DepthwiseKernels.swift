@@ -15,12 +15,30 @@ enum DepthwiseKernels {
     /// y = depthwise(x, w): input [C, H, W, N], weight [C, 1, K, K], output [C, F, G, N].
     static func forward(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
                         geometry: ConvGeometry, output: UnsafeMutablePointer<Float>) {
-        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
-        let w = SendablePointer(UnsafeMutablePointer(mutating: weight))
-        let y = SendablePointer(output)
-        let out = geometry.outputShape(shape, outChannels: shape.channels)
-        let taps = geometry.kernelSize * geometry.kernelSize
-        Parallel.forEachRange(shape.channels) { channels in
+        Parallel.forEachRange(shape.channels, Forward(
+            x: SendablePointer(UnsafeMutablePointer(mutating: input)), w: SendablePointer(UnsafeMutablePointer(mutating: weight)),
+            y: SendablePointer(output), shape: shape, geometry: geometry))
+    }
+
+    /// gradInput = depthwiseᵀ(dY) (overwritten) and gradWeight += Σ dY ⊙ shifted x.
+    static func backward(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
+                         geometry: ConvGeometry, gradOutput: UnsafePointer<Float>,
+                         gradInput: UnsafeMutablePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(shape.channels, Backward(
+            x: SendablePointer(UnsafeMutablePointer(mutating: input)), w: SendablePointer(UnsafeMutablePointer(mutating: weight)),
+            dy: SendablePointer(UnsafeMutablePointer(mutating: gradOutput)), dx: SendablePointer(gradInput),
+            dw: SendablePointer(gradWeight), shape: shape, geometry: geometry))
+    }
+
+    /// The forward over a range of channels.
+    struct Forward: ParallelKernel {
+        let x: SendablePointer<Float>, w: SendablePointer<Float>, y: SendablePointer<Float>
+        let shape: FeatureShape
+        let geometry: ConvGeometry
+
+        func run(_ channels: Range<Int>) {
+            let out = geometry.outputShape(shape, outChannels: shape.channels)
+            let taps = geometry.kernelSize * geometry.kernelSize
             withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
                     forwardChannel(x.base + c * shape.channelStride, w.base + c * taps,
@@ -30,18 +48,16 @@ enum DepthwiseKernels {
         }
     }
 
-    /// gradInput = depthwiseᵀ(dY) (overwritten) and gradWeight += Σ dY ⊙ shifted x.
-    static func backward(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
-                         geometry: ConvGeometry, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
-        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
-        let w = SendablePointer(UnsafeMutablePointer(mutating: weight))
-        let dy = SendablePointer(UnsafeMutablePointer(mutating: gradOutput))
-        let dx = SendablePointer(gradInput)
-        let dw = SendablePointer(gradWeight)
-        let out = geometry.outputShape(shape, outChannels: shape.channels)
-        let taps = geometry.kernelSize * geometry.kernelSize
-        Parallel.forEachRange(shape.channels) { channels in
+    /// The backward over a range of channels.
+    struct Backward: ParallelKernel {
+        let x: SendablePointer<Float>, w: SendablePointer<Float>
+        let dy: SendablePointer<Float>, dx: SendablePointer<Float>, dw: SendablePointer<Float>
+        let shape: FeatureShape
+        let geometry: ConvGeometry
+
+        func run(_ channels: Range<Int>) {
+            let out = geometry.outputShape(shape, outChannels: shape.channels)
+            let taps = geometry.kernelSize * geometry.kernelSize
             withTapLists(taps) { tapWeights, tapSources in
                 withUnsafeTemporaryAllocation(of: Vector.self, capacity: taps) { vectorSums in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: taps) { scalarSums in

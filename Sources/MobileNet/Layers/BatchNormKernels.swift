@@ -1,0 +1,133 @@
+// BatchNorm2d's per-channel loops as ParallelKernel values (no allocation in a step),
+// and the statistics and normalisation they share. Legend: M = H·W·N values per channel.
+
+extension BatchNorm2d {
+    /// Where one channel's normalisation reads and writes: x, y [C, M]; γ, β, μ (as a
+    /// Float plus the Float of its rounding error), 1/√(σ² + eps) [C].
+    struct Normalize: Sendable {
+        let x: SendablePointer<Float>, y: SendablePointer<Float>
+        let count: Int
+        let gamma: SendablePointer<Float>, beta: SendablePointer<Float>
+        let mean: SendablePointer<Float>, meanLow: SendablePointer<Float>, invStd: SendablePointer<Float>
+        let fused: Bool
+    }
+
+    /// Training forward: batch statistics per channel (saved for backward), running
+    /// statistics updated with the unbiased variance, then y = normalised x.
+    struct TrainingForward: ParallelKernel {
+        let normalize: Normalize
+        let runningMean: SendablePointer<Float>, runningVar: SendablePointer<Float>
+        let eps: Double
+        let momentum: Float
+
+        func run(_ channels: Range<Int>) {
+            let p = normalize, m = p.count
+            for c in channels {
+                let xc = p.x.base + c * m
+                let (mu, variance) = BatchNorm2d.meanAndBiasedVariance(xc, count: m)
+                let muFloat = Float(mu), muLow = Float(mu - Double(muFloat))
+                let invStdC = Float(1 / (variance + eps).squareRoot())
+                p.mean[c] = muFloat
+                p.meanLow[c] = muLow
+                p.invStd[c] = invStdC
+                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muFloat
+                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(variance * Double(m) / Double(m - 1))
+                BatchNorm2d.normalize(xc, into: p.y.base + c * m, count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
+                                      gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
+            }
+        }
+    }
+
+    /// Eval forward: y = normalised x with the running statistics (`normalize.mean` points at them).
+    struct EvalForward: ParallelKernel {
+        let normalize: Normalize
+        let runningVar: SendablePointer<Float>
+        let eps: Float
+
+        func run(_ channels: Range<Int>) {
+            let p = normalize, m = p.count
+            for c in channels {
+                BatchNorm2d.normalize(p.x.base + c * m, into: p.y.base + c * m, count: m, mean: p.mean[c], meanLow: 0,
+                                      invStd: 1 / (runningVar[c] + eps).squareRoot(), gamma: p.gamma[c], beta: p.beta[c],
+                                      fused: p.fused)
+            }
+        }
+    }
+
+    /// Backward per channel (see ``BatchNorm2d/backward(_:)``): one reduction pass for Σdy'
+    /// and Σdy'·x̂, one pass writing dx.
+    struct Backward: ParallelKernel {
+        let x: SendablePointer<Float>, dy: SendablePointer<Float>, dx: SendablePointer<Float>
+        let count: Int
+        let gamma: SendablePointer<Float>, beta: SendablePointer<Float>
+        let gradGamma: SendablePointer<Float>, gradBeta: SendablePointer<Float>
+        let mean: SendablePointer<Float>, meanLow: SendablePointer<Float>, invStd: SendablePointer<Float>
+        let fused: Bool
+
+        func run(_ channels: Range<Int>) {
+            let m = count, fused = fused
+            for c in channels {
+                let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx.base + c * m
+                let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
+                // x̂ and the pre-activation use exactly the forward's arithmetic, so the mask matches y.
+                let (sumDy, sumDyXHat) = FloatLanes.sums(m) { i, lanes in
+                    let xHat = (FloatLanes.load(xc + i, lanes, pad: mu) - mu - muLow) * inv
+                    var d = FloatLanes.load(dyc + i, lanes)
+                    if fused { d = FloatLanes.keep(d, where: ReLU6.passesGradient(xHat * g + b)) }
+                    return (d, d * xHat)
+                }
+                gradGamma[c] += Float(sumDyXHat)
+                gradBeta[c] += Float(sumDy)
+                let k = g * inv
+                let meanDy = Float(sumDy / Double(m)), meanDyXHat = Float(sumDyXHat / Double(m))
+                if fused {
+                    for i in 0..<m {
+                        let xHat = (xc[i] - mu - muLow) * inv
+                        let d = dyc[i]
+                        dxc[i] = k * ((ReLU6.passesGradient(xHat * g + b) ? d : 0) - meanDy - xHat * meanDyXHat)
+                    }
+                } else {
+                    for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mu - muLow) * inv * meanDyXHat) }
+                }
+            }
+        }
+    }
+
+    /// Mean and biased variance of `count` floats, in one sweep over memory: each block of
+    /// ``FloatLanes/blockLength`` values (in L1 by then) gets the corrected two-pass
+    /// algorithm — μ₀ = Σx/B, then with d = x − μ₀: μ = μ₀ + Σd/B, M₂ = Σd² − (Σd)²/B —
+    /// and blocks merge in Double by Chan, Golub & LeVeque's (1979) pairwise update.
+    @inline(__always)
+    static func meanAndBiasedVariance(_ x: UnsafeMutablePointer<Float>, count m: Int) -> (mean: Double, variance: Double) {
+        var seen = 0.0, mean = 0.0, m2 = 0.0
+        var start = 0
+        while start < m {
+            let block = x + start, length = min(FloatLanes.blockLength, m - start), b = Double(length)
+            let (sum, _) = FloatLanes.sums(length) { i, lanes in (FloatLanes.load(block + i, lanes), FloatLanes.Vector()) }
+            let mean0 = Float(sum / b)
+            let (sumD, sumD2) = FloatLanes.sums(length) { i, lanes in
+                let d = FloatLanes.load(block + i, lanes, pad: mean0) - mean0
+                return (d, d * d)
+            }
+            let blockMean = Double(mean0) + sumD / b, blockM2 = sumD2 - sumD * sumD / b
+            let total = seen + b, delta = blockMean - mean
+            mean += delta * b / total
+            m2 += blockM2 + delta * delta * seen * b / total
+            seen = total
+            start += length
+        }
+        return (mean, max(0, m2 / seen))
+    }
+
+    /// y = γ·(x − μ)·invStd + β, clamped to [0, 6] when fused; μ = mean + meanLow, and
+    /// x − mean is exact for x near the mean, so an offset far above σ costs no accuracy.
+    @inline(__always)
+    static func normalize(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, count m: Int,
+                          mean: Float, meanLow: Float, invStd: Float, gamma: Float, beta: Float, fused: Bool) {
+        if fused {
+            for i in 0..<m { y[i] = ReLU6.clamp((x[i] - mean - meanLow) * invStd * gamma + beta) }
+        } else {
+            for i in 0..<m { y[i] = (x[i] - mean - meanLow) * invStd * gamma + beta }
+        }
+    }
+}
