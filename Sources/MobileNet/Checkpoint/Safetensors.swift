@@ -157,33 +157,46 @@ public struct SafetensorsFile: Sendable {
         guard let dtype = SafetensorsDType(rawValue: dtypeString) else {
             throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtypeString)
         }
-        guard let shapeNumbers = map["shape"] as? [NSNumber] else {
-            throw SafetensorsError.badEntry(path: path, tensor: name, reason: "no shape array")
+        guard let shape = integers(map["shape"]) else {
+            throw SafetensorsError.badEntry(path: path, tensor: name, reason: "shape is not an array of integers")
         }
-        guard let offsetNumbers = map["data_offsets"] as? [NSNumber], offsetNumbers.count == 2 else {
-            throw SafetensorsError.badEntry(path: path, tensor: name, reason: "data_offsets is not a pair")
+        guard let offsets = integers(map["data_offsets"]), offsets.count == 2 else {
+            throw SafetensorsError.badEntry(path: path, tensor: name, reason: "data_offsets is not a pair of integers")
         }
-        let shape = shapeNumbers.map { $0.int64Value }
-        guard shape.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else {
+        guard shape.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }) else {
             throw SafetensorsError.badEntry(path: path, tensor: name, reason: "shape \(shape) has a negative or huge dimension")
         }
-        let begin64 = offsetNumbers[0].int64Value, end64 = offsetNumbers[1].int64Value
-        guard begin64 >= 0, end64 >= begin64, end64 <= Int64(dataSize) else {
-            throw SafetensorsError.offsetsOutOfRange(path: path, tensor: name, begin: Int(clamping: begin64), end: Int(clamping: end64), dataSize: dataSize)
+        let begin = offsets[0], end = offsets[1]
+        guard begin >= 0, end >= begin, end <= dataSize else {
+            throw SafetensorsError.offsetsOutOfRange(path: path, tensor: name, begin: begin, end: end, dataSize: dataSize)
         }
         var elements = 1
         for d in shape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(d))
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
             guard !overflow, product <= dataSize else {
-                throw SafetensorsError.sizeMismatch(path: path, tensor: name, expectedBytes: Int.max, actualBytes: Int(end64 - begin64))
+                throw SafetensorsError.sizeMismatch(path: path, tensor: name, expectedBytes: Int.max, actualBytes: end - begin)
             }
             elements = product
         }
         let expected = elements * dtype.size
-        guard expected == Int(end64 - begin64) else {
-            throw SafetensorsError.sizeMismatch(path: path, tensor: name, expectedBytes: expected, actualBytes: Int(end64 - begin64))
+        guard expected == end - begin else {
+            throw SafetensorsError.sizeMismatch(path: path, tensor: name, expectedBytes: expected, actualBytes: end - begin)
         }
-        return Entry(dtype: dtype, shape: shape.map { Int($0) }, begin: Int(begin64), end: Int(end64))
+        return Entry(dtype: dtype, shape: shape, begin: begin, end: end)
+    }
+
+    /// A JSON array of integers, or nil if it is not an array or holds anything else: a
+    /// fraction (1.5), a boolean, or a number beyond Int64. (Reading such values with
+    /// `NSNumber.int64Value` would silently turn 1.5 into 1 and true into 1.)
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any] else { return nil }
+        var values: [Int] = []
+        for element in array {
+            guard let number = element as? NSNumber, String(cString: number.objCType) != "c",
+                  let integer = element as? Int else { return nil }
+            values.append(integer)
+        }
+        return values
     }
 
     /// The entry for `name`.

@@ -92,6 +92,8 @@ public enum CIFARError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// The file has zero bytes.
     case emptyFile(path: String)
+    /// The file is larger than any CIFAR batch file could be (`limit` bytes); nothing was allocated.
+    case fileTooLarge(path: String, size: Int, limit: Int)
     /// The size is not a whole number of records.
     case partialRecord(path: String, size: Int, recordSize: Int)
     /// A label byte is outside `0..<classCount`.
@@ -117,6 +119,8 @@ public enum CIFARError: Error, Equatable, CustomStringConvertible {
             return "cannot read \(path): \(reason). Check the file's permissions."
         case .emptyFile(let path):
             return "\(path) is empty (0 bytes). The download or extraction was interrupted: extract the archive again."
+        case .fileTooLarge(let path, let size, let limit):
+            return "\(path) has \(size) bytes, more than the \(limit) bytes a CIFAR file can hold. It is not a CIFAR file (or the file system reports a wrong size): extract the archive again."
         case .partialRecord(let path, let size, let recordSize):
             return "\(path) has \(size) bytes, not a whole number of \(recordSize)-byte records (\(size / recordSize) records and \(size % recordSize) bytes left over). The file is truncated or damaged: extract the archive again."
         case .labelOutOfRange(let path, let record, let label, let classCount):

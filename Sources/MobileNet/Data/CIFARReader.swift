@@ -64,8 +64,17 @@ struct CIFARBatchReader {
         return size / dataset.recordSize
     }
 
+    /// The most records one batch file may hold: 2²⁰ (3.2 GB). The official files hold 10,000
+    /// (CIFAR-10) and 50,000 (CIFAR-100 train); a larger size (a sparse or damaged file, or the
+    /// wrong file) is rejected before anything is allocated for it.
+    static let maxRecordsPerFile = 1 << 20
+    /// The most bytes a class-name file may hold: 1 MiB (the official ones hold under 1 KiB).
+    static let maxClassNamesBytes = 1 << 20
+
     private func checkSize(_ size: Int, of path: String) throws(CIFARError) {
         if size == 0 { throw .emptyFile(path: path) }
+        let limit = Self.maxRecordsPerFile * dataset.recordSize
+        if size > limit { throw .fileTooLarge(path: path, size: size, limit: limit) }
         let recordSize = dataset.recordSize
         guard size % recordSize != 0 else { return }
         let other = dataset.other
@@ -118,6 +127,8 @@ struct CIFARBatchReader {
         switch fileAccess.entry(path) {
         case .missing: throw .missingFile(path: path, dataset: dataset)
         case .directory: throw .isADirectory(path: path)
+        case .file(let size) where size > Self.maxClassNamesBytes:
+            throw .fileTooLarge(path: path, size: size, limit: Self.maxClassNamesBytes)
         case .file: break
         }
         let text = String(decoding: try readAll(path), as: UTF8.self)
