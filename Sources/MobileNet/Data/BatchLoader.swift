@@ -33,6 +33,14 @@ public final class BatchLoader {
         public var augmentation: AugmentationOptions
         /// Drop the last batch when it is smaller than B (PyTorch's `drop_last`).
         public var dropLast: Bool
+        /// Drop the last batch when it holds a single image (N mod B = 1, B > 1), even without
+        /// `dropLast`. Training needs this: BatchNorm2d in training mode cannot normalise one
+        /// value per channel (PyTorch stops with "Expected more than 1 value per channel when
+        /// training"), so the seed's recipe on 50,001 images with batch 128 would crash in its
+        /// last step. That image is skipped for the epoch; the shuffled order skips a
+        /// different one each epoch. ``BatchLoader/stepsPerEpoch`` counts without that batch,
+        /// so the OneCycleLR schedule spans exactly the steps taken.
+        public var dropSingleImageBatch: Bool
         /// Seeds the epoch order and the per-image augmentation.
         public var seed: UInt64
         /// Batches prepared ahead on the background thread (`prefetch + 1` buffers);
@@ -40,21 +48,23 @@ public final class BatchLoader {
         public var prefetch: Int
 
         public init(batchSize: Int, shuffle: Bool, augmentation: AugmentationOptions,
-                    dropLast: Bool = false, seed: UInt64 = 0, prefetch: Int = 1) {
+                    dropLast: Bool = false, dropSingleImageBatch: Bool = false, seed: UInt64 = 0, prefetch: Int = 1) {
             self.batchSize = batchSize
             self.shuffle = shuffle
             self.augmentation = augmentation
             self.dropLast = dropLast
+            self.dropSingleImageBatch = dropSingleImageBatch
             self.seed = seed
             self.prefetch = prefetch
         }
 
         /// The seed's training loader: batch 128, shuffled, crop + flip + normalise, last
-        /// partial batch kept (50,000 = 390 · 128 + 80).
+        /// partial batch kept (50,000 = 390 · 128 + 80) unless it holds a single image
+        /// (see ``dropSingleImageBatch``).
         public static func training(batchSize: Int = 128, seed: UInt64, dropLast: Bool = false,
                                     prefetch: Int = 1) -> Configuration {
             Configuration(batchSize: batchSize, shuffle: true, augmentation: .training,
-                          dropLast: dropLast, seed: seed, prefetch: prefetch)
+                          dropLast: dropLast, dropSingleImageBatch: true, seed: seed, prefetch: prefetch)
         }
 
         /// The seed's test loader: batch 100, in order, normalise only.
@@ -81,7 +91,8 @@ public final class BatchLoader {
     public let configuration: Configuration
     /// Images in the data set, N.
     public let datasetCount: Int
-    /// Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with `dropLast`.
+    /// Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with `dropLast`, or with
+    /// `dropSingleImageBatch` when N mod B = 1 and B > 1.
     public let stepsPerEpoch: Int
 
     private let plan: EpochPlan
@@ -97,7 +108,9 @@ public final class BatchLoader {
         self.configuration = configuration
         self.datasetCount = dataset.count
         let batchSize = configuration.batchSize
-        self.stepsPerEpoch = configuration.dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        let remainder = dataset.count % batchSize
+        let dropsRemainder = configuration.dropLast || (configuration.dropSingleImageBatch && batchSize > 1 && remainder == 1)
+        self.stepsPerEpoch = dataset.count / batchSize + (remainder > 0 && !dropsRemainder ? 1 : 0)
         let assembler = BatchAssembler(dataset: dataset, options: configuration.augmentation, seed: configuration.seed)
         self.plan = EpochPlan(assembler: assembler, batchSize: batchSize, slotCount: configuration.prefetch + 1)
     }
