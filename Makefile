@@ -2,6 +2,7 @@
 #   make test                 all tests (golden PyTorch values, gradients, loader, trainer)
 #   make train [EPOCHS=60]    train on CIFAR-10 (downloads it into data/ when not found)
 #   make bench                counted and timed cost of standard vs separable convolution
+#   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -17,7 +18,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps build release test train bench bench-pytorch clean
+.PHONY: deps build release test train bench bench-pytorch fuzz clean
 
 # Installs OpenBLAS (and pkg-config, which SwiftPM uses to find it) when missing.
 deps:
@@ -68,6 +69,44 @@ bench-pytorch: deps
 	    > $(BENCH_OUT)/pytorch/pytorch.json && \
 	  $(BIN)/mobilenet-bench compare $(BENCH_OUT)/pytorch/results.json $(BENCH_OUT)/pytorch/pytorch.json \
 	    --infer-batch 100 --output $(BENCH_OUT)/pytorch/comparison.json
+
+# libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over
+# FUZZ_TIMEOUT s, no allocation over FUZZ_MALLOC_MB). The corpus grows in fuzz/<target>/corpus
+# (git-ignored); a crash leaves fuzz/<target>/crash-* and fails the target. Inputs may grow to
+# 32 KiB (CIFAR: a few records) or 2 MiB (safetensors: the 1.8 MB golden model is a seed). Coverage comes from
+# -sanitize-coverage (what -sanitize=fuzzer adds) and libFuzzer's no-main runtime, entered
+# through LLVMFuzzerRunDriver: SwiftPM defines the executable's main, which clashes with
+# the main that -sanitize=fuzzer links in.
+FUZZ_SECONDS ?= 600
+FUZZ_TIMEOUT ?= 10
+FUZZ_MALLOC_MB ?= 1024
+FUZZ_TARGETS ?= cifar safetensors
+FUZZ_DIR ?= fuzz
+FUZZ_SCRATCH := .build-fuzz
+LIBFUZZER = $(firstword $(wildcard $(dir $(realpath $(shell command -v $(SWIFT))))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-$(shell uname -m).a))
+FUZZ_BUILD_FLAGS = -c release --scratch-path $(FUZZ_SCRATCH) --product mobilenet-fuzz \
+	-Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
+	-Xswiftc -DFUZZING -Xlinker $(LIBFUZZER) -Xlinker -lstdc++
+
+fuzz: deps
+	@test -n "$(LIBFUZZER)" || { echo "libclang_rt.fuzzer_no_main not found beside $$(command -v $(SWIFT)): install a swift.org Linux toolchain"; exit 1; }
+	$(SWIFT) build $(FUZZ_BUILD_FLAGS) 2>&1 | grep -v "Cannot export local symbol"; test $${PIPESTATUS[0]} = 0
+	@set -e; bin=$(FUZZ_SCRATCH)/release/mobilenet-fuzz; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/$$t/corpus; \
+	  $$bin $$t --write-seeds $(FUZZ_DIR)/$$t/seeds; \
+	  if [ $$t = safetensors ]; then cp Tests/MobileNetTests/Fixtures/mobilenet_v1_w025.safetensors $(FUZZ_DIR)/$$t/seeds/golden-w025; fi; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/$$t/fuzz.log)"; \
+	  maxlen=$$( [ $$t = safetensors ] && echo 2097152 || echo 32768 ); \
+	  if $$bin $$t $(FUZZ_DIR)/$$t/corpus $(FUZZ_DIR)/$$t/seeds -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen \
+	      -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -malloc_limit_mb=$(FUZZ_MALLOC_MB) \
+	      -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$t/ > $(FUZZ_DIR)/$$t/fuzz.log 2>&1; then \
+	    echo "$$t: $$(grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$t/fuzz.log | tail -1)"; \
+	    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' $(FUZZ_DIR)/$$t/fuzz.log; \
+	  else \
+	    tail -40 $(FUZZ_DIR)/$$t/fuzz.log; echo "$$t: FAILED, input kept as $(FUZZ_DIR)/$$t/crash-* (or leak-*, oom-*, timeout-*)"; exit 1; \
+	  fi; \
+	done
 
 clean:
 	rm -rf .build

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MobileNet", targets: ["MobileNet"]),
         .executable(name: "mobilenet-train", targets: ["Trainer"]),
         .executable(name: "mobilenet-bench", targets: ["Benchmarks"]),
+        .executable(name: "mobilenet-fuzz", targets: ["Fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,11 +48,15 @@ let package = Package(
             ],
             path: "Benchmarks"
         ),
+        // Fuzz targets for the CIFAR and safetensors readers (`make fuzz`); a plain build
+        // replays given inputs. The tests replay the kept inputs through FuzzTargets.
+        .target(name: "FuzzTargets", dependencies: ["MobileNet"], path: "Fuzz/Targets"),
+        .executableTarget(name: "Fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Driver"),
         // Per-thread heap-allocation counter (interposes malloc) for the tests' no-allocation check.
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(
             name: "MobileNetTests",
-            dependencies: ["MobileNet", "Im2Col", "MallocCounter"],
+            dependencies: ["MobileNet", "Im2Col", "Trainer", "FuzzTargets", "MallocCounter"],
             path: "Tests/MobileNetTests",
             resources: [.copy("Fixtures")]
         ),

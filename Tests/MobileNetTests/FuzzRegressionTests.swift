@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import FuzzTargets
+@testable import MobileNet
+
+/// Inputs the fuzz targets (`make fuzz`) start from or found, replayed through the same
+/// harness, each with the error it must give.
+@Suite struct FuzzRegressionTests {
+    /// A safetensors file whose header is `json` (padded as the reference writer does) and
+    /// whose data section is `dataBytes` zero bytes.
+    static func safetensors(_ json: String, dataBytes: Int = 0) -> [UInt8] {
+        var header = Array(json.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        return withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header + [UInt8](repeating: 0, count: dataBytes)
+    }
+
+    static func parseError(_ bytes: [UInt8]) -> SafetensorsError? {
+        do {
+            _ = try SafetensorsFile(data: Data(bytes), path: SafetensorsFuzzInput.path)
+            return nil
+        } catch let error as SafetensorsError {
+            return error
+        } catch {
+            Issue.record("expected SafetensorsError, got \(error)")
+            return nil
+        }
+    }
+
+    @Test func everyCIFARSeedLoads() throws {
+        let seeds = CIFARFuzzInput.seeds
+        #expect(seeds.count == 11)
+        for seed in seeds {
+            let input = CIFARFuzzInput(seed.bytes)
+            let loaded = try input.load()
+            // The fuzzed file holds three records, every other batch two.
+            let cifar10 = seed.name.hasPrefix("cifar10-")
+            let expected = seed.name.hasSuffix(".txt") ? (cifar10 ? 5 * 2 : 2) : (cifar10 && input.split == .train ? 4 * 2 + 3 : 3)
+            #expect(loaded.count == expected, "\(seed.name)")
+            CIFARFuzzInput.run(seed.bytes)
+        }
+    }
+
+    @Test func everySafetensorsSeedParsesAndLoadsIntoTheModel() throws {
+        for seed in SafetensorsFuzzInput.seeds {
+            let file = try SafetensorsFile(data: Data(seed.bytes), path: seed.name)
+            #expect(!file.names.isEmpty)
+            SafetensorsFuzzInput.run(seed.bytes)
+        }
+        let model = MobileNetV1(widthMultiplier: 1.0 / 32)
+        let seeds = Dictionary(uniqueKeysWithValues: SafetensorsFuzzInput.seeds.map { ($0.name, $0.bytes) })
+        try model.load(from: SafetensorsFile(data: Data(seeds["state-dict"]!), path: "state-dict"))
+        try model.load(from: SafetensorsFile(data: Data(seeds["prefixed"]!), path: "prefixed"), prefix: "init.")
+        SafetensorsFuzzInput.run([UInt8](try Data(contentsOf: Fixtures.url("mobilenet_v1_w025.safetensors"))))
+    }
+
+    @Test func cifarFileClaimingTerabytesMoreThanItHoldsIsRejectedBeforeAllocating() {
+        // Options: CIFAR-10 test split, the seam adds 2⁴⁰ bytes to the size; target test_batch.bin.
+        // Its bytes are chosen so that the size claimed is a whole number of 3073-byte records:
+        // only the size cap stops the loader from allocating 1 TB.
+        let target = CIFARFuzzInput.validFiles(.cifar10).firstIndex { $0.name == "test_batch.bin" }!
+        let holding = 3073 - (1 << 40) % 3073
+        let claimed = (1 << 40) + holding
+        let input = CIFARFuzzInput([0x84, UInt8(target)] + [UInt8](repeating: 0, count: holding))
+        #expect(throws: CIFARError.fileTooLarge(path: "/fuzz/test_batch.bin", size: claimed, limit: 3073 << 20)) {
+            try input.load()
+        }
+    }
+
+    @Test func fractionalOrBooleanShapesAndOffsetsAreRejectedNotTruncated() {
+        let cases = [
+            (#"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, "shape is not an array of integers"),
+            (#"{"w":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, "shape is not an array of integers"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4.5]}}"#, "data_offsets is not a pair of integers"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[false,4]}}"#, "data_offsets is not a pair of integers"),
+            (#"{"w":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,4]}}"#, "shape is not an array of integers"),
+        ]
+        for (json, reason) in cases {
+            let error = Self.parseError(Self.safetensors(json, dataBytes: 8))
+            #expect(error == .badEntry(path: SafetensorsFuzzInput.path, tensor: "w", reason: reason), "\(json)")
+            #expect(error?.description.contains(SafetensorsFuzzInput.path) == true)
+        }
+    }
+
+    @Test func sizesClaimingTerabytesAreRejectedBeforeAllocating() {
+        // A header length of 2⁴² bytes in a 64-byte file.
+        var bytes = Self.safetensors("{}", dataBytes: 48)
+        bytes.replaceSubrange(0..<8, with: withUnsafeBytes(of: (UInt64(1) << 42).littleEndian, Array.init))
+        #expect(Self.parseError(bytes) == .headerTooLarge(path: SafetensorsFuzzInput.path, headerLength: 1 << 42, fileSize: 64))
+        // A tensor of 2³¹−1 × 2³¹−1 × 4 elements claiming 2⁶⁴ bytes: the element count overflows the data.
+        let huge = Self.safetensors(#"{"w":{"dtype":"F64","shape":[2147483647,2147483647,4],"data_offsets":[0,8]}}"#, dataBytes: 8)
+        #expect(Self.parseError(huge) == .sizeMismatch(path: SafetensorsFuzzInput.path, tensor: "w", expectedBytes: Int.max, actualBytes: 8))
+        // Offsets far past the end of the data section.
+        let far = Self.safetensors(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4000000000000,4000000000004]}}"#, dataBytes: 8)
+        #expect(Self.parseError(far) == .offsetsOutOfRange(path: SafetensorsFuzzInput.path, tensor: "w", begin: 4_000_000_000_000,
+                                                            end: 4_000_000_000_004, dataSize: 8))
+    }
+
+    @Test func deeplyNestedHeaderIsNotJSONRatherThanAStackOverflow() {
+        let nested = Self.safetensors(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+        guard case .headerNotJSON(let path, _) = Self.parseError(nested) else {
+            Issue.record("a 100,000-deep header was not reported as bad JSON")
+            return
+        }
+        #expect(path == SafetensorsFuzzInput.path)
+    }
+}
