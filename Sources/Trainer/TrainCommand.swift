@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import MobileNet
 
-/// `mobilenet-train train`: the seed's recipe by default, every knob a flag.
+/// `mobilenet-train train`: the seed's recipe by default, every knob a flag; checkpoints
+/// after every epoch and on SIGINT/SIGTERM; `--resume` continues a run bit for bit.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -12,11 +13,22 @@ struct TrainCommand: ParsableCommand {
         cosine, momentum cycled 0.95 → 0.85 → 0.95), SGD weight decay 5e-4, random crop 32 \
         with 4-pixel zero padding, horizontal flip, normalisation with the seed's mean/std. \
         The schedule spans epochs × steps per epoch; the last partial batch is kept unless --drop-last.
+
+        With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \
+        in PyTorch, and training_state.safetensors) is saved after every epoch, and the model with \
+        the best test accuracy as DIR/best.safetensors. SIGINT or SIGTERM finishes the current step, \
+        saves, and exits with status 130 or 143. --resume DIR continues the run from its checkpoint \
+        with the checkpoint's options; the weights then equal those of an uninterrupted run, bit for \
+        bit. A flag that contradicts the checkpoint (--epochs included: a run cannot be extended) is \
+        an error; --threads, --metrics and --data may be given.
         """
     )
 
-    @Option(help: "CIFAR folder (holding data_batch_1.bin … or train.bin …), or its parent.")
-    var data: String = "data/cifar-10-batches-bin"
+    static let defaultData = "data/cifar-10-batches-bin"
+    static let defaults = TrainingOptions()
+
+    @Option(help: "CIFAR folder (holding data_batch_1.bin … or train.bin …), or its parent (default \(defaultData); when resuming, the checkpoint's).")
+    var data: String?
 
     @Option(help: "cifar10 or cifar100; recognised from the files when omitted.")
     var dataset: Dataset?
@@ -24,20 +36,20 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "CIFAR-100: train on the 20 coarse superclasses instead of the 100 fine labels.")
     var coarseLabels = false
 
-    @Option(help: "Epochs (the schedule spans all of them).")
-    var epochs: Int = 60
+    @Option(help: "Epochs; the schedule spans all of them (default \(defaults.epochs)).")
+    var epochs: Int?
 
-    @Option(help: "Training batch size.")
-    var batchSize: Int = 128
+    @Option(help: "Training batch size (default \(defaults.batchSize)).")
+    var batchSize: Int?
 
-    @Option(help: "Test batch size.")
-    var testBatchSize: Int = 100
+    @Option(help: "Test batch size (default \(defaults.testBatchSize)).")
+    var testBatchSize: Int?
 
-    @Option(name: .customLong("max-lr"), help: "OneCycleLR's peak learning rate.")
-    var maxLR: Double = 0.1
+    @Option(name: .customLong("max-lr"), help: "OneCycleLR's peak learning rate (default \(defaults.maxLearningRate)).")
+    var maxLR: Double?
 
-    @Option(help: "SGD weight decay (L2).")
-    var weightDecay: Double = 5e-4
+    @Option(help: "SGD weight decay, L2 (default \(defaults.weightDecay)).")
+    var weightDecay: Double?
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Parameter kinds without weight decay: \(Parameter.Kind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"))
     var noWeightDecayOn: [String] = []
@@ -45,31 +57,31 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
 
-    @Option(help: "Label smoothing ε of the cross-entropy (PyTorch's label_smoothing).")
-    var labelSmoothing: Double = 0
+    @Option(help: "Label smoothing ε of the cross-entropy, PyTorch's label_smoothing (default \(defaults.labelSmoothing)).")
+    var labelSmoothing: Double?
 
-    @Option(help: "OneCycleLR: initial lr = max lr / div factor.")
-    var divFactor: Double = 25
+    @Option(help: "OneCycleLR: initial lr = max lr / div factor (default \(defaults.divFactor)).")
+    var divFactor: Double?
 
-    @Option(help: "OneCycleLR: final lr = initial lr / final div factor.")
-    var finalDivFactor: Double = 1e4
+    @Option(help: "OneCycleLR: final lr = initial lr / final div factor (default \(defaults.finalDivFactor)).")
+    var finalDivFactor: Double?
 
-    @Option(help: "OneCycleLR: fraction of the steps spent warming up, in (0, 1).")
-    var pctStart: Double = 0.3
+    @Option(help: "OneCycleLR: fraction of the steps spent warming up, in (0, 1) (default \(defaults.pctStart)).")
+    var pctStart: Double?
 
-    @Option(help: "OneCycleLR: lowest cycled momentum.")
-    var baseMomentum: Double = 0.85
+    @Option(help: "OneCycleLR: lowest cycled momentum (default \(defaults.baseMomentum)).")
+    var baseMomentum: Double?
 
-    @Option(help: "OneCycleLR: highest cycled momentum.")
-    var maxMomentum: Double = 0.95
+    @Option(help: "OneCycleLR: highest cycled momentum (default \(defaults.maxMomentum)).")
+    var maxMomentum: Double?
 
-    @Option(help: "Width multiplier α (Howard et al. §3.3): channels become int(n·α).")
-    var widthMultiplier: Double = 1.0
+    @Option(help: "Width multiplier α (Howard et al. §3.3): channels become int(n·α) (default \(defaults.widthMultiplier)).")
+    var widthMultiplier: Double?
 
-    @Option(help: "Seed for initialisation, order and augmentation.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed for initialisation, order and augmentation (default \(defaults.seed)).")
+    var seed: UInt64?
 
-    @Option(help: "Threads for the engine and OpenBLAS (default: all cores).")
+    @Option(help: "Threads for the engine and OpenBLAS (default: all cores). Results do not depend on it.")
     var threads: Int = ProcessInfoCores.active
 
     @Option(help: "Train on the first N training images only (quick runs).")
@@ -81,36 +93,44 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Drop the last partial training batch (PyTorch's drop_last); kept by default as the seed does.")
     var dropLast = false
 
-    @Option(help: "Append JSON lines here: one every 100 steps (step, loss, lr, momentum) and one per epoch.")
+    @Option(help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch.")
     var metrics: String?
 
-    var options: TrainingOptions {
-        var o = TrainingOptions()
-        o.epochs = epochs
-        o.batchSize = batchSize
-        o.testBatchSize = testBatchSize
-        o.maxLearningRate = maxLR
-        o.weightDecay = weightDecay
-        o.noWeightDecayKinds = noWeightDecayOn
-        o.nesterov = nesterov
-        o.labelSmoothing = labelSmoothing
-        o.divFactor = divFactor
-        o.finalDivFactor = finalDivFactor
-        o.pctStart = pctStart
-        o.baseMomentum = baseMomentum
-        o.maxMomentum = maxMomentum
-        o.widthMultiplier = widthMultiplier
-        o.seed = seed
-        o.limitTrain = limitTrain
-        o.limitTest = limitTest
-        o.dropLast = dropLast
+    @Option(help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM (default when resuming: the checkpoint's folder).")
+    var checkpointDir: String?
+
+    @Option(help: "Continue a run: a --checkpoint-dir, a checkpoint folder, or a file in one.")
+    var resume: String?
+
+    /// The flags given on the command line applied over `base` (the defaults, or a
+    /// resumed checkpoint's options); flags not given keep `base`'s values.
+    func options(over base: TrainingOptions) -> TrainingOptions {
+        var o = base
+        if let epochs { o.epochs = epochs }
+        if let batchSize { o.batchSize = batchSize }
+        if let testBatchSize { o.testBatchSize = testBatchSize }
+        if let maxLR { o.maxLearningRate = maxLR }
+        if let weightDecay { o.weightDecay = weightDecay }
+        if !noWeightDecayOn.isEmpty { o.noWeightDecayKinds = noWeightDecayOn }
+        if nesterov { o.nesterov = true }
+        if let labelSmoothing { o.labelSmoothing = labelSmoothing }
+        if let divFactor { o.divFactor = divFactor }
+        if let finalDivFactor { o.finalDivFactor = finalDivFactor }
+        if let pctStart { o.pctStart = pctStart }
+        if let baseMomentum { o.baseMomentum = baseMomentum }
+        if let maxMomentum { o.maxMomentum = maxMomentum }
+        if let widthMultiplier { o.widthMultiplier = widthMultiplier }
+        if let seed { o.seed = seed }
+        if let limitTrain { o.limitTrain = limitTrain }
+        if let limitTest { o.limitTest = limitTest }
+        if dropLast { o.dropLast = true }
         return o
     }
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
         do {
-            try options.validate()
+            try options(over: Self.defaults).validate()
         } catch let error as TrainingOptions.InvalidOption {
             throw ValidationError(error.description)
         }
@@ -118,58 +138,77 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         setEngineThreads(threads)
-        let train: CIFARDataset, test: CIFARDataset
-        do {
-            train = try CIFARDataset.load(directory: data, split: .train, dataset: dataset, coarseLabels: coarseLabels, limit: limitTrain)
-            test = try CIFARDataset.load(directory: data, split: .test, dataset: train.dataset, coarseLabels: coarseLabels, limit: limitTest)
-        } catch {
-            throw CleanExit.message("error: \(error)")
-        }
-        var options = self.options
-        options.numClasses = train.classNames.count
-        let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
-        let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast))
-        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize))
-        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch)
-        let loop = TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader)
-        let log = try metrics.map { try MetricsLog(path: $0) }
-
-        print("MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(model.parameterCount) parameters; "
-              + "\(train.dataset): \(train.count) training / \(test.count) test images from \(data)")
-        print("\(options.epochs) epochs × \(trainLoader.stepsPerEpoch) steps of batch \(options.batchSize); "
+        let setup = try reportingErrors { try RunSetup(command: self) }
+        let run = setup.run, options = setup.options
+        let log = try reportingErrors { try metrics.map { try MetricsLog(path: $0) } }
+        print("MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters; "
+              + "\(setup.train.dataset): \(setup.train.count) training / \(setup.test.count) test images from \(setup.dataPath)")
+        print("\(options.epochs) epochs × \(run.session.stepsPerEpoch) steps of batch \(options.batchSize); "
               + "\(threads) thread(s), OpenBLAS \(BLAS.coreName)")
+        if let checkpoint = setup.checkpoint {
+            print("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")
+            log?.write(["kind": "resume", "from": checkpoint.folder, "epoch": checkpoint.epoch + 1,
+                        "step": checkpoint.step, "global_step": checkpoint.globalStep])
+        }
+        print(run.checkpoints.map { "Checkpoints: \($0.path) (last → newest, best.safetensors)" }
+              ?? "No --checkpoint-dir: nothing will be saved.")
+        if run.isComplete {
+            print("The run is already complete (\(options.epochs) epochs); nothing to do.")
+            return
+        }
+
+        let stop = StopSignals()
+        stop.install()
         let progress = ProgressBar()
         let runStart = monotonicSeconds()
-        for epoch in 0..<options.epochs {
-            let (summary, _) = try runEpochReportingErrors(loop, epoch: epoch) { p in
-                progress.update(epoch: epoch + 1, epochs: options.epochs, step: p.step, total: p.stepsPerEpoch,
-                                loss: p.runningLoss, learningRate: p.learningRate,
-                                imagesPerSecond: p.imagesPerSecond, elapsedSeconds: p.elapsedSeconds)
-                if p.globalStep % 100 == 0 {
-                    log?.write(["kind": "step", "epoch": epoch + 1, "step": p.globalStep, "loss": p.loss,
-                                "lr": p.learningRate, "momentum": p.momentum])
-                }
+        let outcome: TrainingRun.Outcome = try reportingErrors {
+            do {
+                return try run.run(shouldStop: { stop.stopRequested }, onStep: { p in
+                    progress.update(epoch: p.epoch + 1, epochs: options.epochs, step: p.step, total: p.stepsPerEpoch,
+                                    loss: p.runningLoss, learningRate: p.learningRate,
+                                    imagesPerSecond: p.imagesPerSecond, elapsedSeconds: p.elapsedSeconds)
+                    if p.globalStep % 100 == 0 {
+                        log?.write(["kind": "step", "epoch": p.epoch + 1, "step": p.globalStep, "loss": p.loss,
+                                    "lr": p.learningRate, "momentum": p.momentum])
+                    }
+                }, onEpoch: { end in
+                    progress.finish()
+                    report(end, epochs: options.epochs, log: log, totalSeconds: monotonicSeconds() - runStart)
+                })
+            } catch let error as TrainingSession.NonFiniteError {
+                progress.finish()
+                let kept = run.checkpoints?.lastFolder.map { " The last good checkpoint, \($0), was kept." } ?? ""
+                throw CommandFailure("\(error)\(kept)")
             }
+        }
+        switch outcome {
+        case .completed:
+            if let checkpoints = run.checkpoints {
+                print("Done. Final checkpoint: \(checkpoints.lastLink)/\(TrainingCheckpoint.modelFileName)"
+                      + (run.bestTestAccuracy != nil ? "; best model: \(checkpoints.bestPath)" : ""))
+            }
+        case .stopped(let folder):
             progress.finish()
-            report(summary, epochs: options.epochs, log: log, totalSeconds: monotonicSeconds() - runStart)
+            let position = "after step \(run.step) of epoch \(run.epoch + 1) (global step \(run.session.globalStep))"
+            if let folder {
+                print("Interrupted by \(stop.signalName) \(position). Checkpoint saved to \(folder); continue with --resume \(run.checkpoints?.path ?? folder)")
+            } else {
+                print("Interrupted by \(stop.signalName) \(position). No --checkpoint-dir was given, so nothing was saved.")
+            }
+            log?.write(["kind": "interrupted", "epoch": run.epoch + 1, "step": run.step, "global_step": run.session.globalStep,
+                        "checkpoint": folder ?? ""])
+            flushStandardOutput()
+            throw ExitCode(stop.exitStatus)
         }
     }
 
-    /// Runs an epoch; a diverged step ends the program with its message and status 1.
-    func runEpochReportingErrors(_ loop: TrainingLoop, epoch: Int, onStep: (StepProgress) -> Void) throws -> (summary: EpochSummary, completed: Bool) {
-        do {
-            return try loop.runEpoch(epoch, onStep: onStep)
-        } catch let error as TrainingSession.NonFiniteError {
-            FileHandle.standardError.write(Data("\nerror: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
-    }
-
-    func report(_ s: EpochSummary, epochs: Int, log: MetricsLog?, totalSeconds: Double) {
+    func report(_ end: TrainingRun.EpochEnd, epochs: Int, log: MetricsLog?, totalSeconds: Double) {
+        let s = end.summary
         let testText = s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? "no test"
         print(String(format: "Epoch %d/%d: train loss %.4f acc %.2f%% | %@ | %.1f s (%.0f img/s), total %.1f min",
                      s.epoch + 1, epochs, s.trainLoss, 100 * s.trainAccuracy, testText, s.epochSeconds,
                      s.imagesPerSecond, totalSeconds / 60))
+        if let folder = end.checkpoint { print("  saved \(folder)\(end.isBest ? " and best.safetensors (best test accuracy so far)" : "")") }
         flushStandardOutput()
         var fields: [String: Any] = ["kind": "epoch", "epoch": s.epoch + 1, "train_loss": s.trainLoss,
                                      "train_accuracy": s.trainAccuracy, "epoch_seconds": s.epochSeconds,
@@ -179,6 +218,7 @@ struct TrainCommand: ParsableCommand {
             fields["test_loss"] = t.loss
             fields["test_accuracy"] = t.accuracy
         }
+        if let folder = end.checkpoint { fields["checkpoint"] = folder }
         log?.write(fields)
     }
 }

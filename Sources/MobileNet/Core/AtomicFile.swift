@@ -74,7 +74,12 @@ public enum AtomicFile {
             unlink(temporary)
             throw FileWriteError.renameFailed(path: path, reason: reason)
         }
-        let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    /// fsyncs a folder, so renames and new entries in it are durable (best effort).
+    public static func syncDirectory(_ path: String) {
+        let dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd >= 0 {
             fsync(dirfd)
             close(dirfd)

@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A run's `--checkpoint-dir`:
+///
+///     DIR/last -> step-00001170      symbolic link to the newest complete checkpoint folder
+///     DIR/step-00001170/model.safetensors
+///     DIR/step-00001170/training_state.safetensors
+///     DIR/best.safetensors           the model with the best test accuracy so far
+///
+/// A save never leaves a mix of an old model and a new state, nor a half-written file:
+/// both files go into a fresh hidden folder (each written to a temporary file, fsync'd and
+/// renamed; see ``AtomicFile``), the folder is renamed to `step-<global step>`, and only
+/// then is `last` switched to it — by renaming a new symbolic link over the old one, which
+/// is atomic. The previous folder is deleted after the switch. A crash at any point leaves
+/// `last` pointing at a complete checkpoint; leftovers of an interrupted save are removed
+/// by the next one.
+///
+/// Test seam: ``AtomicFile/failureInjection`` is also consulted with stage "mkdir" (path:
+/// the new hidden folder) and "publish" (path: DIR/last).
+public struct CheckpointDirectory: Sendable {
+    public static let lastLinkName = "last"
+    public static let bestFileName = "best.safetensors"
+    static let folderPrefix = "step-"
+    static let incomingPrefix = ".incoming-"
+    static let linkPrefix = ".last-"
+
+    public let path: String
+    public init(path: String) { self.path = path }
+
+    public var lastLink: String { path + "/" + Self.lastLinkName }
+    public var bestPath: String { path + "/" + Self.bestFileName }
+
+    /// The folder `last` points to, if a checkpoint was saved here.
+    public var lastFolder: String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: lastLink) else { return nil }
+        return target.hasPrefix("/") ? target : path + "/" + target
+    }
+
+    /// Saves a checkpoint: `write` fills a fresh folder, which then becomes `last`.
+    /// - Parameters:
+    ///   - globalStep: names the folder (`step-00000042`).
+    ///   - write: writes the checkpoint's files into the folder it is given.
+    /// - Returns: the new checkpoint folder.
+    /// - Throws: ``CheckpointError/saveFailed(directory:file:reason:previous:)`` (naming the
+    ///   file) for a failed write, or the error `write` throws; `last` then still points
+    ///   at the previous checkpoint, untouched.
+    @discardableResult
+    public func save(globalStep: Int, _ write: (String) throws -> Void) throws -> String {
+        let previous = lastFolder
+        let incoming = path + "/" + Self.incomingPrefix + "\(getpid())"
+        func failed(_ file: String, _ reason: String) -> CheckpointError {
+            .saveFailed(directory: path, file: file, reason: reason, previous: previous)
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw failed(path, (error as NSError).localizedDescription)
+        }
+        try? FileManager.default.removeItem(atPath: incoming)
+        if let message = AtomicFile.failureInjection?(incoming, "mkdir") { throw failed(incoming, message) }
+        guard mkdir(incoming, 0o755) == 0 else { throw failed(incoming, String(cString: strerror(errno))) }
+        do {
+            try write(incoming)
+        } catch let error as FileWriteError {
+            try? FileManager.default.removeItem(atPath: incoming)
+            throw failed(Self.fileName(of: error), Self.reason(of: error))
+        } catch {
+            try? FileManager.default.removeItem(atPath: incoming)
+            throw error
+        }
+        let name = uniqueFolderName(globalStep: globalStep)
+        let folder = path + "/" + name
+        do {
+            try rename(incoming, to: folder)
+            AtomicFile.syncDirectory(path)
+            try publish(name)
+        } catch let reason as RenameFailure {
+            try? FileManager.default.removeItem(atPath: incoming)
+            try? FileManager.default.removeItem(atPath: folder)
+            throw failed(reason.path, reason.reason)
+        }
+        removeLeftovers(keeping: name)
+        return folder
+    }
+
+    /// Writes `model` as `best.safetensors` (atomically), with `metadata` (e.g. epoch, test accuracy).
+    /// - Throws: ``FileWriteError`` naming the file; the previous best file stays intact.
+    @discardableResult
+    public func saveBest(_ model: MobileNetV1, metadata: [String: String]) throws -> String {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try model.save(to: bestPath, metadata: metadata)
+        return bestPath
+    }
+
+    private struct RenameFailure: Error {
+        let path: String
+        let reason: String
+    }
+
+    private func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw RenameFailure(path: to, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Points `last` at `name`: a new relative symbolic link renamed over the old one.
+    private func publish(_ name: String) throws {
+        let temporary = path + "/" + Self.linkPrefix + "\(getpid())"
+        unlink(temporary)
+        if let message = AtomicFile.failureInjection?(lastLink, "publish") { throw RenameFailure(path: lastLink, reason: message) }
+        guard symlink(name, temporary) == 0 else { throw RenameFailure(path: lastLink, reason: String(cString: strerror(errno))) }
+        do {
+            try rename(temporary, to: lastLink)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        AtomicFile.syncDirectory(path)
+    }
+
+    /// `step-<8 digits>`, with a suffix if that folder exists (a second save at the same step).
+    private func uniqueFolderName(globalStep: Int) -> String {
+        let base = Self.folderPrefix + String(format: "%08d", globalStep)
+        var name = base, suffix = 1
+        while FileManager.default.fileExists(atPath: path + "/" + name) {
+            name = base + "-\(suffix)"
+            suffix += 1
+        }
+        return name
+    }
+
+    /// Removes older checkpoint folders and leftovers of interrupted saves (only names this type creates).
+    private func removeLeftovers(keeping name: String) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        for entry in entries where entry != name {
+            let ours = [Self.folderPrefix, Self.incomingPrefix, Self.linkPrefix].contains { entry.hasPrefix($0) }
+            if ours { try? FileManager.default.removeItem(atPath: path + "/" + entry) }
+        }
+    }
+
+    static func fileName(of error: FileWriteError) -> String {
+        switch error {
+        case .cannotCreate(let p, _), .writeFailed(let p, _), .renameFailed(let p, _): return (p as NSString).lastPathComponent
+        }
+    }
+
+    static func reason(of error: FileWriteError) -> String {
+        switch error {
+        case .cannotCreate(_, let r), .writeFailed(_, let r), .renameFailed(_, let r): return r
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// The data set a run trained on, as its checkpoint records it.
+public struct CheckpointDataset: Codable, Equatable, Sendable {
+    /// ``Dataset`` raw value: "cifar10" or "cifar100".
+    public var name: String
+    /// CIFAR-100 trained on the 20 coarse superclasses.
+    public var coarseLabels: Bool
+    /// Class names, index = label.
+    public var classNames: [String]
+    /// Training images used (after --limit-train).
+    public var trainImages: Int
+    /// The --data folder of the run (the default data folder when resuming).
+    public var dataPath: String?
+
+    public init(name: String, coarseLabels: Bool, classNames: [String], trainImages: Int, dataPath: String? = nil) {
+        self.name = name
+        self.coarseLabels = coarseLabels
+        self.classNames = classNames
+        self.trainImages = trainImages
+        self.dataPath = dataPath
+    }
+}
+
+/// A training checkpoint: a folder holding
+/// - `model.safetensors`: the model alone, the seed's state_dict names, loadable in PyTorch
+///   with `model.load_state_dict(safetensors.torch.load_file(p), strict=True)`;
+/// - `training_state.safetensors`: SGD's momentum buffers as `momentum_buffer.<parameter
+///   name>` (F32, the parameter's shape), and in `__metadata__` JSON strings: `format`,
+///   `format_version`, `epoch` (0-based epoch in progress), `step` (steps of it done),
+///   `global_step` (optimizer steps = the schedule position), `steps_per_epoch`, `options`
+///   (``TrainingOptions``), `dataset` (``CheckpointDataset``), `best_test_accuracy`
+///   (optional) and `momentum_buffers` (their count).
+///
+/// No RNG state is stored: every batch is a function of (seed, epoch, step) (see
+/// ``BatchLoader``), so restoring model, momentum and schedule position and restarting the
+/// loader at (epoch, step) continues the run bit for bit. Both files carry `global_step`,
+/// so a model and a state from different saves are detected.
+public struct TrainingCheckpoint: Sendable {
+    public static let formatVersion = 1
+    public static let formatName = "mobilenet-training-state"
+    public static let modelFileName = "model.safetensors"
+    public static let stateFileName = "training_state.safetensors"
+    public static let momentumPrefix = "momentum_buffer."
+
+    /// The folder read.
+    public let folder: String
+    public let options: TrainingOptions
+    public let dataset: CheckpointDataset
+    /// 0-based epoch in progress and steps of it done (epoch e complete ⇒ (e + 1, 0)).
+    public let epoch: Int
+    public let step: Int
+    /// Optimizer steps taken: epoch · stepsPerEpoch + step.
+    public let globalStep: Int
+    public let stepsPerEpoch: Int
+    /// Best test accuracy after any epoch so far, in [0, 1] (nil without test passes).
+    public let bestTestAccuracy: Double?
+    /// The two files, parsed and validated.
+    public let model: SafetensorsFile
+    public let state: SafetensorsFile
+
+    public var modelPath: String { model.path }
+    public var statePath: String { state.path }
+
+    /// Reads and checks a checkpoint folder (both files, metadata, positions).
+    /// - Throws: ``CheckpointError``, or ``SafetensorsError`` for a damaged file.
+    public init(folder: String) throws {
+        let modelPath = folder + "/" + Self.modelFileName, statePath = folder + "/" + Self.stateFileName
+        for path in [modelPath, statePath] where !FileManager.default.fileExists(atPath: path) {
+            throw CheckpointError.notACheckpoint(path: folder, what: "\((path as NSString).lastPathComponent) is missing")
+        }
+        let state = try SafetensorsFile(contentsOfFile: statePath)
+        let model = try SafetensorsFile(contentsOfFile: modelPath)
+        let meta = MetadataReader(file: state)
+        guard try meta.string("format") == Self.formatName else {
+            throw CheckpointError.badMetadata(path: statePath, key: "format", reason: "expected \(Self.formatName)")
+        }
+        let version = try meta.int("format_version")
+        guard version == Self.formatVersion else {
+            throw CheckpointError.unsupportedVersion(path: statePath, version: version, supported: Self.formatVersion)
+        }
+        self.folder = folder
+        self.model = model
+        self.state = state
+        options = try meta.json("options", TrainingOptions.self)
+        dataset = try meta.json("dataset", CheckpointDataset.self)
+        epoch = try meta.int("epoch")
+        step = try meta.int("step")
+        globalStep = try meta.int("global_step")
+        stepsPerEpoch = try meta.int("steps_per_epoch")
+        bestTestAccuracy = try state.metadata["best_test_accuracy"].map { _ in try meta.double("best_test_accuracy") }
+        try checkConsistency(momentumCount: try meta.int("momentum_buffers"))
+    }
+
+    private func checkConsistency(momentumCount: Int) throws {
+        func require(_ ok: Bool, _ reason: @autoclosure () -> String) throws {
+            if !ok { throw CheckpointError.inconsistent(path: statePath, reason: reason()) }
+        }
+        try require(stepsPerEpoch >= 1, "steps_per_epoch is \(stepsPerEpoch)")
+        try require(epoch >= 0 && epoch <= options.epochs, "epoch \(epoch) is outside 0...\(options.epochs)")
+        try require(step >= 0 && step < stepsPerEpoch && (epoch < options.epochs || step == 0),
+                    "step \(step) is outside epoch \(epoch) of \(stepsPerEpoch) steps")
+        try require(globalStep == epoch * stepsPerEpoch + step,
+                    "global_step \(globalStep) ≠ epoch \(epoch) × \(stepsPerEpoch) steps + step \(step)")
+        let modelStep = model.metadata["global_step"]
+        guard modelStep == String(globalStep) else {
+            throw CheckpointError.inconsistent(path: folder, reason: "\(Self.modelFileName) is from global step \(modelStep ?? "unknown") but \(Self.stateFileName) from \(globalStep) (files from different saves)")
+        }
+        let unexpected = state.names.filter { !$0.hasPrefix(Self.momentumPrefix) }
+        if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(path: statePath, names: unexpected) }
+        try require(state.names.count == momentumCount, "momentum_buffers says \(momentumCount) but the file holds \(state.names.count)")
+    }
+
+    /// Restores the model (weights, running statistics), SGD's momentum buffers and the
+    /// schedule position into `session`. Everything is checked before anything is copied,
+    /// so a failed restore leaves the session unchanged.
+    /// - Precondition: `session` was built with this checkpoint's ``options``.
+    /// - Throws: ``CheckpointError/stepsPerEpochMismatch(path:checkpoint:data:)``,
+    ///   ``CheckpointError/unexpectedTensors(path:names:)``, ``StateDictError``.
+    public func restore(into session: TrainingSession) throws {
+        precondition(session.options == options, "restore a checkpoint into a session built with its options")
+        guard session.stepsPerEpoch == stepsPerEpoch else {
+            throw CheckpointError.stepsPerEpochMismatch(path: statePath, checkpoint: stepsPerEpoch, data: session.stepsPerEpoch)
+        }
+        let parameters = session.optimizer.parameters
+        let indexByName = Dictionary(uniqueKeysWithValues: session.model.namedParameters.enumerated().map { ($0.element.name, $0.offset) })
+        var buffers: [(index: Int, name: String)] = []
+        var unknown: [String] = []
+        for name in state.names {
+            guard let index = indexByName[String(name.dropFirst(Self.momentumPrefix.count))] else { unknown.append(name); continue }
+            let entry = try state.entry(name)
+            guard entry.shape == parameters[index].value.shape else {
+                throw StateDictError.shapeMismatch(path: statePath, tensor: name, expected: parameters[index].value.shape, actual: entry.shape)
+            }
+            guard entry.dtype == .f32 else {
+                throw StateDictError.wrongDType(path: statePath, tensor: name, expected: "F32", actual: entry.dtype.rawValue)
+            }
+            buffers.append((index, name))
+        }
+        if !unknown.isEmpty { throw CheckpointError.unexpectedTensors(path: statePath, names: unknown) }
+        try session.model.load(from: model, strict: true)
+        for (index, name) in buffers { try session.optimizer.restoreMomentumBuffer(at: index, from: try state.tensor(name)) }
+        try session.seek(toStep: globalStep)
+    }
+
+    /// Writes `model.safetensors` and `training_state.safetensors` for `session` into
+    /// `folder` (which must exist), each atomically. Nothing is written if any tensor is
+    /// not finite.
+    /// - Parameters:
+    ///   - epoch, step: the position (step steps of 0-based epoch done); with the session's
+    ///     steps per epoch it must equal the session's global step.
+    /// - Throws: ``CheckpointError/nonFinite(tensor:)`` before writing anything, or
+    ///   ``FileWriteError`` naming the file.
+    public static func write(session: TrainingSession, epoch: Int, step: Int, dataset: CheckpointDataset,
+                             bestTestAccuracy: Double?, into folder: String) throws {
+        precondition(epoch * session.stepsPerEpoch + step == session.globalStep,
+                     "position (\(epoch), \(step)) is not global step \(session.globalStep)")
+        let model = session.model
+        let momentum = zip(model.namedParameters, session.optimizer.momentumBuffers).compactMap { named, buffer in
+            buffer.map { (Self.momentumPrefix + named.name, $0) }
+        }
+        try requireFinite(model)
+        try requireFinite(momentum)
+
+        let position = ["global_step": "\(session.globalStep)", "epoch": "\(epoch)", "step": "\(step)"]
+        try model.save(to: folder + "/" + modelFileName, metadata: position)
+        var writer = SafetensorsWriter()
+        for (name, buffer) in momentum { writer.add(name, tensor: buffer) }
+        writer.metadata = position.merging([
+            "format": formatName, "format_version": "\(formatVersion)",
+            "steps_per_epoch": "\(session.stepsPerEpoch)", "momentum_buffers": "\(momentum.count)",
+            "options": jsonText(session.options), "dataset": jsonText(dataset),
+        ]) { a, _ in a }
+        if let bestTestAccuracy { writer.metadata["best_test_accuracy"] = "\(bestTestAccuracy)" }
+        try writer.write(to: folder + "/" + stateFileName)
+    }
+
+    /// - Throws: ``CheckpointError/nonFinite(tensor:)`` if a parameter or running statistic
+    ///   of `model` holds NaN or ±inf.
+    static func requireFinite(_ model: MobileNetV1) throws {
+        try requireFinite(model.namedParameters.map { ($0.name, $0.parameter.value) })
+        try requireFinite(model.namedBuffers.compactMap { named in
+            if case .float(let t) = named.value { return (named.name, t) } else { return nil }
+        })
+    }
+
+    /// - Throws: ``CheckpointError/nonFinite(tensor:)`` for the first tensor holding NaN or ±inf.
+    static func requireFinite(_ tensors: [(String, Tensor)]) throws {
+        for (name, tensor) in tensors where !tensor.buffer.allSatisfy({ $0.isFinite }) {
+            throw CheckpointError.nonFinite(tensor: name)
+        }
+    }
+
+    static func jsonText<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of numbers, strings and arrays cannot fail.
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+}
+
+/// Typed access to a safetensors file's `__metadata__`, with errors naming file and key.
+struct MetadataReader {
+    let file: SafetensorsFile
+
+    func string(_ key: String) throws -> String {
+        guard let value = file.metadata[key] else { throw CheckpointError.missingMetadata(path: file.path, key: key) }
+        return value
+    }
+
+    func int(_ key: String) throws -> Int {
+        let text = try string(key)
+        guard let value = Int(text) else { throw CheckpointError.badMetadata(path: file.path, key: key, reason: "'\(text)' is not an integer") }
+        return value
+    }
+
+    func double(_ key: String) throws -> Double {
+        let text = try string(key)
+        guard let value = Double(text), value.isFinite else {
+            throw CheckpointError.badMetadata(path: file.path, key: key, reason: "'\(text)' is not a finite number")
+        }
+        return value
+    }
+
+    func json<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
+        let text = try string(key)
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw CheckpointError.badMetadata(path: file.path, key: key, reason: "not the JSON of \(T.self)")
+        }
+    }
+}

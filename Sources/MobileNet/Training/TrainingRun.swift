@@ -1,0 +1,113 @@
+/// A whole run: the epochs of a ``TrainingLoop`` with checkpoints, stop requests and
+/// resuming. After every epoch it saves a checkpoint (and `best.safetensors` when the test
+/// accuracy improved) into its ``CheckpointDirectory``; when `shouldStop` turns true it
+/// finishes the current step, saves, and returns.
+///
+/// Resuming (``resume(from:)``) restores model, momentum buffers and schedule position and
+/// continues at the checkpoint's (epoch, step); since every batch is a function of
+/// (seed, epoch, step), the weights then equal those of a run never interrupted, bit for bit.
+/// After a resume mid-epoch, that epoch's training loss and accuracy cover only the steps
+/// run since the resume.
+public final class TrainingRun {
+    /// What ``run(shouldStop:onStep:onEpoch:)`` reports after each epoch.
+    public struct EpochEnd {
+        public let summary: EpochSummary
+        /// The checkpoint folder saved after the epoch (nil without a directory).
+        public let checkpoint: String?
+        /// Whether the test accuracy was the best so far (and `best.safetensors` was written).
+        public let isBest: Bool
+    }
+
+    /// How ``run(shouldStop:onStep:onEpoch:)`` ended.
+    public enum Outcome: Equatable, Sendable {
+        /// Every epoch ran.
+        case completed
+        /// A stop was requested; the checkpoint saved then (nil without a directory).
+        case stopped(checkpoint: String?)
+    }
+
+    public let loop: TrainingLoop
+    /// Recorded in every checkpoint.
+    public let dataset: CheckpointDataset
+    /// Where checkpoints go (nil: none are written).
+    public let checkpoints: CheckpointDirectory?
+    /// The position: `step` steps of 0-based `epoch` done.
+    public private(set) var epoch = 0
+    public private(set) var step = 0
+    /// Best test accuracy after an epoch so far, in [0, 1].
+    public private(set) var bestTestAccuracy: Double?
+    private var lastSaved: (folder: String, globalStep: Int)?
+
+    public var session: TrainingSession { loop.session }
+    /// True once every epoch has run.
+    public var isComplete: Bool { epoch >= session.options.epochs }
+
+    public init(loop: TrainingLoop, dataset: CheckpointDataset, checkpoints: CheckpointDirectory?) {
+        self.loop = loop
+        self.dataset = dataset
+        self.checkpoints = checkpoints
+    }
+
+    /// Continues from `checkpoint` (see ``TrainingCheckpoint/restore(into:)``).
+    /// - Throws: as ``TrainingCheckpoint/restore(into:)``; the run is unchanged then.
+    public func resume(from checkpoint: TrainingCheckpoint) throws {
+        try checkpoint.restore(into: session)
+        epoch = checkpoint.epoch
+        step = checkpoint.step
+        bestTestAccuracy = checkpoint.bestTestAccuracy
+    }
+
+    /// Runs the remaining epochs.
+    /// - Parameters:
+    ///   - shouldStop: polled after every step (and before each epoch); true ends the run
+    ///     after the current step with a checkpoint.
+    ///   - onStep: after every step; `onEpoch`: after every complete epoch and its saves.
+    /// - Throws: ``TrainingSession/NonFiniteError`` (nothing is saved: the last good
+    ///   checkpoint stays as it was), ``CheckpointError``, ``FileWriteError``.
+    public func run(shouldStop: () -> Bool = { false }, onStep: (StepProgress) -> Void = { _ in },
+                    onEpoch: (EpochEnd) -> Void = { _ in }) throws -> Outcome {
+        while !isComplete {
+            if shouldStop() { return .stopped(checkpoint: try saveCheckpoint()) }
+            let (summary, completed) = try loop.runEpoch(epoch, startStep: step, shouldStop: shouldStop) { progress in
+                step = progress.step
+                onStep(progress)
+            }
+            guard completed else { return .stopped(checkpoint: try saveCheckpoint()) }
+            epoch += 1
+            step = 0
+            var isBest = false
+            if let accuracy = summary.test?.accuracy, accuracy > (bestTestAccuracy ?? -1) {
+                bestTestAccuracy = accuracy
+                isBest = true
+                try saveBest(accuracy: accuracy)
+            }
+            onEpoch(EpochEnd(summary: summary, checkpoint: try saveCheckpoint(), isBest: isBest))
+        }
+        return .completed
+    }
+
+    /// Saves a checkpoint of the current position, unless this run already saved this
+    /// global step (then returns that folder).
+    /// - Returns: the checkpoint folder, or nil without a directory.
+    /// - Throws: ``CheckpointError`` (non-finite tensor, failed write naming the file);
+    ///   the previous checkpoint is then untouched.
+    @discardableResult
+    public func saveCheckpoint() throws -> String? {
+        guard let checkpoints else { return nil }
+        if let lastSaved, lastSaved.globalStep == session.globalStep { return lastSaved.folder }
+        let folder = try checkpoints.save(globalStep: session.globalStep) { folder in
+            try TrainingCheckpoint.write(session: session, epoch: epoch, step: step, dataset: dataset,
+                                         bestTestAccuracy: bestTestAccuracy, into: folder)
+        }
+        lastSaved = (folder, session.globalStep)
+        return folder
+    }
+
+    private func saveBest(accuracy: Double) throws {
+        guard let checkpoints else { return }
+        try TrainingCheckpoint.requireFinite(session.model)
+        try checkpoints.saveBest(session.model, metadata: [
+            "epochs_completed": "\(epoch)", "global_step": "\(session.globalStep)", "test_accuracy": "\(accuracy)",
+        ])
+    }
+}

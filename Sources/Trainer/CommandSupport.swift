@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// An error of the world explained by its message (printed as "error: <message>").
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Runs `body`; an error of the world (a bad file, a damaged checkpoint, a failed write)
+/// is printed as "error: …" to standard error and ends the program with status 1.
+/// Exits and usage errors pass through to ArgumentParser.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}
+
+/// The model named by a `--checkpoint FILE|DIR` flag, with its architecture from the
+/// file's metadata or its tensor shapes.
+struct LoadedModel {
+    let path: String
+    let model: MobileNetV1
+    let architecture: ModelArchitecture
+    let file: SafetensorsFile
+
+    /// - Parameter strict: false ignores tensors the model does not have (--non-strict).
+    init(checkpoint: String, strict: Bool) throws {
+        path = try CheckpointLocation.modelFile(for: checkpoint)
+        file = try SafetensorsFile(contentsOfFile: path)
+        architecture = try ModelArchitecture(of: file)
+        model = try MobileNetV1(contentsOf: file, strict: strict)
+    }
+}
+
+/// Options shared by the commands that read a model.
+struct ModelFileOptions: ParsableArguments {
+    @Option(help: "A model file (safetensors, this project's or PyTorch's state_dict), a checkpoint folder, or a --checkpoint-dir (its last checkpoint).")
+    var checkpoint: String
+
+    @Flag(help: "Ignore tensors the model does not have (PyTorch's strict=False); missing tensors are still an error.")
+    var nonStrict = false
+}

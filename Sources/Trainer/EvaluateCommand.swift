@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet-train evaluate`: a model's test loss, top-1/top-5 accuracy, per-class
+/// accuracy and confusion matrix on a CIFAR test set.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a model on the CIFAR test set: loss, top-1 and top-5 accuracy, per-class accuracy, confusion matrix.",
+        discussion: """
+        The width multiplier and class count come from the file (this project's metadata, or the \
+        tensor shapes of a state_dict PyTorch saved). Images are normalised with the seed's \
+        mean/std, evaluated in eval mode (BatchNorm running statistics). A 20-class model on a \
+        CIFAR-100 folder is evaluated on the coarse superclasses.
+        """
+    )
+
+    @OptionGroup var model: ModelFileOptions
+
+    @Option(help: "CIFAR folder (or its parent) holding the test batch and the class names.")
+    var data: String = TrainCommand.defaultData
+
+    @Option(help: "cifar10 or cifar100; recognised from the files when omitted.")
+    var dataset: Dataset?
+
+    @Option(help: "Write the confusion matrix as an SVG heat map to this file.")
+    var plot: String?
+
+    @Option(help: "Evaluation batch size.")
+    var batchSize: Int = 100
+
+    @Option(help: "Evaluate the first N test images only.")
+    var limit: Int?
+
+    @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py).")
+    var dumpLogits: String?
+
+    @Option(help: "Threads for the engine and OpenBLAS (default: all cores).")
+    var threads: Int = ProcessInfoCores.active
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size: must be at least 1, got \(batchSize)") }
+        if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1, got \(limit)") }
+        if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        setEngineThreads(threads)
+        try reportingErrors {
+            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            let classes = loaded.model.numClasses
+            var test = try CIFARDataset.load(directory: data, split: .test, dataset: dataset, limit: limit)
+            if test.dataset == .cifar100 && classes == Dataset.cifar100.classCount(coarseLabels: true) {
+                test = try CIFARDataset.load(directory: data, split: .test, dataset: .cifar100, coarseLabels: true, limit: limit)
+            }
+            guard test.classNames.count == classes else {
+                throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) test set in \(data) has \(test.classNames.count). Give the data set the model was trained on.")
+            }
+            print("model: \(loaded.path) (\(loaded.architecture))")
+            print("data: \(test.dataset) test set, \(test.count) images from \(data)\n")
+
+            let loader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: batchSize))
+            var logits: [Float] = [], labels: [Int64] = []
+            let tally = EvaluationTally.evaluate(model: loaded.model, loader: loader) { batchLogits, batch in
+                guard dumpLogits != nil else { return }
+                logits += batchLogits.nchwArray()
+                labels += batch.labels.map { Int64($0) }
+            }
+            print(tally.text(classNames: test.classNames), terminator: "")
+            if let plot {
+                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(test.dataset) test (\(test.count) images)"
+                try AtomicFile.write(Data(ConfusionHeatMap.svg(tally.confusion, classNames: test.classNames, title: title).utf8), to: plot)
+                print("\nheat map: \(plot)")
+            }
+            if let dumpLogits {
+                var writer = SafetensorsWriter()
+                writer.add("logits", shape: [labels.count, classes], floats: logits)
+                writer.add("labels", shape: [labels.count], int64s: labels)
+                writer.metadata = ["model": loaded.path, "data": data, "images": "\(labels.count)"]
+                try writer.write(to: dumpLogits)
+                print("logits: \(dumpLogits) [\(labels.count), \(classes)]")
+            }
+        }
+    }
+}

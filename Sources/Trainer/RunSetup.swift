@@ -1,0 +1,67 @@
+import MobileNet
+
+/// Everything `train` builds before its first step: options (from the flags, or from a
+/// resumed checkpoint with the flags checked against it), data, model, loaders and the
+/// ``TrainingRun``, restored from the checkpoint when resuming.
+struct RunSetup {
+    let checkpoint: TrainingCheckpoint?
+    let options: TrainingOptions
+    let dataPath: String
+    let train: CIFARDataset
+    let test: CIFARDataset
+    let run: TrainingRun
+
+    /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
+    ///   flag and both values), ``CIFARError``, ``StateDictError``, ``SafetensorsError``.
+    init(command: TrainCommand) throws {
+        checkpoint = try command.resume.map { try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: $0)) }
+        var options = command.options(over: checkpoint?.options ?? TrainCommand.defaults)
+        if let checkpoint {
+            if let difference = options.differences(from: checkpoint.options).first {
+                throw Self.conflict(checkpoint, difference.flag, difference.value, difference.otherValue)
+            }
+            if let dataset = command.dataset, dataset.rawValue != checkpoint.dataset.name {
+                throw Self.conflict(checkpoint, "--dataset", dataset.rawValue, checkpoint.dataset.name)
+            }
+            if command.coarseLabels && !checkpoint.dataset.coarseLabels {
+                throw Self.conflict(checkpoint, "--coarse-labels", "(coarse labels)", "fine labels")
+            }
+        }
+        var datasetKind = command.dataset
+        if let checkpoint {
+            guard let kind = Dataset(rawValue: checkpoint.dataset.name) else {
+                throw CheckpointError.badMetadata(path: checkpoint.statePath, key: "dataset", reason: "unknown data set '\(checkpoint.dataset.name)'")
+            }
+            datasetKind = kind
+        }
+        let coarseLabels = checkpoint?.dataset.coarseLabels ?? command.coarseLabels
+        dataPath = command.data ?? checkpoint?.dataset.dataPath ?? TrainCommand.defaultData
+        train = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
+        test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: train.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
+        if let checkpoint {
+            let recorded = checkpoint.dataset
+            if train.count != recorded.trainImages || train.classNames != recorded.classNames {
+                throw Self.conflict(checkpoint, "--data", "\(dataPath) (\(train.count) training images, \(train.classNames.count) classes)",
+                                    "\(recorded.dataPath ?? "data") (\(recorded.trainImages) training images, \(recorded.classNames.count) classes)")
+            }
+        } else {
+            options.numClasses = train.classNames.count
+        }
+        self.options = options
+
+        let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
+        let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast))
+        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize))
+        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch)
+        let directory = command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
+        let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
+                                            trainImages: train.count, dataPath: dataPath)
+        run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader),
+                          dataset: description, checkpoints: directory)
+        if let checkpoint { try run.resume(from: checkpoint) }
+    }
+
+    private static func conflict(_ checkpoint: TrainingCheckpoint, _ flag: String, _ given: String, _ recorded: String) -> CheckpointError {
+        .optionConflict(path: checkpoint.statePath, flag: flag, given: given, checkpoint: recorded)
+    }
+}
