@@ -25,16 +25,16 @@ public struct CostReport: Codable, Sendable {
 
     /// Toy case, per-layer table, totals and the α table, for a terminal.
     public func text() -> String {
-        [toy.lines.joined(separator: "\n"), heading + "\n\n" + Self.layerTable(table).text(),
-         Self.totals(table).joined(separator: "\n"), widthHeading + "\n\n" + widthTable.text()]
-            .joined(separator: "\n\n") + "\n"
+        [toy.lines.joined(separator: "\n") + "\n", heading + "\n\n" + Self.layerTable(table).text(),
+         Self.totals(table).joined(separator: "\n") + "\n", widthHeading + "\n\n" + widthTable.text()]
+            .joined(separator: "\n")
     }
 
     /// The same in Markdown (the toy case as a code block).
     public func markdown() -> String {
-        ["```\n" + toy.lines.joined(separator: "\n") + "\n```", "**" + heading + "**\n\n" + Self.layerTable(table).markdown(),
-         Self.totals(table).map { "- " + $0 }.joined(separator: "\n"), "**" + widthHeading + "**\n\n" + widthTable.markdown()]
-            .joined(separator: "\n\n") + "\n"
+        ["```\n" + toy.lines.joined(separator: "\n") + "\n```\n", "**" + heading + "**\n\n" + Self.layerTable(table).markdown(),
+         Self.totals(table).map { "- " + $0 }.joined(separator: "\n") + "\n", "**" + widthHeading + "**\n\n" + widthTable.markdown()]
+            .joined(separator: "\n")
     }
 
     private var heading: String {
@@ -46,10 +46,11 @@ public struct CostReport: Codable, Sendable {
         "Width multiplier α (\(table.imageHeight)×\(table.imageWidth), \(table.numClasses) classes)"
     }
 
-    /// One row per layer: channels, stride, output, the three counts, ratios and weights.
+    /// One row per layer: channels, stride, output; depthwise, pointwise, the layer's own and the
+    /// standard-conv multiply-adds; the ratios; and the same for weights.
     public static func layerTable(_ table: CostTable) -> TextTable {
-        var text = TextTable(headers: ["layer", "in→out", "stride", "output", "depthwise MACs", "pointwise MACs",
-                                       "standard MACs", "sep ÷ std", "1/N + 1/K²", "dw weights", "pw weights",
+        var text = TextTable(headers: ["layer", "in→out", "stride", "output", "depthwise MACs", "pointwise MACs", "MACs",
+                                       "standard MACs", "sep ÷ std", "1/N + 1/K²", "dw weights", "pw weights", "weights",
                                        "std weights"])
         let dash = "—"
         for row in table.rows {
@@ -59,12 +60,12 @@ public struct CostReport: Codable, Sendable {
                          "\(row.outputHeight)×\(row.outputWidth)",
                          separable ? formatGrouped(row.depthwiseMultiplyAdds) : dash,
                          separable ? formatGrouped(row.pointwiseMultiplyAdds) : dash,
-                         formatGrouped(row.standardMultiplyAdds),
+                         formatGrouped(row.multiplyAdds), formatGrouped(row.standardMultiplyAdds),
                          separable ? formatFixed(row.ratio, 4) : dash,
                          row.paperRatio.map { formatFixed($0, 4) } ?? dash,
                          separable ? formatGrouped(row.depthwiseParameters) : dash,
                          separable ? formatGrouped(row.pointwiseParameters) : dash,
-                         formatGrouped(row.standardParameters)])
+                         formatGrouped(row.parameters), formatGrouped(row.standardParameters)])
         }
         return text
     }
