@@ -16,7 +16,7 @@ enum FuzzMain {
     static let targetNames = ["cifar", "safetensors"]
 
     /// The target's run function and its seeds.
-    static func target(_ name: String) -> (run: ([UInt8]) -> Void, seeds: () -> [(name: String, bytes: [UInt8])])? {
+    static func target(_ name: String) -> (run: ([UInt8]) -> String, seeds: () -> [(name: String, bytes: [UInt8])])? {
         switch name {
         case "cifar": return (CIFARFuzzInput.run, { CIFARFuzzInput.seeds })
         case "safetensors": return (SafetensorsFuzzInput.run, { SafetensorsFuzzInput.seeds })
@@ -24,7 +24,7 @@ enum FuzzMain {
         }
     }
 
-    nonisolated(unsafe) static var current: ([UInt8]) -> Void = { _ in }
+    nonisolated(unsafe) static var current: ([UInt8]) -> String = { _ in "" }
 
     static func main() {
         var arguments = CommandLine.arguments
@@ -62,19 +62,18 @@ enum FuzzMain {
         let status = cStrings.withUnsafeMutableBufferPointer { buffer in
             var argv = buffer.baseAddress!
             return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-                FuzzMain.current(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
+                _ = FuzzMain.current(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
                 return 0
             }
         }
         exit(status)
     }
     #else
-    /// Replays each file given (a corpus entry or a crash artifact).
+    /// Replays each file given (a corpus entry or a crash artifact), printing what it led to.
     static func runFuzzer(_ arguments: [String]) -> Never {
         for path in arguments.dropFirst() {
             guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
-            current([UInt8](data))
-            print("\(path): ok")
+            print("\(path): \(current([UInt8](data)))")
         }
         exit(0)
     }

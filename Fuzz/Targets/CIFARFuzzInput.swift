@@ -60,12 +60,20 @@ public struct CIFARFuzzInput: Sendable {
     }
 
     /// The fuzz target: loading returns a data set or throws ``CIFARError``, nothing else.
-    public static func run(_ bytes: [UInt8]) {
+    /// Returns "loaded N images" or the error's case name (see ``FuzzOutcome``).
+    @discardableResult
+    public static func run(_ bytes: [UInt8]) -> String {
         let input = CIFARFuzzInput(bytes)
-        guard let loaded = try? input.load() else { return }
+        let loaded: CIFARDataset
+        do {
+            loaded = try input.load()
+        } catch {
+            return FuzzOutcome.caseName(error)
+        }
         // A data set that loads is consistent: one label per image, each in range.
         precondition(loaded.images.count == loaded.count * CIFARImage.bytes)
         precondition(loaded.labels.allSatisfy { $0 >= 0 && Int($0) < loaded.classNames.count })
+        return "loaded \(loaded.count) images"
     }
 
     /// The files of a valid folder: every batch two records with in-range labels.

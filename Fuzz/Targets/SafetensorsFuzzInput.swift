@@ -13,8 +13,16 @@ public enum SafetensorsFuzzInput {
     /// Models built once: α = 1/32 (every layer 1…32 channels) and α = 0.25.
     nonisolated(unsafe) static let models = [MobileNetV1(widthMultiplier: 1.0 / 32), MobileNetV1(widthMultiplier: 0.25)]
 
-    public static func run(_ bytes: [UInt8]) {
-        guard let file = try? SafetensorsFile(data: Data(bytes), path: path) else { return }
+    /// Returns the parse error's case name, or "parsed N tensors" followed by the outcome of
+    /// loading into the α = 1/32 model with strict checks and no prefix.
+    @discardableResult
+    public static func run(_ bytes: [UInt8]) -> String {
+        let file: SafetensorsFile
+        do {
+            file = try SafetensorsFile(data: Data(bytes), path: path)
+        } catch {
+            return FuzzOutcome.caseName(error)
+        }
         for name in file.names {
             let entry = file.entries[name]!
             let elements = entry.shape.reduce(1, *)
@@ -27,11 +35,20 @@ public enum SafetensorsFuzzInput {
                 precondition(try! file.int64s(name).count == elements)
             }
         }
+        var outcomes: [String] = []
         for model in models {
             for prefix in ["", "init."] {
-                for strict in [true, false] { try? model.load(from: file, prefix: prefix, strict: strict) }
+                for strict in [true, false] {
+                    do {
+                        try model.load(from: file, prefix: prefix, strict: strict)
+                        outcomes.append("loaded")
+                    } catch {
+                        outcomes.append(FuzzOutcome.caseName(error))
+                    }
+                }
             }
         }
+        return "parsed \(file.names.count) tensors, \(outcomes[0])"
     }
 
     /// Small valid files to start the corpus from (the golden α = 0.25 fixture is added by

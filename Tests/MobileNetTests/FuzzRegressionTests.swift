@@ -53,6 +53,46 @@ import FuzzTargets
         SafetensorsFuzzInput.run([UInt8](try Data(contentsOf: Fixtures.url("mobilenet_v1_w025.safetensors"))))
     }
 
+    /// The kept corpus inputs of `target` (Fixtures/fuzz/<target>/outcomes.txt: file, outcome).
+    static func keptInputs(_ target: String) throws -> [(name: String, bytes: [UInt8], outcome: String)] {
+        let folder = Fixtures.url("fuzz/" + target)
+        let manifest = try String(contentsOf: folder.appendingPathComponent("outcomes.txt"), encoding: .utf8)
+        return try manifest.split(separator: "\n").map { line in
+            let fields = line.split(separator: "\t").map(String.init)
+            return (fields[0], [UInt8](try Data(contentsOf: folder.appendingPathComponent(fields[0]))), fields[1])
+        }
+    }
+
+    @Test func keptCIFARInputsGiveTheirErrorNamingTheFile() throws {
+        let inputs = try Self.keptInputs("cifar")
+        #expect(inputs.count == 10)
+        for input in inputs {
+            #expect(CIFARFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
+            do {
+                _ = try CIFARFuzzInput(input.bytes).load()
+            } catch {
+                #expect(error.description.contains("/fuzz/"), "\(input.name): \(error)")
+            }
+        }
+    }
+
+    /// badMetadataAndDType.bin has a non-object __metadata__ and an unknown dtype: entries are
+    /// checked in name order, so it reports the metadata in every run (it used to depend on
+    /// the Dictionary's per-process order).
+    @Test func keptSafetensorsInputsGiveTheirErrorNamingTheFile() throws {
+        let inputs = try Self.keptInputs("safetensors")
+        #expect(inputs.count == 10)
+        let model = MobileNetV1(widthMultiplier: 1.0 / 32)
+        for input in inputs {
+            #expect(SafetensorsFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
+            do {
+                try model.load(from: SafetensorsFile(data: Data(input.bytes), path: SafetensorsFuzzInput.path))
+            } catch {
+                #expect("\(error)".contains(SafetensorsFuzzInput.path), "\(input.name): \(error)")
+            }
+        }
+    }
+
     @Test func cifarFileClaimingTerabytesMoreThanItHoldsIsRejectedBeforeAllocating() {
         // Options: CIFAR-10 test split, the seam adds 2⁴⁰ bytes to the size; target test_batch.bin.
         // Its bytes are chosen so that the size claimed is a whole number of 3073-byte records:

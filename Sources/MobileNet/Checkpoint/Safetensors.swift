@@ -124,7 +124,9 @@ public struct SafetensorsFile: Sendable {
         }
         var metadata: [String: String] = [:]
         var entries: [String: Entry] = [:]
-        for (name, value) in dictionary {
+        // In name order, so that a file with several bad entries always reports the same one
+        // (a Dictionary's order changes from run to run).
+        for (name, value) in dictionary.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
                 guard let map = value as? [String: Any] else {
                     throw SafetensorsError.headerNotJSON(path: path, reason: "__metadata__ is not an object")
