@@ -36,9 +36,10 @@ public struct ConfusionMatrix: Equatable, Sendable {
 /// Test-set metrics accumulated batch by batch: mean cross-entropy, top-1 and top-5
 /// accuracy, and the confusion matrix of top-1 predictions.
 ///
-/// The prediction is the first index of the largest logit (torch.argmax). A sample is
-/// top-k correct when fewer than k classes have a logit strictly greater than its true
-/// class's (a NaN true-class logit is never correct).
+/// The prediction is the first index of the largest logit (torch.argmax), NaN logits
+/// excepted (they never win; all NaN predicts class 0). A sample is top-k correct when
+/// fewer than k classes have a logit strictly greater than its true class's, which must
+/// not be NaN.
 public struct EvaluationTally: Sendable {
     /// k of the top-k accuracy.
     public static let topK = 5
@@ -73,10 +74,10 @@ public struct EvaluationTally: Sendable {
         for sample in 0..<n {
             let target = Int(targets[sample])
             let targetLogit = logits[target * n + sample]
-            var predicted = 0, above = 0
+            var predicted = 0, best = -Float.infinity, above = 0
             for k in 0..<classCount {
                 let value = logits[k * n + sample]
-                if value > logits[predicted * n + sample] { predicted = k }
+                if value > best { (predicted, best) = (k, value) }
                 if value > targetLogit { above += 1 }
             }
             confusion.add(target: target, predicted: predicted)
