@@ -21,22 +21,13 @@ import Testing
 
     @Test(.enabled(if: optimized, "needs an optimised build: swift test -c release --filter StepAllocationTests"))
     func steadyStateTrainingStepsAllocateNothing() throws {
-        var options = TrainingOptions()
-        options.epochs = 1
-        options.widthMultiplier = 0.25
-        let model = MobileNetV1(numClasses: 10, widthMultiplier: options.widthMultiplier, seed: 3)
-        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: 6)
-        var rng = TestRNG(seed: 4)
-        let images = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: 8), &rng)
-        let targets = (0..<8).map { _ in Int32(rng.next() % 10) }
-        try targets.withUnsafeBufferPointer { targets in
-            // Warm-up: the first steps allocate activations, gradients and momentum buffers.
-            for _ in 0..<2 { _ = try session.step(images: images, targets: targets) }
-            malloc_counter_start()
-            for _ in 0..<4 { _ = try session.step(images: images, targets: targets) }
-            let allocations = malloc_counter_stop()
-            #expect(allocations == 0, "steps 3–6 made \(allocations) heap allocations")
-        }
+        let run = try RandomTrainingRun(widthMultiplier: 0.25, seed: 3, stepsPerEpoch: 6)
+        // Warm-up: the first steps allocate activations, gradients and momentum buffers.
+        for _ in 0..<2 { try run.step() }
+        malloc_counter_start()
+        for _ in 0..<4 { try run.step() }
+        let allocations = malloc_counter_stop()
+        #expect(allocations == 0, "steps 3–6 made \(allocations) heap allocations")
     }
 
     /// The counter itself sees allocations (so a zero above means something).

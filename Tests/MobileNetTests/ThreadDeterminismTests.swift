@@ -21,24 +21,40 @@ import Testing
     /// (name, bit patterns) of every parameter, buffer and momentum buffer after two steps.
     func trainedState(threads: Int) throws -> [(String, [UInt32])] {
         setEngineThreads(threads)
-        var options = TrainingOptions()
-        options.epochs = 1
-        options.widthMultiplier = 0.5
-        let model = MobileNetV1(numClasses: 10, widthMultiplier: options.widthMultiplier, seed: 11)
-        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: 2)
-        var rng = TestRNG(seed: 12)
-        let images = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: 8), &rng)
-        let targets = (0..<8).map { _ in Int32(rng.next() % 10) }
-        for _ in 0..<2 {
-            _ = try targets.withUnsafeBufferPointer { try session.step(images: images, targets: $0) }
-        }
-        var state = model.namedParameters.map { ($0.name, $0.parameter.value.array.map(\.bitPattern)) }
-        for (name, value) in model.namedBuffers {
+        let run = try RandomTrainingRun(widthMultiplier: 0.5, seed: 11, stepsPerEpoch: 2)
+        for _ in 0..<2 { try run.step() }
+        var state = run.model.namedParameters.map { ($0.name, $0.parameter.value.array.map(\.bitPattern)) }
+        for (name, value) in run.model.namedBuffers {
             if case .float(let tensor) = value { state.append((name, tensor.array.map(\.bitPattern))) }
         }
-        for (index, buffer) in session.optimizer.momentumBuffers.enumerated() {
+        for (index, buffer) in run.session.optimizer.momentumBuffers.enumerated() {
             state.append(("momentum_buffer.\(index)", buffer?.array.map(\.bitPattern) ?? []))
         }
         return state
+    }
+}
+
+/// A seeded network and training session on one random batch (8 images, 32×32), for
+/// tests of whole training steps.
+struct RandomTrainingRun {
+    let model: MobileNetV1
+    let session: TrainingSession
+    let images: FeatureMap
+    let targets: [Int32]
+
+    init(widthMultiplier: Double, seed: UInt64, stepsPerEpoch: Int) throws {
+        var options = TrainingOptions()
+        options.epochs = 1
+        options.widthMultiplier = widthMultiplier
+        model = MobileNetV1(numClasses: 10, widthMultiplier: widthMultiplier, seed: seed)
+        session = try TrainingSession(model: model, options: options, stepsPerEpoch: stepsPerEpoch)
+        var rng = TestRNG(seed: seed + 1)
+        images = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: 8), &rng)
+        targets = (0..<8).map { _ in Int32(rng.next() % 10) }
+    }
+
+    /// One training step on the batch.
+    func step() throws {
+        _ = try targets.withUnsafeBufferPointer { try session.step(images: images, targets: $0) }
     }
 }

@@ -220,23 +220,26 @@ enum DepthwiseKernels {
         }
     }
 
-    /// vector += lanes of a[0..<length] ⊙ b[0..<length] (two interleaved partial sums, for
-    /// latency); the remainder past the last full vector goes to `scalar`.
+    /// vector += lanes of a[0..<length] ⊙ b[0..<length] (four interleaved partial sums: a
+    /// long dot is a chain of dependent adds, and four chains keep the multiply-add units
+    /// busy); the remainder past the last full vector goes to `scalar`.
     @inline(__always)
     static func accumulateDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, length: Int,
                               vector: inout Vector, scalar: inout Float) {
         var i = 0
-        var sum0 = vector, sum1 = Vector(repeating: 0)
-        while i + 2 * width <= length {
+        var sum0 = vector, sum1 = Vector(repeating: 0), sum2 = Vector(repeating: 0), sum3 = Vector(repeating: 0)
+        while i + 4 * width <= length {
             sum0 += load(a + i) * load(b + i)
             sum1 += load(a + i + width) * load(b + i + width)
-            i += 2 * width
+            sum2 += load(a + i + 2 * width) * load(b + i + 2 * width)
+            sum3 += load(a + i + 3 * width) * load(b + i + 3 * width)
+            i += 4 * width
         }
-        if i + width <= length {
+        while i + width <= length {
             sum0 += load(a + i) * load(b + i)
             i += width
         }
-        vector = sum0 + sum1
+        vector = (sum0 + sum1) + (sum2 + sum3)
         var tail = scalar
         while i < length {
             tail += a[i] * b[i]
