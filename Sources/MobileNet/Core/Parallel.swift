@@ -98,6 +98,21 @@ extension ParallelKernel {
     }
 }
 
+/// Two per-channel kernels run channel by channel: `second` handles channel c right after
+/// `first` wrote it, while it is still in cache (e.g. depthwise conv then its BatchNorm).
+/// `second` may read for channel c only what `first` wrote for channel c.
+struct ChannelPipeline<First: ParallelKernel, Second: ParallelKernel>: ParallelKernel {
+    let first: First
+    let second: Second
+
+    func run(_ channels: Range<Int>) {
+        for c in channels {
+            first.run(c ..< c + 1)
+            second.run(c ..< c + 1)
+        }
+    }
+}
+
 /// Persistent worker threads behind ``Parallel`` (created on first use, grown to
 /// `Parallel.threadCount − 1`, never torn down). One job at a time: the caller publishes a
 /// pointer to its closure and a chunk count under a mutex, wakes the workers, runs chunk

@@ -71,45 +71,73 @@ public final class BatchNorm2d: Layer {
     }
 
     public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
-        let shape = input.shape
-        precondition(shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(shape)")
-        let out = FeatureMap.reuse(output, for: shape)
-        output = out
-        let m = shape.channelStride
-        let normalize = Normalize(x: SendablePointer(input.data), y: SendablePointer(out.data), count: m,
-                                  gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
-                                  mean: SendablePointer(training ? batchMean.data : runningMean.data),
-                                  meanLow: SendablePointer(batchMeanLow.data), invStd: SendablePointer(batchInvStd.data),
-                                  fused: fusedReLU6)
         if training {
-            precondition(m > 1, "BatchNorm2d: Expected more than 1 value per channel when training, got input size \(shape.nchw)")
-            Parallel.forEachRange(numFeatures, TrainingForward(
-                normalize: normalize, runningMean: SendablePointer(runningMean.data),
-                runningVar: SendablePointer(runningVar.data), eps: Double(eps), momentum: momentum))
-            numBatchesTracked.value += 1
-            savedInput = input
-        } else {
-            Parallel.forEachRange(numFeatures, EvalForward(normalize: normalize, runningVar: SendablePointer(runningVar.data), eps: eps))
-            savedInput = nil
+            let (kernel, out) = trainingForward(input)
+            Parallel.forEachRange(numFeatures, kernel)
+            return out
         }
+        let out = prepareOutput(input)
+        Parallel.forEachRange(numFeatures, EvalForward(normalize: normalization(input, out, mean: runningMean),
+                                                       runningVar: SendablePointer(runningVar.data), eps: eps))
+        savedInput = nil
         return out
+    }
+
+    /// A training forward's bookkeeping (output map, saved input, num_batches_tracked) and
+    /// its per-channel kernel, for a caller that runs the kernel, possibly channel by
+    /// channel inside a fused loop (DepthwiseSeparableBlock). The output is valid once
+    /// the kernel has run over every channel.
+    func trainingForward(_ input: FeatureMap) -> (kernel: TrainingForward, output: FeatureMap) {
+        let out = prepareOutput(input)
+        precondition(input.shape.channelStride > 1,
+                     "BatchNorm2d: Expected more than 1 value per channel when training, got input size \(input.shape.nchw)")
+        numBatchesTracked.value += 1
+        savedInput = input
+        let kernel = TrainingForward(normalize: normalization(input, out, mean: batchMean),
+                                     runningMean: SendablePointer(runningMean.data), runningVar: SendablePointer(runningVar.data),
+                                     eps: Double(eps), momentum: momentum)
+        return (kernel, out)
+    }
+
+    /// The output map, reshaped to the input's shape.
+    private func prepareOutput(_ input: FeatureMap) -> FeatureMap {
+        precondition(input.shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(input.shape)")
+        let out = FeatureMap.reuse(output, for: input.shape)
+        output = out
+        return out
+    }
+
+    /// Pointers for normalising `input` into `output` with the given mean.
+    private func normalization(_ input: FeatureMap, _ output: FeatureMap, mean: Tensor) -> Normalize {
+        Normalize(x: SendablePointer(input.data), y: SendablePointer(output.data), count: input.shape.channelStride,
+                  gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
+                  mean: SendablePointer(mean.data), meanLow: SendablePointer(batchMeanLow.data),
+                  invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6)
     }
 
     /// With dy' = dy (masked by ReLU6's derivative when fused), per channel:
     /// dx = γ·invstd/M · (M·dy' − Σdy' − x̂·Σ(dy'·x̂)); dγ += Σ dy'·x̂; dβ += Σ dy'.
     /// - Precondition: after a training forward, `gradOutput` shaped as its input.
     public func backward(_ gradOutput: FeatureMap) -> FeatureMap {
+        let (kernel, dxMap) = backwardKernel(gradOutput)
+        Parallel.forEachRange(numFeatures, kernel)
+        return dxMap
+    }
+
+    /// The backward's per-channel kernel and its gradInput map (valid once the kernel has
+    /// run over every channel), for a caller that fuses it with another per-channel loop.
+    func backwardKernel(_ gradOutput: FeatureMap) -> (kernel: Backward, gradInput: FeatureMap) {
         guard let input = savedInput else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
         let shape = input.shape
         precondition(gradOutput.shape == shape, "BatchNorm2d.backward: expected gradOutput \(shape), got \(gradOutput.shape)")
         let dxMap = FeatureMap.reuse(gradInput, for: shape)
         gradInput = dxMap
-        Parallel.forEachRange(numFeatures, Backward(
+        let kernel = Backward(
             x: SendablePointer(input.data), dy: SendablePointer(gradOutput.data), dx: SendablePointer(dxMap.data),
             count: shape.channelStride, gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
             gradGamma: SendablePointer(weight.grad.data), gradBeta: SendablePointer(bias.grad.data),
             mean: SendablePointer(batchMean.data), meanLow: SendablePointer(batchMeanLow.data),
-            invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6))
-        return dxMap
+            invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6)
+        return (kernel, dxMap)
     }
 }

@@ -39,27 +39,42 @@ public final class DepthwiseConv2d: Layer {
 
     /// Y[c, oy, ox, :] = Σ_{a,b} w[c, a, b] · X[c, oy·s − p + a, ox·s − p + b, :] (padding taps skipped).
     public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
-        precondition(input.shape.channels == channels, "expected \(channels) channels, got \(input.shape)")
-        let output = FeatureMap.reuse(self.output, for: geometry.outputShape(input.shape, outChannels: channels))
-        self.output = output
-        DepthwiseKernels.forward(input: input.data, shape: input.shape, weight: weight.value.data,
-                                 geometry: geometry, output: output.data)
-        self.input = training ? input : nil
+        let (kernel, output) = forwardKernel(input, training: training)
+        Parallel.forEachRange(channels, kernel)
         return output
     }
 
     /// Returns ∂L/∂X [C, H, W, N] and accumulates ∂L/∂w into `weight.grad` (+=).
     /// - Precondition: follows a `forward(_:training: true)`; gradOutput has the output's shape.
     public func backward(_ gradOutput: FeatureMap) -> FeatureMap {
+        let (kernel, gradInput) = backwardKernel(gradOutput)
+        Parallel.forEachRange(channels, kernel)
+        return gradInput
+    }
+
+    /// The forward's per-channel kernel and output map (valid once the kernel has run over
+    /// every channel), for a caller that fuses it with another per-channel loop.
+    func forwardKernel(_ input: FeatureMap, training: Bool) -> (kernel: DepthwiseKernels.Forward, output: FeatureMap) {
+        precondition(input.shape.channels == channels, "expected \(channels) channels, got \(input.shape)")
+        let output = FeatureMap.reuse(self.output, for: geometry.outputShape(input.shape, outChannels: channels))
+        self.output = output
+        self.input = training ? input : nil
+        let kernel = DepthwiseKernels.Forward(x: SendablePointer(input.data), w: SendablePointer(weight.value.data),
+                                              y: SendablePointer(output.data), shape: input.shape, geometry: geometry)
+        return (kernel, output)
+    }
+
+    /// The backward's per-channel kernel and gradInput map (see ``forwardKernel(_:training:)``).
+    func backwardKernel(_ gradOutput: FeatureMap) -> (kernel: DepthwiseKernels.Backward, gradInput: FeatureMap) {
         guard let input else { preconditionFailure("DepthwiseConv2d.backward needs a forward(_:training: true) first") }
         let expected = geometry.outputShape(input.shape, outChannels: channels)
         precondition(gradOutput.shape == expected, "expected gradOutput \(expected), got \(gradOutput.shape)")
         let gradInput = FeatureMap.reuse(self.gradInput, for: input.shape)
         self.gradInput = gradInput
-        DepthwiseKernels.backward(input: input.data, shape: input.shape, weight: weight.value.data,
-                                  geometry: geometry, gradOutput: gradOutput.data,
-                                  gradInput: gradInput.data, gradWeight: weight.grad.data)
-        return gradInput
+        let kernel = DepthwiseKernels.Backward(
+            x: SendablePointer(input.data), w: SendablePointer(weight.value.data), dy: SendablePointer(gradOutput.data),
+            dx: SendablePointer(gradInput.data), dw: SendablePointer(weight.grad.data), shape: input.shape, geometry: geometry)
+        return (kernel, gradInput)
     }
 
     /// Multiply-adds per image: K·K·C·F·F'.

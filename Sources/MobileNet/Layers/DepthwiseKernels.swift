@@ -12,25 +12,7 @@ enum DepthwiseKernels {
     typealias Vector = SIMD16<Float>
     static let width = Vector.scalarCount
 
-    /// y = depthwise(x, w): input [C, H, W, N], weight [C, 1, K, K], output [C, F, G, N].
-    static func forward(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
-                        geometry: ConvGeometry, output: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(shape.channels, Forward(
-            x: SendablePointer(UnsafeMutablePointer(mutating: input)), w: SendablePointer(UnsafeMutablePointer(mutating: weight)),
-            y: SendablePointer(output), shape: shape, geometry: geometry))
-    }
-
-    /// gradInput = depthwiseᵀ(dY) (overwritten) and gradWeight += Σ dY ⊙ shifted x.
-    static func backward(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
-                         geometry: ConvGeometry, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(shape.channels, Backward(
-            x: SendablePointer(UnsafeMutablePointer(mutating: input)), w: SendablePointer(UnsafeMutablePointer(mutating: weight)),
-            dy: SendablePointer(UnsafeMutablePointer(mutating: gradOutput)), dx: SendablePointer(gradInput),
-            dw: SendablePointer(gradWeight), shape: shape, geometry: geometry))
-    }
-
-    /// The forward over a range of channels.
+    /// y = depthwise(x, w) over a range of channels: input [C, H, W, N], weight [C, 1, K, K], output [C, F, G, N].
     struct Forward: ParallelKernel {
         let x: SendablePointer<Float>, w: SendablePointer<Float>, y: SendablePointer<Float>
         let shape: FeatureShape
@@ -48,7 +30,7 @@ enum DepthwiseKernels {
         }
     }
 
-    /// The backward over a range of channels.
+    /// Over a range of channels: gradInput = depthwiseᵀ(dY) (overwritten) and gradWeight += Σ dY ⊙ shifted x.
     struct Backward: ParallelKernel {
         let x: SendablePointer<Float>, w: SendablePointer<Float>
         let dy: SendablePointer<Float>, dx: SendablePointer<Float>, dw: SendablePointer<Float>

@@ -127,9 +127,9 @@ public final class MobileNetV1 {
     /// - Precondition: `input.shape.channels == inputChannels`.
     public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
         precondition(input.shape.channels == inputChannels, "expected \(inputChannels) input channels, got \(input.shape)")
-        var x = input
-        for entry in namedLayers { x = entry.layer.forward(x, training: training) }
-        return x
+        var x = entryNorm.forward(entryConv.forward(input, training: training), training: training)
+        for block in blocks { x = block.forward(x, training: training) }
+        return linear.forward(pool.forward(x, training: training), training: training)
     }
 
     /// Backward pass from ∂L/∂logits [numClasses, 1, 1, N]; accumulates every
@@ -138,9 +138,9 @@ public final class MobileNetV1 {
     /// - Precondition: after `forward(_:training: true)` with the same batch.
     @discardableResult
     public func backward(_ gradLogits: FeatureMap) -> FeatureMap {
-        var g = gradLogits
-        for entry in namedLayers.reversed() { g = entry.layer.backward(g) }
-        return g
+        var g = pool.backward(linear.backward(gradLogits))
+        for block in blocks.reversed() { g = block.backward(g) }
+        return entryConv.backward(entryNorm.backward(g))
     }
 
     /// Sets every parameter gradient to zero (optimizer.zero_grad()).
