@@ -140,7 +140,10 @@ struct TrainCommand: ParsableCommand {
         setEngineThreads(threads)
         let setup = try reportingErrors { try RunSetup(command: self) }
         let run = setup.run, options = setup.options
-        let log = try reportingErrors { try metrics.map { try MetricsLog(path: $0) } }
+        let log = try reportingErrors {
+            try run.checkpoints?.create()
+            return try metrics.map { try MetricsLog(path: $0) }
+        }
         print("MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters; "
               + "\(setup.train.dataset): \(setup.train.count) training / \(setup.test.count) test images from \(setup.dataPath)")
         print("\(options.epochs) epochs × \(run.session.stepsPerEpoch) steps of batch \(options.batchSize); "

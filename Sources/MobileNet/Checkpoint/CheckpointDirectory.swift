@@ -39,6 +39,17 @@ public struct CheckpointDirectory: Sendable {
         return target.hasPrefix("/") ? target : path + "/" + target
     }
 
+    /// Creates the folder (and its parents) if needed, so a run fails at once, not after
+    /// its first epoch, when the folder cannot be made.
+    /// - Throws: ``FileWriteError/cannotCreate(path:reason:)``.
+    public func create() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError.cannotCreate(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
     /// Saves a checkpoint: `write` fills a fresh folder, which then becomes `last`.
     /// - Parameters:
     ///   - globalStep: names the folder (`step-00000042`).
@@ -55,9 +66,9 @@ public struct CheckpointDirectory: Sendable {
             .saveFailed(directory: path, file: file, reason: reason, previous: previous)
         }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw failed(path, (error as NSError).localizedDescription)
+            try create()
+        } catch let error as FileWriteError {
+            throw failed(path, Self.reason(of: error))
         }
         try? FileManager.default.removeItem(atPath: incoming)
         if let message = AtomicFile.failureInjection?(incoming, "mkdir") { throw failed(incoming, message) }
@@ -90,7 +101,7 @@ public struct CheckpointDirectory: Sendable {
     /// - Throws: ``FileWriteError`` naming the file; the previous best file stays intact.
     @discardableResult
     public func saveBest(_ model: MobileNetV1, metadata: [String: String]) throws -> String {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try create()
         try model.save(to: bestPath, metadata: metadata)
         return bestPath
     }
