@@ -1,10 +1,8 @@
 /// The seed's DSCconv: depthwise 3×3 (groups = channels, padding 1, stride s) → BN →
 /// ReLU6 → pointwise 1×1 → BN → ReLU6 (Howard et al. 2017, §3.1 and Figure 3).
 ///
-/// Composed of existing layers; BatchNorm and ReLU6 run fused in one pass, and in training
-/// the depthwise conv and its BatchNorm run channel by channel in one parallel loop
-/// (``forward(_:training:)``, ``backward(_:)``): each channel's depthwise output (forward)
-/// or BatchNorm input gradient (backward) is consumed while still in cache. Module
+/// Composed of existing layers; BatchNorm and ReLU6 run fused in one pass (and
+/// ``MobileNetV1`` runs the depthwise half channel by channel with its neighbours). Module
 /// paths follow the seed: `<name>.depthConv.0` (depthwise), `.depthConv.1` (BN),
 /// `.pointConv.0` (pointwise), `.pointConv.1` (BN).
 /// - Input [inChannels, H, W, N] → output [outChannels, F, F', N], F = (H + 2 − 3)/s + 1.
@@ -28,28 +26,5 @@ public final class DepthwiseSeparableBlock {
         let prefix = name.isEmpty ? "" : name + "."
         return [(prefix + "depthConv.0", depthwise), (prefix + "depthConv.1", depthNorm),
                 (prefix + "pointConv.0", pointwise), (prefix + "pointConv.1", pointNorm)]
-    }
-
-    /// The block's forward; the same values as running its four layers in turn.
-    public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
-        let normalized: FeatureMap
-        if training {
-            let (depthwiseKernel, depthwiseOutput) = depthwise.forwardKernel(input, training: true)
-            let (normKernel, normOutput) = depthNorm.trainingForward(depthwiseOutput)
-            Parallel.forEachRange(depthwise.channels, ChannelPipeline(first: depthwiseKernel, second: normKernel))
-            normalized = normOutput
-        } else {
-            normalized = depthNorm.forward(depthwise.forward(input, training: false), training: false)
-        }
-        return pointNorm.forward(pointwise.forward(normalized, training: training), training: training)
-    }
-
-    /// The block's backward after a training forward; returns ∂L/∂input.
-    public func backward(_ gradOutput: FeatureMap) -> FeatureMap {
-        let gradNormalized = pointwise.backward(pointNorm.backward(gradOutput))
-        let (normKernel, gradDepthwiseOutput) = depthNorm.backwardKernel(gradNormalized)
-        let (depthwiseKernel, gradInput) = depthwise.backwardKernel(gradDepthwiseOutput)
-        Parallel.forEachRange(depthwise.channels, ChannelPipeline(first: normKernel, second: depthwiseKernel))
-        return gradInput
     }
 }

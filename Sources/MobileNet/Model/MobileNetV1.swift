@@ -122,25 +122,53 @@ public final class MobileNetV1 {
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.parameter.value.count } }
 
     /// Forward pass. Returns logits [numClasses, 1, 1, N], owned by the classifier
-    /// (valid until the next forward).
+    /// (valid until the next forward). The same values as running ``namedLayers`` in turn;
+    /// in training, everything between two GEMMs — the BatchNorm + ReLU6 after a pointwise
+    /// (or the entry) conv, the next depthwise conv and its BatchNorm + ReLU6 — runs channel
+    /// by channel in one parallel loop, each channel's map consumed while still in cache.
     /// - Parameter training: batch statistics and caches for backward (true), or eval mode.
     /// - Precondition: `input.shape.channels == inputChannels`.
     public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
         precondition(input.shape.channels == inputChannels, "expected \(inputChannels) input channels, got \(input.shape)")
-        var x = entryNorm.forward(entryConv.forward(input, training: training), training: training)
-        for block in blocks { x = block.forward(x, training: training) }
-        return linear.forward(pool.forward(x, training: training), training: training)
+        guard training else {
+            var x = input
+            for entry in namedLayers { x = entry.layer.forward(x, training: false) }
+            return x
+        }
+        var x = entryConv.forward(input, training: true)
+        var norm = entryNorm
+        for block in blocks {
+            let (normKernel, normalized) = norm.trainingForward(x)
+            let (depthwiseKernel, depthwiseOutput) = block.depthwise.forwardKernel(normalized, training: true)
+            let (depthNormKernel, depthNormalized) = block.depthNorm.trainingForward(depthwiseOutput)
+            Parallel.forEachRange(block.depthwise.channels, ChannelPipeline(
+                first: ChannelPipeline(first: normKernel, second: depthwiseKernel), second: depthNormKernel))
+            x = block.pointwise.forward(depthNormalized, training: true)
+            norm = block.pointNorm
+        }
+        return linear.forward(pool.forward(norm.forward(x, training: true), training: true), training: true)
     }
 
     /// Backward pass from ∂L/∂logits [numClasses, 1, 1, N]; accumulates every
-    /// parameter's gradient. Returns the entry conv's input-gradient map, which holds
-    /// zeros: the images need no gradient, so it is not computed (``Conv2d/computesGradInput``).
+    /// parameter's gradient, fused as the forward (a block's depthwise BatchNorm, its
+    /// depthwise conv and the BatchNorm before it, channel by channel). Returns the entry
+    /// conv's input-gradient map, which holds zeros: the images need no gradient, so it is
+    /// not computed (``Conv2d/computesGradInput``).
     /// - Precondition: after `forward(_:training: true)` with the same batch.
     @discardableResult
     public func backward(_ gradLogits: FeatureMap) -> FeatureMap {
         var g = pool.backward(linear.backward(gradLogits))
-        for block in blocks.reversed() { g = block.backward(g) }
-        return entryConv.backward(entryNorm.backward(g))
+        g = (blocks.last?.pointNorm ?? entryNorm).backward(g)
+        for index in blocks.indices.reversed() {
+            let block = blocks[index]
+            let (depthNormKernel, gradDepthwiseOutput) = block.depthNorm.backwardKernel(block.pointwise.backward(g))
+            let (depthwiseKernel, gradNormalized) = block.depthwise.backwardKernel(gradDepthwiseOutput)
+            let (normKernel, gradNormInput) = (index > 0 ? blocks[index - 1].pointNorm : entryNorm).backwardKernel(gradNormalized)
+            Parallel.forEachRange(block.depthwise.channels, ChannelPipeline(
+                first: ChannelPipeline(first: depthNormKernel, second: depthwiseKernel), second: normKernel))
+            g = gradNormInput
+        }
+        return entryConv.backward(g)
     }
 
     /// Sets every parameter gradient to zero (optimizer.zero_grad()).
