@@ -1,3 +1,4 @@
+import ArgumentParser
 import MobileNet
 
 /// Everything `train` builds before its first step: options (from the flags, or from a
@@ -52,6 +53,9 @@ struct RunSetup {
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
         let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast))
         let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize))
+        guard trainLoader.stepsPerEpoch > 0 else {
+            throw ValidationError("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
+        }
         let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch)
         let directory = command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,

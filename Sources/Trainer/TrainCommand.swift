@@ -36,19 +36,19 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "CIFAR-100: train on the 20 coarse superclasses instead of the 100 fine labels.")
     var coarseLabels = false
 
-    @Option(help: "Epochs; the schedule spans all of them (default \(defaults.epochs)).")
+    @Option(parsing: .unconditional, help: "Epochs; the schedule spans all of them (default \(defaults.epochs)).")
     var epochs: Int?
 
-    @Option(help: "Training batch size (default \(defaults.batchSize)).")
+    @Option(parsing: .unconditional, help: "Training batch size (default \(defaults.batchSize)).")
     var batchSize: Int?
 
-    @Option(help: "Test batch size (default \(defaults.testBatchSize)).")
+    @Option(parsing: .unconditional, help: "Test batch size (default \(defaults.testBatchSize)).")
     var testBatchSize: Int?
 
-    @Option(name: .customLong("max-lr"), help: "OneCycleLR's peak learning rate (default \(defaults.maxLearningRate)).")
+    @Option(name: .customLong("max-lr"), parsing: .unconditional, help: "OneCycleLR's peak learning rate (default \(defaults.maxLearningRate)).")
     var maxLR: Double?
 
-    @Option(help: "SGD weight decay, L2 (default \(defaults.weightDecay)).")
+    @Option(parsing: .unconditional, help: "SGD weight decay, L2 (default \(defaults.weightDecay)).")
     var weightDecay: Double?
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Parameter kinds without weight decay: \(Parameter.Kind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"))
@@ -57,37 +57,37 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
 
-    @Option(help: "Label smoothing ε of the cross-entropy, PyTorch's label_smoothing (default \(defaults.labelSmoothing)).")
+    @Option(parsing: .unconditional, help: "Label smoothing ε of the cross-entropy, PyTorch's label_smoothing (default \(defaults.labelSmoothing)).")
     var labelSmoothing: Double?
 
-    @Option(help: "OneCycleLR: initial lr = max lr / div factor (default \(defaults.divFactor)).")
+    @Option(parsing: .unconditional, help: "OneCycleLR: initial lr = max lr / div factor (default \(defaults.divFactor)).")
     var divFactor: Double?
 
-    @Option(help: "OneCycleLR: final lr = initial lr / final div factor (default \(defaults.finalDivFactor)).")
+    @Option(parsing: .unconditional, help: "OneCycleLR: final lr = initial lr / final div factor (default \(defaults.finalDivFactor)).")
     var finalDivFactor: Double?
 
-    @Option(help: "OneCycleLR: fraction of the steps spent warming up, in (0, 1) (default \(defaults.pctStart)).")
+    @Option(parsing: .unconditional, help: "OneCycleLR: fraction of the steps spent warming up, in (0, 1) (default \(defaults.pctStart)).")
     var pctStart: Double?
 
-    @Option(help: "OneCycleLR: lowest cycled momentum (default \(defaults.baseMomentum)).")
+    @Option(parsing: .unconditional, help: "OneCycleLR: lowest cycled momentum (default \(defaults.baseMomentum)).")
     var baseMomentum: Double?
 
-    @Option(help: "OneCycleLR: highest cycled momentum (default \(defaults.maxMomentum)).")
+    @Option(parsing: .unconditional, help: "OneCycleLR: highest cycled momentum (default \(defaults.maxMomentum)).")
     var maxMomentum: Double?
 
-    @Option(help: "Width multiplier α (Howard et al. §3.3): channels become int(n·α) (default \(defaults.widthMultiplier)).")
+    @Option(parsing: .unconditional, help: "Width multiplier α (Howard et al. §3.3): channels become int(n·α) (default \(defaults.widthMultiplier)).")
     var widthMultiplier: Double?
 
-    @Option(help: "Seed for initialisation, order and augmentation (default \(defaults.seed)).")
+    @Option(parsing: .unconditional, help: "Seed for initialisation, order and augmentation (default \(defaults.seed)).")
     var seed: UInt64?
 
-    @Option(help: "Threads for the engine and OpenBLAS (default: all cores). Results do not depend on it.")
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS (default: all cores). Results do not depend on it.")
     var threads: Int = ProcessInfoCores.active
 
-    @Option(help: "Train on the first N training images only (quick runs).")
+    @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).")
     var limitTrain: Int?
 
-    @Option(help: "Test on the first N test images only.")
+    @Option(parsing: .unconditional, help: "Test on the first N test images only.")
     var limitTest: Int?
 
     @Flag(help: "Drop the last partial training batch (PyTorch's drop_last); kept by default as the seed does.")
