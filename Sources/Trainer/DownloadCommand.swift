@@ -35,7 +35,8 @@ struct DownloadCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\n".utf8))
             print("\(dataset) is ready in \(folder.path); train with --data \(folder.path)")
         } catch let error as CIFARDownloadError {
-            throw ValidationError(error.description)
+            printError("error: \(error.description)")
+            throw ExitCode.failure
         }
     }
 }

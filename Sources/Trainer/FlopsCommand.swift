@@ -23,9 +23,12 @@ struct FlopsCommand: ParsableCommand {
     var markdown = false
 
     func validate() throws {
-        guard widthMultiplier > 0, widthMultiplier.isFinite else {
-            throw ValidationError("--width-multiplier must be a positive number, got \(widthMultiplier)")
+        // Upper bounds keep every count inside 64 bits and the model small enough to build.
+        guard widthMultiplier > 0, widthMultiplier <= 16 else {
+            throw ValidationError("--width-multiplier must lie in (0, 16], got \(widthMultiplier)")
         }
+        guard imageSize <= 8192 else { throw ValidationError("--image-size must be at most 8192, got \(imageSize)") }
+        guard numClasses <= 1_000_000 else { throw ValidationError("--num-classes must be at most 1000000, got \(numClasses)") }
         // Five stride-2 blocks: a side of at least 1 still gives 1×1 maps; the 3×3 kernels
         // with padding 1 fit any side ≥ 1.
         guard imageSize >= 1 else { throw ValidationError("--image-size must be at least 1, got \(imageSize)") }

@@ -81,7 +81,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed for initialisation, order and augmentation (default \(defaults.seed)).")
     var seed: UInt64?
 
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS (default: all cores). Results do not depend on it.")
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; the default is all cores. Results do not depend on it.")
     var threads: Int = ProcessInfoCores.active
 
     @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).")
@@ -136,17 +136,40 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Checks a checkpoint folder before the first step, so a problem costs no training:
+    /// a new run never overwrites another run's checkpoints, and the folder must be writable
+    /// (a probe file is written atomically and removed).
+    static func prepare(_ directory: CheckpointDirectory, resuming: Bool) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw CommandFailure("--checkpoint-dir \(directory.path) is a file, not a folder. Choose a folder path.")
+        }
+        if !resuming, directory.lastFolder != nil || FileManager.default.fileExists(atPath: directory.bestPath) {
+            throw CommandFailure("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")
+        }
+        try directory.create()
+        let probe = directory.path + "/.write-test-\(getpid())"
+        do {
+            try AtomicFile.write(Data("probe".utf8), to: probe)
+        } catch {
+            throw CommandFailure("cannot write checkpoints to \(directory.path): \(error). Choose a writable --checkpoint-dir.")
+        }
+        try? FileManager.default.removeItem(atPath: probe)
+    }
+
     func run() throws {
         setEngineThreads(threads)
         let setup = try reportingErrors { try RunSetup(command: self) }
         let run = setup.run, options = setup.options
         let log = try reportingErrors {
-            try run.checkpoints?.create()
+            if let directory = run.checkpoints {
+                try Self.prepare(directory, resuming: setup.checkpoint != nil)
+            }
             return try metrics.map { try MetricsLog(path: $0) }
         }
         print("MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters; "
               + "\(setup.train.dataset): \(setup.train.count) training / \(setup.test.count) test images from \(setup.dataPath)")
-        print("\(options.epochs) epochs × \(run.session.stepsPerEpoch) steps of batch \(options.batchSize); "
+        print("\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
               + "\(threads) thread(s), OpenBLAS \(BLAS.coreName)")
         if let checkpoint = setup.checkpoint {
             print("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")

@@ -21,11 +21,22 @@ public final class MetricsLog {
     public let path: String
     private let handle: FileHandle
 
-    /// Opens `path` for appending, creating it if needed.
+    /// Opens `path` for appending, creating it (and its folder) if needed.
     /// - Throws: ``Error/cannotOpen(path:reason:)``.
     public init(path: String) throws {
         self.path = path
-        if !FileManager.default.fileExists(atPath: path) {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            if isFolder.boolValue { throw Error.cannotOpen(path: path, reason: "it is a folder, not a file") }
+        } else {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                do {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                } catch {
+                    throw Error.cannotOpen(path: path, reason: "its folder \(folder) cannot be created")
+                }
+            }
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw Error.cannotOpen(path: path, reason: "the file cannot be created")
             }

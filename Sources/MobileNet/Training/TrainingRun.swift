@@ -73,6 +73,12 @@ public final class TrainingRun {
                 onStep(progress)
             }
             guard completed else { return .stopped(checkpoint: try saveCheckpoint()) }
+            if let test = summary.test, !test.loss.isFinite {
+                // Finite training losses but an eval-mode overflow (weights or running
+                // statistics): stop before anything of this epoch is saved.
+                throw TrainingSession.NonFiniteError(step: session.globalStep, learningRate: session.schedule.values(at: session.globalStep).learningRate,
+                                                     what: "test loss after epoch \(epoch + 1)", weightsUntouched: false)
+            }
             epoch += 1
             step = 0
             var isBest = false

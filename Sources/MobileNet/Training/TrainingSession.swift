@@ -10,8 +10,12 @@ public final class TrainingSession {
         public let step: Int
         public let learningRate: Double
         public let what: String
+        /// True when the step was refused before the update (loss or gradient); false when
+        /// the weights already hold the overflow (found by evaluation).
+        public var weightsUntouched = true
         public var description: String {
-            "training diverged at step \(step): the \(what) is not finite (learning rate \(learningRate)). The weights were not updated; lower --max-lr or check the data."
+            "training diverged at step \(step): the \(what) is not finite (learning rate \(learningRate))."
+                + (weightsUntouched ? " The weights were not updated." : "") + " Lower --max-lr or check the data."
         }
     }
 
