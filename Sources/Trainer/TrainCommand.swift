@@ -231,15 +231,16 @@ struct TrainCommand: ParsableCommand {
     func report(_ end: TrainingRun.EpochEnd, epochs: Int, log: MetricsLog?, totalSeconds: Double) {
         let s = end.summary
         let testText = s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? "no test"
-        print(String(format: "Epoch %d/%d: train loss %.4f acc %.2f%% | %@ | %.1f s (%.0f img/s), total %.1f min",
-                     s.epoch + 1, epochs, s.trainLoss, 100 * s.trainAccuracy, testText, s.epochSeconds,
+        let resumed = s.firstStep > 0 ? " (steps \(s.firstStep + 1)… only, resumed)" : ""
+        print(String(format: "Epoch %d/%d: train loss %.4f acc %.2f%%%@ | %@ | %.1f s (%.0f img/s), total %.1f min",
+                     s.epoch + 1, epochs, s.trainLoss, 100 * s.trainAccuracy, resumed, testText, s.epochSeconds,
                      s.imagesPerSecond, totalSeconds / 60))
         if let folder = end.checkpoint { print("  saved \(folder)\(end.isBest ? " and best.safetensors (best test accuracy so far)" : "")") }
         flushStandardOutput()
         var fields: [String: Any] = ["kind": "epoch", "epoch": s.epoch + 1, "train_loss": s.trainLoss,
                                      "train_accuracy": s.trainAccuracy, "epoch_seconds": s.epochSeconds,
                                      "train_seconds": s.trainSeconds, "test_seconds": s.testSeconds,
-                                     "images_per_second": s.imagesPerSecond]
+                                     "images_per_second": s.imagesPerSecond, "train_from_step": s.firstStep]
         if let t = s.test {
             fields["test_loss"] = t.loss
             fields["test_accuracy"] = t.accuracy

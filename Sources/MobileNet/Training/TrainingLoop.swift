@@ -45,6 +45,9 @@ public struct StepProgress: Sendable {
 public struct EpochSummary: Sendable {
     /// 0-based epoch.
     public let epoch: Int
+    /// The step the epoch started from: 0, or the step a resumed run continued at (then
+    /// the training figures cover only the steps after it).
+    public let firstStep: Int
     /// Mean training loss per image and top-1 accuracy on the augmented training batches
     /// (training mode, before each update), as the seed's loop reports them.
     public let trainLoss: Double
@@ -106,7 +109,7 @@ public final class TrainingLoop {
         let testStart = monotonicSeconds()
         let test = completed ? testLoader.map { evaluate(session: session, loader: $0) } : nil
         let testSeconds = monotonicSeconds() - testStart
-        let summary = EpochSummary(epoch: epoch, trainLoss: images > 0 ? lossSum / Double(images) : .nan,
+        let summary = EpochSummary(epoch: epoch, firstStep: startStep, trainLoss: images > 0 ? lossSum / Double(images) : .nan,
                                    trainAccuracy: images > 0 ? Double(correct) / Double(images) : 0,
                                    test: test, trainSeconds: trainSeconds, testSeconds: testSeconds,
                                    imagesPerSecond: trainSeconds > 0 ? Double(images) / trainSeconds : 0)
