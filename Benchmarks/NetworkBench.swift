@@ -7,9 +7,13 @@ struct ThroughputResult: Codable {
     /// TrainingSession.step: forward, cross-entropy, backward, SGD, OneCycleLR.
     let trainStep: Timing
     let trainImagesPerSecond: Double
-    /// model.forward(training: false).
+    /// Inference as deployed: BatchNorm folded into the convolutions
+    /// (`model.makeInferenceModel().forward`, equal to the eval-mode forward within 1e-4).
     let inference: Timing
     let inferenceImagesPerSecond: Double
+    /// The unfolded eval-mode forward, `model.forward(training: false)`, for comparison.
+    let evalModeForward: Timing
+    let evalModeImagesPerSecond: Double
 }
 
 /// A step's time in one kind of layer, summed over the network's layers of that kind.
@@ -78,12 +82,16 @@ func benchmarkThroughput(threads: [Int], batches: [Int], repetitions: Repetition
             let train = try fixture.targets.withUnsafeBufferPointer { targets in
                 try measure(repetitions) { _ = try fixture.session.step(images: fixture.images, targets: targets) }
             }
-            let infer = measure(repetitions) { _ = fixture.session.model.forward(fixture.images, training: false) }
+            let evalMode = measure(repetitions) { _ = fixture.session.model.forward(fixture.images, training: false) }
+            let folded = fixture.session.model.makeInferenceModel()
+            let infer = measure(repetitions) { _ = folded.forward(fixture.images) }
             let result = ThroughputResult(threads: count, batch: batch, trainStep: train,
                                           trainImagesPerSecond: Double(batch) / train.medianSeconds,
-                                          inference: infer, inferenceImagesPerSecond: Double(batch) / infer.medianSeconds)
+                                          inference: infer, inferenceImagesPerSecond: Double(batch) / infer.medianSeconds,
+                                          evalModeForward: evalMode, evalModeImagesPerSecond: Double(batch) / evalMode.medianSeconds)
             progress("network, \(count) thread(s), batch \(batch): train \(formatFixed(result.trainImagesPerSecond, 1)) images/s, "
-                     + "inference \(formatFixed(result.inferenceImagesPerSecond, 1)) images/s")
+                     + "inference \(formatFixed(result.inferenceImagesPerSecond, 1)) images/s (BatchNorm folded; "
+                     + "eval-mode forward \(formatFixed(result.evalModeImagesPerSecond, 1)))")
             results.append(result)
         }
     }
