@@ -128,7 +128,7 @@ public enum CIFARError: Error, Equatable, CustomStringConvertible {
         case .classNameCount(let path, let found, let expected):
             return "\(path) lists \(found) class names, expected \(expected), one per line. Extract the archive again."
         case .wrongDataset(let path, let expected, let found, let evidence):
-            return "\(path) looks like \(found), not \(expected) (\(evidence)). Pass the data set as \(found.rawValue) (or leave it to auto-detection), or point to the \(expected.folderName) folder."
+            return "\(path) looks like \(found), not \(expected) (\(evidence)). Point --data at a \(expected.folderName) folder with \(expected)'s own files; if you meant \(found), use a \(found.folderName) folder with \(found)'s file names (or --dataset \(found.rawValue)); if neither, the file is damaged: download the data set again."
         }
     }
 
