@@ -1,4 +1,5 @@
 import Foundation
+import MobileNet
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,7 @@ final class ProgressBar {
     func update(epoch: Int, epochs: Int, step: Int, total: Int, loss: Double, learningRate: Double,
                 imagesPerSecond: Double, elapsedSeconds: Double) {
         if isTerminal {
-            let now = Self.now()
+            let now = monotonicSeconds()
             guard step == total || now - lastDraw >= 0.1 else { return }
             lastDraw = now
             let width = 24
@@ -41,12 +42,6 @@ final class ProgressBar {
     /// Ends the epoch's progress line.
     func finish() {
         if isTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     /// "m:ss" or "h:mm:ss".
