@@ -9,6 +9,8 @@ struct RunSetup {
     let options: TrainingOptions
     let dataPath: String
     let train: CIFARDataset
+    /// The last --val-split training images (nil without a split).
+    let validation: CIFARDataset?
     let test: CIFARDataset
     let run: TrainingRun
 
@@ -37,12 +39,20 @@ struct RunSetup {
         }
         let coarseLabels = checkpoint?.dataset.coarseLabels ?? command.coarseLabels
         dataPath = command.data ?? checkpoint?.dataset.dataPath ?? TrainCommand.defaultData
-        train = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
-        test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: train.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
+        let loaded = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
+        test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: loaded.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
+        guard options.validationSplit <= loaded.count - 2 else {
+            throw ValidationError("--val-split \(options.validationSplit) would hold out all but \(max(0, loaded.count - options.validationSplit)) of the \(loaded.count) training images in \(dataPath); leave at least 2 for training (a smaller --val-split, or more images with --limit-train).")
+        }
+        if options.validationSplit > 0 {
+            (train, validation) = loaded.holdingOut(last: options.validationSplit)
+        } else {
+            (train, validation) = (loaded, nil)
+        }
         if let checkpoint {
             let recorded = checkpoint.dataset
-            if train.count != recorded.trainImages || train.classNames != recorded.classNames {
-                throw Self.conflict(checkpoint, "--data", "\(dataPath) (\(train.count) training images, \(train.classNames.count) classes)",
+            if loaded.count != recorded.trainImages || loaded.classNames != recorded.classNames {
+                throw Self.conflict(checkpoint, "--data", "\(dataPath) (\(loaded.count) training images, \(loaded.classNames.count) classes)",
                                     "\(recorded.dataPath ?? "data") (\(recorded.trainImages) training images, \(recorded.classNames.count) classes)")
             }
         } else {
@@ -51,16 +61,19 @@ struct RunSetup {
         self.options = options
 
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
-        let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast))
+        let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast,
+                                                                              augmentation: options.trainingAugmentation))
         let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize))
+        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize)) }
         guard trainLoader.stepsPerEpoch > 0 else {
             throw ValidationError("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
         }
         let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch)
         let directory = command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
-                                            trainImages: train.count, dataPath: dataPath)
-        run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader),
+                                            trainImages: loaded.count, dataPath: dataPath)
+        run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
+                                             validationLoader: validationLoader),
                           dataset: description, checkpoints: directory)
         if let checkpoint { try run.resume(from: checkpoint) }
     }

@@ -8,7 +8,7 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
     public var coarseLabels: Bool
     /// Class names, index = label.
     public var classNames: [String]
-    /// Training images used (after --limit-train).
+    /// Training images read (after --limit-train, before --val-split holds some out).
     public var trainImages: Int
     /// The --data folder of the run (the default data folder when resuming).
     public var dataPath: String?
@@ -29,8 +29,8 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
 ///   name>` (F32, the parameter's shape), and in `__metadata__` JSON strings: `format`,
 ///   `format_version`, `epoch` (0-based epoch in progress), `step` (steps of it done),
 ///   `global_step` (optimizer steps = the schedule position), `steps_per_epoch`, `options`
-///   (``TrainingOptions``), `dataset` (``CheckpointDataset``), `best_test_accuracy`
-///   (optional) and `momentum_buffers` (their count).
+///   (``TrainingOptions``), `dataset` (``CheckpointDataset``), `best_accuracy`
+///   (optional; `best_test_accuracy` in earlier checkpoints) and `momentum_buffers` (their count).
 ///
 /// No RNG state is stored: every batch is a function of (seed, epoch, step) (see
 /// ``BatchLoader``), so restoring model, momentum and schedule position and restarting the
@@ -53,8 +53,9 @@ public struct TrainingCheckpoint: Sendable {
     /// Optimizer steps taken: epoch · stepsPerEpoch + step.
     public let globalStep: Int
     public let stepsPerEpoch: Int
-    /// Best test accuracy after any epoch so far, in [0, 1] (nil without test passes).
-    public let bestTestAccuracy: Double?
+    /// Best accuracy after any epoch so far, in [0, 1], on the validation set with
+    /// ``TrainingOptions/validationSplit`` > 0, else on the test set (nil without evaluations).
+    public let bestAccuracy: Double?
     /// The two files, parsed and validated.
     public let model: SafetensorsFile
     public let state: SafetensorsFile
@@ -88,7 +89,9 @@ public struct TrainingCheckpoint: Sendable {
         step = try meta.int("step")
         globalStep = try meta.int("global_step")
         stepsPerEpoch = try meta.int("steps_per_epoch")
-        bestTestAccuracy = try state.metadata["best_test_accuracy"].map { _ in try meta.double("best_test_accuracy") }
+        // "best_test_accuracy": the key of checkpoints written before validation splits existed.
+        let bestKey = state.metadata["best_accuracy"] != nil ? "best_accuracy" : "best_test_accuracy"
+        bestAccuracy = try state.metadata[bestKey].map { _ in try meta.double(bestKey) }
         try checkConsistency(momentumCount: try meta.int("momentum_buffers"))
     }
 
@@ -152,7 +155,7 @@ public struct TrainingCheckpoint: Sendable {
     /// - Throws: ``CheckpointError/nonFinite(tensor:)`` before writing anything, or
     ///   ``FileWriteError`` naming the file.
     public static func write(session: TrainingSession, epoch: Int, step: Int, dataset: CheckpointDataset,
-                             bestTestAccuracy: Double?, into folder: String) throws {
+                             bestAccuracy: Double?, into folder: String) throws {
         precondition(epoch * session.stepsPerEpoch + step == session.globalStep,
                      "position (\(epoch), \(step)) is not global step \(session.globalStep)")
         let model = session.model
@@ -171,7 +174,7 @@ public struct TrainingCheckpoint: Sendable {
             "steps_per_epoch": "\(session.stepsPerEpoch)", "momentum_buffers": "\(momentum.count)",
             "options": jsonText(session.options), "dataset": jsonText(dataset),
         ]) { a, _ in a }
-        if let bestTestAccuracy { writer.metadata["best_test_accuracy"] = "\(bestTestAccuracy)" }
+        if let bestAccuracy { writer.metadata["best_accuracy"] = "\(bestAccuracy)" }
         try writer.write(to: folder + "/" + stateFileName)
     }
 

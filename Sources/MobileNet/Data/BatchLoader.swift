@@ -58,12 +58,14 @@ public final class BatchLoader {
             self.prefetch = prefetch
         }
 
-        /// The seed's training loader: batch 128, shuffled, crop + flip + normalise, last
+        /// The seed's training loader: batch 128, shuffled, crop + flip + normalise (or
+        /// `augmentation`'s transforms), last
         /// partial batch kept (50,000 = 390 · 128 + 80) unless it holds a single image
         /// (see ``dropSingleImageBatch``).
         public static func training(batchSize: Int = 128, seed: UInt64, dropLast: Bool = false,
+                                    augmentation: AugmentationOptions = .training,
                                     prefetch: Int = 1) -> Configuration {
-            Configuration(batchSize: batchSize, shuffle: true, augmentation: .training,
+            Configuration(batchSize: batchSize, shuffle: true, augmentation: augmentation,
                           dropLast: dropLast, dropSingleImageBatch: true, seed: seed, prefetch: prefetch)
         }
 

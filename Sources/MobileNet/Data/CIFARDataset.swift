@@ -68,4 +68,20 @@ public struct CIFARDataset: Sendable {
         }
         return CIFARDataset(dataset: kind, split: split, images: images, labels: labels, classNames: names)
     }
+
+    /// Splits off the last `count` images as a validation set, as Keras's
+    /// `validation_split` does: the held-out images are the same for every seed, so runs
+    /// with different recipes are compared on the same images.
+    /// - Returns: the first `self.count − count` images, and the last `count` (both keep
+    ///   this split's ``dataset``, ``split`` and ``classNames``).
+    /// - Precondition: `0 <= count <= self.count`.
+    public func holdingOut(last count: Int) -> (training: CIFARDataset, validation: CIFARDataset) {
+        precondition((0...self.count).contains(count), "cannot hold out \(count) of \(self.count) images")
+        let kept = self.count - count
+        let cut = kept * CIFARImage.bytes
+        return (CIFARDataset(dataset: dataset, split: split, images: Array(images[..<cut]),
+                             labels: Array(labels[..<kept]), classNames: classNames),
+                CIFARDataset(dataset: dataset, split: split, images: Array(images[cut...]),
+                             labels: Array(labels[kept...]), classNames: classNames))
+    }
 }

@@ -51,6 +51,19 @@ public enum SVGChart {
         return frame.document(body)
     }
 
+    /// Charts made by ``lines(title:yLabel:categories:series:width:height:)`` or
+    /// ``bars(title:yLabel:categories:series:width:height:)``, all `width` × `height`,
+    /// stacked top to bottom in one standalone SVG document.
+    public static func stacked(_ charts: [String], width: Int = 960, height: Int = 520) -> String {
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height * charts.count)\" "
+            + "viewBox=\"0 0 \(width) \(height * charts.count)\">\n"
+        for (i, chart) in charts.enumerated() {
+            // A nested <svg> is placed by its y attribute; the namespace is inherited.
+            svg += chart.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg y=\"\(i * height)\" ")
+        }
+        return svg + "</svg>\n"
+    }
+
     /// Axes, ticks, labels, title and legend around a plot area.
     private struct Frame {
         let title: String, yLabel: String, categories: [String], series: [ChartSeries]

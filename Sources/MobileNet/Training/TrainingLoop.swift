@@ -52,9 +52,14 @@ public struct EpochSummary: Sendable {
     /// (training mode, before each update), as the seed's loop reports them.
     public let trainLoss: Double
     public let trainAccuracy: Double
-    /// Test-set evaluation after the epoch (nil without a test loader).
+    /// Validation-set evaluation after the epoch (nil without a validation loader).
+    public let validation: EvaluationResult?
+    /// Test-set evaluation after the epoch: only when there is no validation loader (nil
+    /// without a test loader). With a validation set, the test set is kept for the end.
     public let test: EvaluationResult?
-    /// Seconds of the training part, of the test pass, and of the whole epoch.
+    /// The evaluation that picks the best checkpoint: validation if any, else test.
+    public var selection: EvaluationResult? { validation ?? test }
+    /// Seconds of the training part, of the evaluation pass (validation or test), and of the whole epoch.
     public let trainSeconds: Double
     public let testSeconds: Double
     public var epochSeconds: Double { trainSeconds + testSeconds }
@@ -63,20 +68,25 @@ public struct EpochSummary: Sendable {
 }
 
 /// The epoch loop: batches from a ``BatchLoader`` through a ``TrainingSession``,
-/// then an evaluation pass. Printing, metrics files and checkpoints are the caller's,
-/// through the callbacks.
+/// then an evaluation pass: the validation set when there is one, else the test set.
+/// Printing, metrics files and checkpoints are the caller's, through the callbacks.
 public final class TrainingLoop {
     public let session: TrainingSession
     public let trainLoader: BatchLoader
     public let testLoader: BatchLoader?
+    /// Held-out training images (``TrainingOptions/validationSplit``), evaluated after every
+    /// epoch in place of the test set.
+    public let validationLoader: BatchLoader?
 
-    public init(session: TrainingSession, trainLoader: BatchLoader, testLoader: BatchLoader?) {
+    public init(session: TrainingSession, trainLoader: BatchLoader, testLoader: BatchLoader?,
+                validationLoader: BatchLoader? = nil) {
         self.session = session
         self.trainLoader = trainLoader
         self.testLoader = testLoader
+        self.validationLoader = validationLoader
     }
 
-    /// Trains one epoch from `startStep` (resume) and evaluates.
+    /// Trains one epoch from `startStep` (resume) and evaluates (validation set, else test set).
     /// - Parameters:
     ///   - shouldStop: polled after every step; returning true ends the epoch early
     ///     (the summary then covers the steps taken, and no test pass runs).
@@ -107,27 +117,27 @@ public final class TrainingLoop {
         }
         let trainSeconds = monotonicSeconds() - start
         let testStart = monotonicSeconds()
-        let test = completed ? testLoader.map { evaluate(session: session, loader: $0) } : nil
+        var validation: EvaluationResult?, test: EvaluationResult?
+        if completed {
+            if let validationLoader {
+                validation = evaluate(session: session, loader: validationLoader)
+            } else {
+                test = testLoader.map { evaluate(session: session, loader: $0) }
+            }
+        }
         let testSeconds = monotonicSeconds() - testStart
         let summary = EpochSummary(epoch: epoch, firstStep: startStep, trainLoss: images > 0 ? lossSum / Double(images) : .nan,
                                    trainAccuracy: images > 0 ? Double(correct) / Double(images) : 0,
-                                   test: test, trainSeconds: trainSeconds, testSeconds: testSeconds,
+                                   validation: validation, test: test, trainSeconds: trainSeconds, testSeconds: testSeconds,
                                    imagesPerSecond: trainSeconds > 0 ? Double(images) / trainSeconds : 0)
         return (summary, completed)
     }
 }
 
-/// Evaluates the session's model (eval mode: running statistics) over a whole loader.
+/// Evaluates the session's model (eval mode: running statistics) over a whole loader,
+/// with the plain cross-entropy (no label smoothing, whatever the training criterion), so
+/// losses of runs with different recipes compare.
 public func evaluate(session: TrainingSession, loader: BatchLoader) -> EvaluationResult {
-    var result = EvaluationResult(loss: 0, correct: 0, count: 0)
-    loader.start(epoch: 0)
-    defer { loader.stop() }
-    while let batch = loader.next() {
-        let (loss, correct) = session.evaluate(images: batch.images, targets: batch.labels)
-        result.loss += loss * Double(batch.size)
-        result.correct += correct
-        result.count += batch.size
-    }
-    if result.count > 0 { result.loss /= Double(result.count) }
-    return result
+    let tally = EvaluationTally.evaluate(model: session.model, loader: loader)
+    return EvaluationResult(loss: tally.count > 0 ? tally.loss : 0, correct: tally.top1Correct, count: tally.count)
 }

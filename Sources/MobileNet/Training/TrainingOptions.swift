@@ -1,8 +1,10 @@
 /// Everything that defines a training run: the seed's recipe by default
 /// (OneCycleLR max 0.1, SGD momentum cycled 0.95→0.85→0.95, weight decay 5e-4,
-/// batch 128, 60 epochs). Saved in checkpoints so a resumed run can be checked
-/// against the flags it is resumed with.
+/// batch 128, 60 epochs; ``Recipe/seed``). Saved in checkpoints so a resumed run can be
+/// checked against the flags it is resumed with.
 public struct TrainingOptions: Codable, Equatable, Sendable {
+    /// The ``Recipe`` these options started from ("seed", "fast"); flags may change any value after it.
+    public var recipe: String = Recipe.seed.rawValue
     public var epochs: Int = 60
     public var batchSize: Int = 128
     public var testBatchSize: Int = 100
@@ -26,8 +28,55 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var limitTest: Int? = nil
     /// Drop the last partial training batch (PyTorch's drop_last); the seed keeps it.
     public var dropLast: Bool = false
+    /// Hold the last N training images out as a validation set (evaluated each epoch in
+    /// place of the test set, and used to pick the best checkpoint); 0 for none. As Keras's
+    /// `validation_split`, the held-out images are the last ones in file order, so every
+    /// seed and recipe is compared on the same images.
+    public var validationSplit: Int = 0
+    /// Training augmentation: zero padding before the random 32×32 crop (torchvision's
+    /// `RandomCrop(32, padding: 4)` in the seed; 0 disables the crop) and the random
+    /// horizontal flip (`RandomHorizontalFlip()`).
+    public var cropPadding: Int = 4
+    public var horizontalFlip: Bool = true
 
     public init() {}
+
+    /// The training transforms these options ask for (normalisation as the seed's).
+    public var trainingAugmentation: AugmentationOptions {
+        AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip)
+    }
+
+    /// Decodes options saved by this or an earlier version: options added later
+    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`) take their defaults
+    /// when absent, which is what those earlier runs did.
+    /// - Throws: `DecodingError` for a missing or mistyped original option.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingOptions()
+        recipe = try c.decodeIfPresent(String.self, forKey: .recipe) ?? d.recipe
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        testBatchSize = try c.decode(Int.self, forKey: .testBatchSize)
+        maxLearningRate = try c.decode(Double.self, forKey: .maxLearningRate)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        noWeightDecayKinds = try c.decode([String].self, forKey: .noWeightDecayKinds)
+        nesterov = try c.decode(Bool.self, forKey: .nesterov)
+        divFactor = try c.decode(Double.self, forKey: .divFactor)
+        finalDivFactor = try c.decode(Double.self, forKey: .finalDivFactor)
+        pctStart = try c.decode(Double.self, forKey: .pctStart)
+        baseMomentum = try c.decode(Double.self, forKey: .baseMomentum)
+        maxMomentum = try c.decode(Double.self, forKey: .maxMomentum)
+        labelSmoothing = try c.decode(Double.self, forKey: .labelSmoothing)
+        widthMultiplier = try c.decode(Double.self, forKey: .widthMultiplier)
+        numClasses = try c.decode(Int.self, forKey: .numClasses)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        limitTrain = try c.decodeIfPresent(Int.self, forKey: .limitTrain)
+        limitTest = try c.decodeIfPresent(Int.self, forKey: .limitTest)
+        dropLast = try c.decode(Bool.self, forKey: .dropLast)
+        validationSplit = try c.decodeIfPresent(Int.self, forKey: .validationSplit) ?? d.validationSplit
+        cropPadding = try c.decodeIfPresent(Int.self, forKey: .cropPadding) ?? d.cropPadding
+        horizontalFlip = try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? d.horizontalFlip
+    }
 
     /// An invalid option: the flag's name and what is wrong with it.
     public struct InvalidOption: Error, CustomStringConvertible, Equatable {
@@ -57,8 +106,43 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try require(numClasses >= 2, "--num-classes", "must be at least 2, got \(numClasses)")
         if let limitTrain { try require(limitTrain >= 2, "--limit-train", "must be at least 2, got \(limitTrain)") }
         if let limitTest { try require(limitTest >= 1, "--limit-test", "must be at least 1, got \(limitTest)") }
+        try require(validationSplit >= 0, "--val-split", "must be zero or positive, got \(validationSplit)")
+        try require((0...CIFARImage.side).contains(cropPadding), "--crop-padding", "must lie in 0...\(CIFARImage.side), got \(cropPadding)")
+        try require(Recipe(rawValue: recipe) != nil, "--recipe", "unknown recipe '\(recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
         for kind in noWeightDecayKinds {
             try require(Parameter.Kind(rawValue: kind) != nil, "--no-weight-decay-on", "unknown parameter kind '\(kind)'; use \(Parameter.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+    }
+}
+
+/// A named starting point for ``TrainingOptions``: hyperparameters, schedule and
+/// augmentation for MobileNetV1 at α = 1 (the network never changes). Flags given after
+/// a recipe override its values.
+public enum Recipe: String, CaseIterable, Codable, Sendable {
+    /// The seed's recipe, exactly: 60 epochs, batch 128, OneCycleLR max lr 0.1 (30 %
+    /// warm-up, cosine, momentum 0.95 → 0.85 → 0.95), SGD weight decay 5e-4 on every
+    /// parameter, plain momentum, no label smoothing, crop (padding 4) + flip.
+    case seed
+    /// The seed's recipe fitted to an hour on two cores: 32 epochs, Nesterov momentum,
+    /// label smoothing 0.1 (Szegedy et al. 2016, §7), no weight decay on BatchNorm's
+    /// affine parameters or on depthwise filters (Howard et al. 2017, §4: "very little or
+    /// no weight decay on depthwise filters since there are so few parameters in them").
+    /// Everything else as ``seed``.
+    case fast
+
+    /// The options this recipe stands for.
+    public var options: TrainingOptions {
+        var o = TrainingOptions()
+        o.recipe = rawValue
+        switch self {
+        case .seed:
+            break
+        case .fast:
+            o.epochs = 32
+            o.nesterov = true
+            o.labelSmoothing = 0.1
+            o.noWeightDecayKinds = [Parameter.Kind.batchNormWeight, .batchNormBias, .depthwiseWeight].map(\.rawValue)
+        }
+        return o
     }
 }

@@ -1,7 +1,11 @@
+import Foundation
+
 /// A whole run: the epochs of a ``TrainingLoop`` with checkpoints, stop requests and
-/// resuming. After every epoch it saves a checkpoint (and `best.safetensors` when the test
-/// accuracy improved) into its ``CheckpointDirectory``; when `shouldStop` turns true it
-/// finishes the current step, saves, and returns.
+/// resuming. After every epoch it saves a checkpoint (and `best.safetensors` when the
+/// selection accuracy — validation if the loop has a validation set, else test — improved)
+/// into its ``CheckpointDirectory``; when `shouldStop` turns true it finishes the current
+/// step, saves, and returns. With a validation set, ``testOnce()`` evaluates the test set
+/// after the run, for the final weights and the best checkpoint.
 ///
 /// Resuming (``resume(from:)``) restores model, momentum buffers and schedule position and
 /// continues at the checkpoint's (epoch, step); since every batch is a function of
@@ -14,7 +18,8 @@ public final class TrainingRun {
         public let summary: EpochSummary
         /// The checkpoint folder saved after the epoch (nil without a directory).
         public let checkpoint: String?
-        /// Whether the test accuracy was the best so far (and `best.safetensors` was written).
+        /// Whether the selection accuracy (validation, else test) was the best so far (and
+        /// `best.safetensors` was written).
         public let isBest: Bool
     }
 
@@ -34,8 +39,8 @@ public final class TrainingRun {
     /// The position: `step` steps of 0-based `epoch` done.
     public private(set) var epoch = 0
     public private(set) var step = 0
-    /// Best test accuracy after an epoch so far, in [0, 1].
-    public private(set) var bestTestAccuracy: Double?
+    /// Best selection accuracy (validation, else test) after an epoch so far, in [0, 1].
+    public private(set) var bestAccuracy: Double?
     private var lastSaved: (folder: String, globalStep: Int)?
 
     public var session: TrainingSession { loop.session }
@@ -54,7 +59,7 @@ public final class TrainingRun {
         try checkpoint.restore(into: session)
         epoch = checkpoint.epoch
         step = checkpoint.step
-        bestTestAccuracy = checkpoint.bestTestAccuracy
+        bestAccuracy = checkpoint.bestAccuracy
     }
 
     /// Runs the remaining epochs.
@@ -73,17 +78,18 @@ public final class TrainingRun {
                 onStep(progress)
             }
             guard completed else { return .stopped(checkpoint: try saveCheckpoint()) }
-            if let test = summary.test, !test.loss.isFinite {
+            if let test = summary.selection, !test.loss.isFinite {
                 // Finite training losses but an eval-mode overflow (weights or running
                 // statistics): stop before anything of this epoch is saved.
                 throw TrainingSession.NonFiniteError(step: session.globalStep, learningRate: session.schedule.values(at: session.globalStep).learningRate,
-                                                     what: "test loss after epoch \(epoch + 1)", weightsUntouched: false)
+                                                     what: "\(summary.validation != nil ? "validation" : "test") loss after epoch \(epoch + 1)",
+                                                     weightsUntouched: false)
             }
             epoch += 1
             step = 0
             var isBest = false
-            if let accuracy = summary.test?.accuracy, accuracy > (bestTestAccuracy ?? -1) {
-                bestTestAccuracy = accuracy
+            if let accuracy = summary.selection?.accuracy, accuracy > (bestAccuracy ?? -1) {
+                bestAccuracy = accuracy
                 isBest = true
                 try saveBest(accuracy: accuracy)
             }
@@ -103,7 +109,7 @@ public final class TrainingRun {
         if let lastSaved, lastSaved.globalStep == session.globalStep { return lastSaved.folder }
         let folder = try checkpoints.save(globalStep: session.globalStep) { folder in
             try TrainingCheckpoint.write(session: session, epoch: epoch, step: step, dataset: dataset,
-                                         bestTestAccuracy: bestTestAccuracy, into: folder)
+                                         bestAccuracy: bestAccuracy, into: folder)
         }
         lastSaved = (folder, session.globalStep)
         return folder
@@ -113,7 +119,35 @@ public final class TrainingRun {
         guard let checkpoints else { return }
         try TrainingCheckpoint.requireFinite(session.model)
         try checkpoints.saveBest(session.model, metadata: [
-            "epochs_completed": "\(epoch)", "global_step": "\(session.globalStep)", "test_accuracy": "\(accuracy)",
+            "epochs_completed": "\(epoch)", "global_step": "\(session.globalStep)",
+            (loop.validationLoader != nil ? "validation_accuracy" : "test_accuracy"): "\(accuracy)",
         ])
+    }
+
+    /// The test set, evaluated once after a run that selected on a validation set.
+    public struct TestResult {
+        /// The final weights' evaluation.
+        public let final: EvaluationTally
+        /// `best.safetensors`' evaluation and the epochs it had completed (nil without a
+        /// checkpoint directory or best checkpoint).
+        public let best: (tally: EvaluationTally, epochsCompleted: Int)?
+    }
+
+    /// Evaluates the test set once: the final weights, and `best.safetensors` (the epoch
+    /// with the best validation accuracy) when it was saved. Call after a completed run.
+    /// - Returns: nil without a test loader.
+    /// - Throws: ``SafetensorsError``, ``StateDictError`` reading the best checkpoint.
+    public func testOnce() throws -> TestResult? {
+        guard let testLoader = loop.testLoader else { return nil }
+        let final = EvaluationTally.evaluate(model: session.model, loader: testLoader)
+        var best: (EvaluationTally, Int)?
+        if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.bestPath) {
+            let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
+            let model = MobileNetV1(numClasses: session.model.numClasses, widthMultiplier: session.options.widthMultiplier,
+                                    seed: session.options.seed)
+            try model.load(from: file)
+            best = (EvaluationTally.evaluate(model: model, loader: testLoader), Int(file.metadata["epochs_completed"] ?? "") ?? -1)
+        }
+        return TestResult(final: final, best: best)
     }
 }

@@ -86,11 +86,4 @@ public final class TrainingSession {
         try schedule.step()
         return StepResult(loss: loss, correct: criterion.correct, learningRate: learningRate, momentum: momentum)
     }
-
-    /// Mean loss and top-1 correct count of an eval-mode forward on one batch.
-    public func evaluate(images: FeatureMap, targets: UnsafeBufferPointer<Int32>) -> (loss: Double, correct: Int) {
-        let logits = model.forward(images, training: false)
-        let loss = Double(criterion.forward(logits, targets: targets))
-        return (loss, criterion.correct)
-    }
 }

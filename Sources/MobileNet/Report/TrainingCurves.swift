@@ -1,0 +1,120 @@
+import Foundation
+
+/// The curves of a training run, read from its metrics file (``MetricsLog``'s JSON lines):
+/// per epoch the training, validation and test loss and top-1 accuracy, per logged step
+/// the learning rate, and the test set's once-after-the-run result when there is one.
+///
+/// A resumed run appends to the same file; for an epoch logged more than once the last
+/// line wins, and step lines are kept in step order with the last value for a step.
+public struct TrainingCurves: Equatable, Sendable {
+    /// One epoch line's figures (nil where the line has no such field).
+    public struct Epoch: Equatable, Sendable {
+        public var epoch: Int
+        public var trainLoss: Double?, trainAccuracy: Double?
+        public var validationLoss: Double?, validationAccuracy: Double?
+        public var testLoss: Double?, testAccuracy: Double?
+    }
+
+    /// Epoch lines in epoch order (1-based `epoch`).
+    public var epochs: [Epoch]
+    /// (global step, learning rate) from the step lines, in step order.
+    public var learningRates: [(step: Int, learningRate: Double)]
+    /// The final weights' test accuracy and the best checkpoint's, from a `test` line.
+    public var finalTestAccuracy: Double?
+    public var bestTestAccuracy: Double?
+
+    public static func == (a: TrainingCurves, b: TrainingCurves) -> Bool {
+        a.epochs == b.epochs && a.finalTestAccuracy == b.finalTestAccuracy && a.bestTestAccuracy == b.bestTestAccuracy
+            && a.learningRates.map(\.step) == b.learningRates.map(\.step)
+            && a.learningRates.map(\.learningRate) == b.learningRates.map(\.learningRate)
+    }
+
+    /// A metrics file that cannot be drawn: the path, the 1-based line, what is wrong.
+    public struct ReadError: Error, CustomStringConvertible, Equatable {
+        public let path: String
+        public let line: Int?
+        public let message: String
+        public var description: String {
+            "metrics file \(path)\(line.map { ", line \($0)" } ?? ""): \(message)"
+        }
+    }
+
+    /// Reads a metrics file.
+    /// - Throws: ``ReadError`` when the file cannot be read, a line is not a JSON object
+    ///   (a last line cut short by a crash is skipped), or the file has no epoch lines.
+    public init(contentsOfFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ReadError(path: path, line: nil, message: "cannot be read as UTF-8 text. Pass the file train wrote with --metrics.")
+        }
+        try self.init(jsonLines: text, path: path)
+    }
+
+    /// Parses JSON lines (see ``init(contentsOfFile:)``); `path` names the source in errors.
+    public init(jsonLines text: String, path: String = "(metrics)") throws {
+        var epochsByNumber: [Int: Epoch] = [:]
+        var rates: [Int: Double] = [:]
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lastLine = lines.lastIndex { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+            guard let fields = object as? [String: Any] else {
+                if index == lastLine { continue }  // a last line cut short while it was written
+                throw ReadError(path: path, line: index + 1, message: "not a JSON object; is this a file train wrote with --metrics?")
+            }
+            func number(_ key: String) -> Double? { (fields[key] as? NSNumber)?.doubleValue }
+            switch fields["kind"] as? String {
+            case "epoch":
+                guard let epoch = number("epoch").map(Int.init) else {
+                    throw ReadError(path: path, line: index + 1, message: "an epoch line without \"epoch\"")
+                }
+                epochsByNumber[epoch] = Epoch(epoch: epoch, trainLoss: number("train_loss"), trainAccuracy: number("train_accuracy"),
+                                              validationLoss: number("val_loss"), validationAccuracy: number("val_accuracy"),
+                                              testLoss: number("test_loss"), testAccuracy: number("test_accuracy"))
+            case "step":
+                if let step = number("step").map(Int.init), let lr = number("lr") { rates[step] = lr }
+            case "test":
+                finalTestAccuracy = number("final_accuracy")
+                bestTestAccuracy = number("best_accuracy")
+            default:
+                continue
+            }
+        }
+        guard !epochsByNumber.isEmpty else {
+            throw ReadError(path: path, line: nil, message: "holds no epoch lines yet; plot it after the first epoch has finished.")
+        }
+        epochs = epochsByNumber.keys.sorted().map { epochsByNumber[$0]! }
+        learningRates = rates.keys.sorted().map { ($0, rates[$0]!) }
+    }
+
+    /// Three charts stacked in one standalone SVG: loss per epoch, top-1 accuracy (%) per
+    /// epoch (training, validation, test; series without values are left out), and the
+    /// learning rate per logged step.
+    public func svg(title: String) -> String {
+        let categories = epochs.map { "\($0.epoch)" }
+        func series(_ name: String, _ value: (Epoch) -> Double?, scale: Double = 1) -> ChartSeries? {
+            let values = epochs.map { value($0).map { $0 * scale } ?? .nan }
+            return values.contains(where: \.isFinite) ? ChartSeries(name: name, values: values) : nil
+        }
+        let loss = [series("train", \.trainLoss), series("validation", \.validationLoss), series("test", \.testLoss)].compactMap { $0 }
+        let accuracy = [series("train", \.trainAccuracy, scale: 100), series("validation", \.validationAccuracy, scale: 100),
+                        series("test", \.testAccuracy, scale: 100)].compactMap { $0 }
+        var charts = [
+            SVGChart.lines(title: "\(title): loss per epoch", yLabel: "cross-entropy", categories: categories, series: loss),
+            SVGChart.lines(title: "\(title): top-1 accuracy per epoch" + testNote, yLabel: "accuracy (%)",
+                           categories: categories, series: accuracy),
+        ]
+        if !learningRates.isEmpty {
+            let every = max(1, learningRates.count / 20)
+            let labels = learningRates.enumerated().map { $0.offset % every == 0 ? "\($0.element.step)" : "" }
+            charts.append(SVGChart.lines(title: "\(title): learning rate per step", yLabel: "learning rate", categories: labels,
+                                         series: [ChartSeries(name: "lr", values: learningRates.map(\.learningRate))]))
+        }
+        return SVGChart.stacked(charts)
+    }
+
+    private var testNote: String {
+        guard let finalTestAccuracy else { return "" }
+        return " (test once after the run: final " + formatFixed(100 * finalTestAccuracy, 2) + " %"
+            + (bestTestAccuracy.map { ", best checkpoint " + formatFixed(100 * $0, 2) + " %" } ?? "") + ")"
+    }
+}
