@@ -179,7 +179,7 @@ import Testing
             #expect(throws: CheckpointError.nonFinite(tensor: "linear.bias")) {
                 try CheckpointDirectory(path: folder).save(globalStep: 1) { inner in
                     try TrainingCheckpoint.write(session: run.session, epoch: 0, step: 1, dataset: run.dataset,
-                                                 bestTestAccuracy: nil, into: inner)
+                                                 bestAccuracy: nil, into: inner)
                 }
             }
             #expect(CheckpointFixture.snapshot(folder) == before)

@@ -123,7 +123,7 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
     /// warm-up, cosine, momentum 0.95 → 0.85 → 0.95), SGD weight decay 5e-4 on every
     /// parameter, plain momentum, no label smoothing, crop (padding 4) + flip.
     case seed
-    /// The seed's recipe fitted to an hour on two cores: 32 epochs, Nesterov momentum,
+    /// The seed's recipe fitted to an hour on two cores: 30 epochs, Nesterov momentum,
     /// label smoothing 0.1 (Szegedy et al. 2016, §7), no weight decay on BatchNorm's
     /// affine parameters or on depthwise filters (Howard et al. 2017, §4: "very little or
     /// no weight decay on depthwise filters since there are so few parameters in them").
@@ -138,7 +138,7 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
         case .seed:
             break
         case .fast:
-            o.epochs = 32
+            o.epochs = 30
             o.nesterov = true
             o.labelSmoothing = 0.1
             o.noWeightDecayKinds = [Parameter.Kind.batchNormWeight, .batchNormBias, .depthwiseWeight].map(\.rawValue)
