@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+@testable import MobileNet
+@testable import Trainer
+
+/// The knobs of a recipe (issue: "each knob has a test of its semantics"): recipes, the
+/// validation split, augmentation flags, label smoothing against PyTorch, option files
+/// from earlier versions, and the test-once protocol.
+@Suite struct RecipeTests {
+    static func trainCommand(_ arguments: [String]) throws -> TrainCommand {
+        try #require(try MobileNetTrain.parseAsRoot(["train"] + arguments) as? TrainCommand)
+    }
+
+    @Test func seedRecipeIsTheSeedsExactRecipe() {
+        let seed = Recipe.seed.options
+        #expect(seed == TrainingOptions())
+        #expect(seed.epochs == 60 && seed.batchSize == 128 && seed.maxLearningRate == 0.1 && seed.weightDecay == 5e-4)
+        #expect(seed.noWeightDecayKinds.isEmpty && !seed.nesterov && seed.labelSmoothing == 0)
+        #expect(seed.cropPadding == 4 && seed.horizontalFlip && seed.validationSplit == 0)
+    }
+
+    @Test func fastRecipeDiffersFromTheSeedInExactlyItsDocumentedKnobs() {
+        let differences = Recipe.fast.options.differences(from: Recipe.seed.options)
+        #expect(differences.map(\.flag) == ["--recipe", "--epochs", "--no-weight-decay-on", "--nesterov", "--label-smoothing"])
+        #expect(differences.map(\.value) == ["fast", "30", "batchNormWeight,batchNormBias,depthwiseWeight", "true", "0.1"])
+    }
+
+    @Test func flagsAfterARecipeOverrideIt() throws {
+        let command = try Self.trainCommand(["--recipe", "fast", "--epochs", "5", "--val-split", "100", "--crop-padding", "2", "--no-flip"])
+        let options = command.options(over: TrainCommand.defaults)
+        var expected = Recipe.fast.options
+        expected.epochs = 5
+        expected.validationSplit = 100
+        expected.cropPadding = 2
+        expected.horizontalFlip = false
+        #expect(options == expected)
+        #expect(options.trainingAugmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false))
+        // Without --recipe the flags apply over the seed's options.
+        #expect(try Self.trainCommand(["--nesterov"]).options(over: TrainCommand.defaults).recipe == "seed")
+    }
+
+    @Test func aRecipeKeepsTheResumedRunsClassCount() throws {
+        var base = TrainingOptions()
+        base.numClasses = 100
+        #expect(try Self.trainCommand(["--recipe", "fast"]).options(over: base).numClasses == 100)
+    }
+
+    @Test func badRecipeValuesNameTheirFlag() {
+        FlagTests.expectRejected(["train", "--recipe", "slow"], naming: "--recipe")
+        FlagTests.expectRejected(["train", "--val-split", "-1"], naming: "--val-split", mentioning: ["got -1"])
+        FlagTests.expectRejected(["train", "--crop-padding", "33"], naming: "--crop-padding", mentioning: ["0...32"])
+    }
+
+    /// Checkpoints written before `recipe`, `validationSplit`, `cropPadding` and
+    /// `horizontalFlip` existed still load, with the values those runs used.
+    @Test func optionsSavedBeforeTheNewKnobsDecodeWithTheSeedsValues() throws {
+        let current = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingOptions())) as! [String: Any]
+        var old = current
+        for key in ["recipe", "validationSplit", "cropPadding", "horizontalFlip"] { old.removeValue(forKey: key) }
+        let decoded = try JSONDecoder().decode(TrainingOptions.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(decoded == TrainingOptions())
+        var missingOriginal = current
+        missingOriginal.removeValue(forKey: "epochs")
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(TrainingOptions.self, from: JSONSerialization.data(withJSONObject: missingOriginal))
+        }
+        var fast = Recipe.fast.options
+        fast.validationSplit = 5000
+        #expect(try JSONDecoder().decode(TrainingOptions.self, from: JSONEncoder().encode(fast)) == fast)
+    }
+
+    /// PyTorch 2.13: `torch.nn.CrossEntropyLoss(label_smoothing=ε)` on these float64 logits
+    /// (4 images × 10 classes, targets 3, 0, 9, 5), loss and ∂loss/∂logits.
+    @Test(arguments: [
+        (0.1, 3.1674884720586687, [-0.0020073178, -0.00203508047, 0.0972941001, -0.203062739, 0.00917102255, 0.104423012, -4.74971748e-05, 0.00119178125, -0.00246409544, -0.00246318651, -0.222980683, -0.00036735941, 0.161253283, -0.000767854306, 7.63171693e-05, -0.00248060304, -0.00183544596, -0.00231130797, -0.000715102616, 0.0701287556, 0.0413553788, 0.179844431, -0.00249267237, 0.00241306201, -0.00246907229, 0.00374572591, 0.00640753346, -0.00245226558, -0.00155927331, -0.224792847, -0.00159362992, 0.0872198841, -0.000340897949, -0.00248061601, 0.00856395379, -0.145255837, 0.0565091442, 0.000317056141, -0.00245017845, -0.000488878718]),
+        (0.25, 3.427802222058669, [-0.0057573178, -0.00578508047, 0.0935441001, -0.169312739, 0.00542102255, 0.100673012, -0.00379749717, -0.00255821875, -0.00621409544, -0.00621318651, -0.189230683, -0.00411735941, 0.157503283, -0.00451785431, -0.00367368283, -0.00623060304, -0.00558544596, -0.00606130797, -0.00446510262, 0.0663787556, 0.0376053788, 0.176094431, -0.00624267237, -0.00133693799, -0.00621907229, -4.27409076e-06, 0.00265753346, -0.00620226558, -0.00530927331, -0.191042847, -0.00534362992, 0.0834698841, -0.00409089795, -0.00623061601, 0.00481395379, -0.111505837, 0.0527591442, -0.00343294386, -0.00620017845, -0.00423887872]),
+    ])
+    func labelSmoothingMatchesPyTorch(epsilon: Double, expectedLoss: Double, expectedGrad: [Double]) {
+        let logits: [Float] = [0.199, 0.141, 5.51, 4.103, 3.364, 5.579, 1.804, 2.213, -2.42, -2.395, 2.303, 1.552, 5.893, 1.344, 1.741, -3.148, 0.386, -0.873, 1.374, 5.08, 4.372, 5.797, -4.325, 2.183, -2.885, 2.423, 2.778, -2.451, 0.53, 1.587, -2.115, 2.48, -1.247, -5.96, 0.387, 2.393, 2.061, -0.981, -5.016, -1.318]
+        let map = FeatureMap(nchw: logits, shape: FeatureShape(channels: 10, height: 1, width: 1, batch: 4))
+        let loss = CrossEntropyLoss(labelSmoothing: Float(epsilon))
+        expectAllClose([loss.forward(map, targets: [3, 0, 9, 5])], [Float(expectedLoss)], "loss ε=\(epsilon)")
+        expectAllClose(loss.backward().nchwArray(), expectedGrad.map(Float.init), "grad.logits ε=\(epsilon)")
+        #expect(loss.correct == 0)  // no target is its image's largest logit
+    }
+
+    @Test func validationSplitHoldsOutTheLastImagesOfTheTrainingFiles() {
+        let set = TrainingRunTests.patternDataset(count: 10, classes: 3, split: .train, seed: 4)
+        let (training, validation) = set.holdingOut(last: 3)
+        #expect(training.count == 7 && validation.count == 3)
+        #expect(training.images == Array(set.images[0..<(7 * CIFARImage.bytes)]))
+        #expect(validation.images == Array(set.images[(7 * CIFARImage.bytes)...]))
+        #expect(training.labels == Array(set.labels[0..<7]) && validation.labels == Array(set.labels[7...]))
+        #expect(set.holdingOut(last: 0).validation.count == 0)
+    }
+
+    /// With a validation set the epochs are judged on it, best.safetensors follows it, and
+    /// the test set is evaluated once, after the run, for the final and the best weights.
+    @Test func aValidationSetPicksTheBestCheckpointAndTheTestSetIsUsedOnce() throws {
+        let all = TrainingRunTests.patternDataset(count: 60, classes: 3, split: .train, seed: 1)
+        let (train, validation) = all.holdingOut(last: 12)
+        let test = TrainingRunTests.patternDataset(count: 20, classes: 3, split: .test, seed: 2)
+        var options = Recipe.fast.options
+        options.epochs = 3
+        options.batchSize = 16
+        options.maxLearningRate = 0.02
+        options.widthMultiplier = 0.25
+        options.validationSplit = 12
+        let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: options.seed)
+        let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: 16, seed: 0))
+        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch)
+        let folder = NSTemporaryDirectory() + "recipe-tests-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader,
+                                                 testLoader: BatchLoader(dataset: test, configuration: .evaluation(batchSize: 8)),
+                                                 validationLoader: BatchLoader(dataset: validation, configuration: .evaluation(batchSize: 8))),
+                              dataset: CheckpointDataset(name: "cifar10", coarseLabels: false, classNames: all.classNames, trainImages: 60),
+                              checkpoints: CheckpointDirectory(path: folder))
+        var ends: [TrainingRun.EpochEnd] = []
+        #expect(try run.run(onEpoch: { ends.append($0) }) == .completed)
+        #expect(ends.count == 3)
+        for end in ends {
+            #expect(end.summary.test == nil, "the test set must not be evaluated per epoch")
+            #expect(end.summary.validation?.count == 12)
+        }
+        let accuracies = ends.map { $0.summary.validation!.accuracy }
+        #expect(run.bestAccuracy == accuracies.max())
+        let bestEpoch = accuracies.firstIndex(of: accuracies.max()!)! + 1
+        #expect(ends.map(\.isBest) == accuracies.indices.map { i in accuracies[i] > (accuracies[..<i].max() ?? -1) })
+
+        let result = try #require(try run.testOnce())
+        // The final weights' tally equals an independent evaluation of the same model.
+        let independent = EvaluationTally.evaluate(model: model, loader: BatchLoader(dataset: test, configuration: .evaluation(batchSize: 20)))
+        #expect(result.final.count == 20 && result.final.top1Correct == independent.top1Correct)
+        #expect(abs(result.final.loss - independent.loss) < 1e-5)
+        let best = try #require(result.best)
+        #expect(best.epochsCompleted == bestEpoch)
+        // The best checkpoint evaluated here is the saved file, whatever the epoch.
+        let saved = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: 99)
+        try saved.load(from: SafetensorsFile(contentsOfFile: folder + "/best.safetensors"))
+        let savedTally = EvaluationTally.evaluate(model: saved, loader: BatchLoader(dataset: test, configuration: .evaluation(batchSize: 20)))
+        #expect(best.tally.top1Correct == savedTally.top1Correct)
+    }
+}
+
+/// `mobilenet-train plot`'s reading of metrics files and the SVG it draws.
+@Suite struct TrainingCurvesTests {
+    static let lines = """
+        {"kind":"step","epoch":1,"step":100,"loss":2.1,"lr":0.004,"momentum":0.95}
+        {"kind":"epoch","epoch":1,"train_loss":2.0,"train_accuracy":0.25,"val_loss":1.6,"val_accuracy":0.4}
+        {"kind":"resume","from":"x","epoch":2,"step":3,"global_step":103}
+        {"kind":"step","epoch":2,"step":200,"loss":1.5,"lr":0.008,"momentum":0.9}
+        {"kind":"epoch","epoch":2,"train_loss":1.5,"train_accuracy":0.45,"val_loss":1.2,"val_accuracy":0.55}
+        {"kind":"epoch","epoch":2,"train_loss":1.4,"train_accuracy":0.5,"val_loss":1.1,"val_accuracy":0.6}
+        {"kind":"test","final_accuracy":0.61,"best_accuracy":0.62,"final_loss":1.0}
+        {"kind":"epoch","epo
+        """
+
+    @Test func readsEpochsStepsAndTheTestLineLastLineWinning() throws {
+        let curves = try TrainingCurves(jsonLines: Self.lines)
+        #expect(curves.epochs.map(\.epoch) == [1, 2])
+        #expect(curves.epochs[1].trainLoss == 1.4 && curves.epochs[1].validationAccuracy == 0.6)
+        #expect(curves.epochs[0].testAccuracy == nil)
+        #expect(curves.learningRates.map(\.step) == [100, 200] && curves.learningRates.map(\.learningRate) == [0.004, 0.008])
+        #expect(curves.finalTestAccuracy == 0.61 && curves.bestTestAccuracy == 0.62)
+    }
+
+    @Test func drawsThreeChartsWithOnePointPerEpochAndStep() throws {
+        let svg = try TrainingCurves(jsonLines: Self.lines).svg(title: "run")
+        #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" height=\"1560\""))
+        #expect(svg.components(separatedBy: "<svg y=").count - 1 == 3)
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 5)  // loss: train, val; accuracy: train, val; lr
+        #expect(svg.contains("<title>validation, 2: 60</title>"))
+        #expect(svg.contains("<title>lr, 200: 0.008</title>"))
+        #expect(svg.contains("final 61.00 %, best checkpoint 62.00 %"))
+        #expect(!svg.contains("test,"), "no test series without test values")
+    }
+
+    @Test func aDamagedLineOrAnEmptyFileIsAClearError() {
+        #expect(throws: TrainingCurves.ReadError(path: "m.jsonl", line: 2, message: "not a JSON object; is this a file train wrote with --metrics?")) {
+            try TrainingCurves(jsonLines: "{\"kind\":\"epoch\",\"epoch\":1}\nnot json\n{\"kind\":\"epoch\",\"epoch\":2}\n", path: "m.jsonl")
+        }
+        #expect(throws: TrainingCurves.ReadError.self) { try TrainingCurves(jsonLines: "{\"kind\":\"step\",\"step\":1,\"lr\":0.1}\n") }
+        #expect(throws: TrainingCurves.ReadError.self) { try TrainingCurves(contentsOfFile: "/nonexistent/metrics.jsonl") }
+    }
+
+    @Test func plotCommandWritesTheSVG() throws {
+        let folder = NSTemporaryDirectory() + "plot-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.lines.write(toFile: folder + "/m.jsonl", atomically: true, encoding: .utf8)
+        var command = try #require(try MobileNetTrain.parseAsRoot(["plot", "--metrics", folder + "/m.jsonl", "--output", folder + "/c.svg"]) as? PlotCommand)
+        try command.run()
+        let svg = try String(contentsOfFile: folder + "/c.svg", encoding: .utf8)
+        #expect(svg == (try TrainingCurves(jsonLines: Self.lines).svg(title: "m.jsonl")))
+    }
+}
