@@ -128,9 +128,9 @@ import Testing
         let bestEpoch = accuracies.firstIndex(of: accuracies.max()!)! + 1
         #expect(ends.map(\.isBest) == accuracies.indices.map { i in accuracies[i] > (accuracies[..<i].max() ?? -1) })
 
-        let result = try #require(try run.testOnce())
         // The final weights' tally equals an independent evaluation of the same model.
         let independent = EvaluationTally.evaluate(model: model, loader: BatchLoader(dataset: test, configuration: .evaluation(batchSize: 20)))
+        let result = try #require(try run.testOnce())
         #expect(result.final.count == 20 && result.final.top1Correct == independent.top1Correct)
         #expect(abs(result.final.loss - independent.loss) < 1e-5)
         let best = try #require(result.best)
@@ -152,7 +152,7 @@ import Testing
         {"kind":"step","epoch":2,"step":200,"loss":1.5,"lr":0.008,"momentum":0.9}
         {"kind":"epoch","epoch":2,"train_loss":1.5,"train_accuracy":0.45,"val_loss":1.2,"val_accuracy":0.55}
         {"kind":"epoch","epoch":2,"train_loss":1.4,"train_accuracy":0.5,"val_loss":1.1,"val_accuracy":0.6}
-        {"kind":"test","final_accuracy":0.61,"best_accuracy":0.62,"final_loss":1.0}
+        {"kind":"test","final_accuracy":0.61,"best_accuracy":0.62,"best_epoch":1,"final_loss":1.0}
         {"kind":"epoch","epo
         """
 
@@ -162,18 +162,20 @@ import Testing
         #expect(curves.epochs[1].trainLoss == 1.4 && curves.epochs[1].validationAccuracy == 0.6)
         #expect(curves.epochs[0].testAccuracy == nil)
         #expect(curves.learningRates.map(\.step) == [100, 200] && curves.learningRates.map(\.learningRate) == [0.004, 0.008])
-        #expect(curves.finalTestAccuracy == 0.61 && curves.bestTestAccuracy == 0.62)
+        #expect(curves.finalTestAccuracy == 0.61 && curves.bestTestAccuracy == 0.62 && curves.bestEpoch == 1)
     }
 
     @Test func drawsThreeChartsWithOnePointPerEpochAndStep() throws {
         let svg = try TrainingCurves(jsonLines: Self.lines).svg(title: "run")
         #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" height=\"1560\""))
         #expect(svg.components(separatedBy: "<svg y=").count - 1 == 3)
-        #expect(svg.components(separatedBy: "<polyline").count - 1 == 5)  // loss: train, val; accuracy: train, val; lr
+        // loss: train, val; accuracy: train, val, test once (final, best); lr
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 7)
         #expect(svg.contains("<title>validation, 2: 60</title>"))
         #expect(svg.contains("<title>lr, 200: 0.008</title>"))
-        #expect(svg.contains("final 61.00 %, best checkpoint 62.00 %"))
-        #expect(!svg.contains("test,"), "no test series without test values")
+        #expect(svg.contains("<title>test, final weights, 2: 61</title>"))
+        #expect(svg.contains("<title>test, best checkpoint, 1: 62</title>"))
+        #expect(!svg.contains("<title>test, 1"), "no per-epoch test series without per-epoch test values")
     }
 
     @Test func aDamagedLineOrAnEmptyFileIsAClearError() {
@@ -189,7 +191,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Self.lines.write(toFile: folder + "/m.jsonl", atomically: true, encoding: .utf8)
-        var command = try #require(try MobileNetTrain.parseAsRoot(["plot", "--metrics", folder + "/m.jsonl", "--output", folder + "/c.svg"]) as? PlotCommand)
+        let command = try #require(try MobileNetTrain.parseAsRoot(["plot", "--metrics", folder + "/m.jsonl", "--output", folder + "/c.svg"]) as? PlotCommand)
         try command.run()
         let svg = try String(contentsOfFile: folder + "/c.svg", encoding: .utf8)
         #expect(svg == (try TrainingCurves(jsonLines: Self.lines).svg(title: "m.jsonl")))

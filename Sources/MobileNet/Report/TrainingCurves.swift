@@ -22,9 +22,11 @@ public struct TrainingCurves: Equatable, Sendable {
     /// The final weights' test accuracy and the best checkpoint's, from a `test` line.
     public var finalTestAccuracy: Double?
     public var bestTestAccuracy: Double?
+    /// The epochs the best checkpoint had completed (1-based), from the `test` line.
+    public var bestEpoch: Int?
 
     public static func == (a: TrainingCurves, b: TrainingCurves) -> Bool {
-        a.epochs == b.epochs && a.finalTestAccuracy == b.finalTestAccuracy && a.bestTestAccuracy == b.bestTestAccuracy
+        a.epochs == b.epochs && a.finalTestAccuracy == b.finalTestAccuracy && a.bestTestAccuracy == b.bestTestAccuracy && a.bestEpoch == b.bestEpoch
             && a.learningRates.map(\.step) == b.learningRates.map(\.step)
             && a.learningRates.map(\.learningRate) == b.learningRates.map(\.learningRate)
     }
@@ -75,6 +77,7 @@ public struct TrainingCurves: Equatable, Sendable {
             case "test":
                 finalTestAccuracy = number("final_accuracy")
                 bestTestAccuracy = number("best_accuracy")
+                bestEpoch = number("best_epoch").map(Int.init)
             default:
                 continue
             }
@@ -87,8 +90,9 @@ public struct TrainingCurves: Equatable, Sendable {
     }
 
     /// Three charts stacked in one standalone SVG: loss per epoch, top-1 accuracy (%) per
-    /// epoch (training, validation, test; series without values are left out), and the
-    /// learning rate per logged step.
+    /// epoch (training, validation, test; series without values are left out; the test set
+    /// evaluated once after the run as single points at the final and the best epoch), and
+    /// the learning rate per logged step.
     public func svg(title: String) -> String {
         let categories = epochs.map { "\($0.epoch)" }
         func series(_ name: String, _ value: (Epoch) -> Double?, scale: Double = 1) -> ChartSeries? {
@@ -96,11 +100,20 @@ public struct TrainingCurves: Equatable, Sendable {
             return values.contains(where: \.isFinite) ? ChartSeries(name: name, values: values) : nil
         }
         let loss = [series("train", \.trainLoss), series("validation", \.validationLoss), series("test", \.testLoss)].compactMap { $0 }
-        let accuracy = [series("train", \.trainAccuracy, scale: 100), series("validation", \.validationAccuracy, scale: 100),
+        var accuracy = [series("train", \.trainAccuracy, scale: 100), series("validation", \.validationAccuracy, scale: 100),
                         series("test", \.testAccuracy, scale: 100)].compactMap { $0 }
+        // The test set evaluated once after the run: a single point each, at the epoch of the weights.
+        func point(_ name: String, _ value: Double?, at epoch: Int?) {
+            guard let value, let epoch, let index = epochs.firstIndex(where: { $0.epoch == epoch }) else { return }
+            var values = [Double](repeating: .nan, count: epochs.count)
+            values[index] = 100 * value
+            accuracy.append(ChartSeries(name: name, values: values))
+        }
+        point("test, final weights", finalTestAccuracy, at: epochs.last?.epoch)
+        point("test, best checkpoint", bestTestAccuracy, at: bestEpoch)
         var charts = [
             SVGChart.lines(title: "\(title): loss per epoch", yLabel: "cross-entropy", categories: categories, series: loss),
-            SVGChart.lines(title: "\(title): top-1 accuracy per epoch" + testNote, yLabel: "accuracy (%)",
+            SVGChart.lines(title: "\(title): top-1 accuracy per epoch", yLabel: "accuracy (%)",
                            categories: categories, series: accuracy),
         ]
         if !learningRates.isEmpty {
@@ -110,11 +123,5 @@ public struct TrainingCurves: Equatable, Sendable {
                                          series: [ChartSeries(name: "lr", values: learningRates.map(\.learningRate))]))
         }
         return SVGChart.stacked(charts)
-    }
-
-    private var testNote: String {
-        guard let finalTestAccuracy else { return "" }
-        return " (test once after the run: final " + formatFixed(100 * finalTestAccuracy, 2) + " %"
-            + (bestTestAccuracy.map { ", best checkpoint " + formatFixed(100 * $0, 2) + " %" } ?? "") + ")"
     }
 }

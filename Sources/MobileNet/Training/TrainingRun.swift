@@ -134,7 +134,10 @@ public final class TrainingRun {
     }
 
     /// Evaluates the test set once: the final weights, and `best.safetensors` (the epoch
-    /// with the best validation accuracy) when it was saved. Call after a completed run.
+    /// with the best validation accuracy) when it was saved. Call after a completed run
+    /// whose checkpoints are saved: the best weights are loaded into the session's model
+    /// (its activation buffers are reused, so no second model's memory is needed), which
+    /// then holds them.
     /// - Returns: nil without a test loader.
     /// - Throws: ``SafetensorsError``, ``StateDictError`` reading the best checkpoint.
     public func testOnce() throws -> TestResult? {
@@ -143,10 +146,13 @@ public final class TrainingRun {
         var best: (EvaluationTally, Int)?
         if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.bestPath) {
             let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
-            let model = MobileNetV1(numClasses: session.model.numClasses, widthMultiplier: session.options.widthMultiplier,
-                                    seed: session.options.seed)
-            try model.load(from: file)
-            best = (EvaluationTally.evaluate(model: model, loader: testLoader), Int(file.metadata["epochs_completed"] ?? "") ?? -1)
+            let epochs = Int(file.metadata["epochs_completed"] ?? "") ?? -1
+            if epochs == epoch {
+                best = (final, epochs)  // the final weights are the best ones
+            } else {
+                try session.model.load(from: file)
+                best = (EvaluationTally.evaluate(model: session.model, loader: testLoader), epochs)
+            }
         }
         return TestResult(final: final, best: best)
     }
