@@ -123,11 +123,12 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
     /// warm-up, cosine, momentum 0.95 → 0.85 → 0.95), SGD weight decay 5e-4 on every
     /// parameter, plain momentum, no label smoothing, crop (padding 4) + flip.
     case seed
-    /// The seed's recipe fitted to an hour on two cores: 30 epochs, Nesterov momentum,
-    /// label smoothing 0.1 (Szegedy et al. 2016, §7), no weight decay on BatchNorm's
-    /// affine parameters or on depthwise filters (Howard et al. 2017, §4: "very little or
-    /// no weight decay on depthwise filters since there are so few parameters in them").
-    /// Everything else as ``seed``.
+    /// The seed's recipe fitted to an hour on two cores: its OneCycleLR schedule over 30
+    /// epochs instead of 60, everything else as ``seed``. Chosen on validation accuracy
+    /// (last 5,000 training images held out, 30 epochs each): 87.18 % against 86.42 % for
+    /// the same budget with Nesterov momentum, label smoothing 0.1 and no weight decay on
+    /// BatchNorm parameters and depthwise filters (Howard et al. 2017, §4) added; those
+    /// stay available as flags.
     case fast
 
     /// The options this recipe stands for.
@@ -139,9 +140,6 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
             break
         case .fast:
             o.epochs = 30
-            o.nesterov = true
-            o.labelSmoothing = 0.1
-            o.noWeightDecayKinds = [Parameter.Kind.batchNormWeight, .batchNormBias, .depthwiseWeight].map(\.rawValue)
         }
         return o
     }
