@@ -4,6 +4,9 @@
 #   make bench                counted and timed cost of standard vs separable convolution
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
+#   make release-mpi          the trainer with Open MPI (package trait MPI) in .build-mpi/release
+#   make test-mpi             the distributed test alone (2 MPI ranks against 1 process); part of `make test` when Open MPI is installed
+#   make measure-mpi          1 process × 2 threads against 2 ranks × 1 thread, and allreduce bandwidth (quiet machine)
 SHELL := /bin/bash
 SWIFT ?= swift
 EPOCHS ?= 60
@@ -18,7 +21,13 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps build release test train bench bench-pytorch fuzz clean
+.PHONY: deps deps-mpi build release test train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
+
+# Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
+# does not rebuild the other configuration.
+MPI_SCRATCH := .build-mpi
+MPI_PACKAGES := libopenmpi-dev openmpi-bin
+HAVE_MPI = $(shell command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi 2>/dev/null && echo yes)
 
 # Installs OpenBLAS (and pkg-config, which SwiftPM uses to find it) when missing.
 deps:
@@ -37,6 +46,30 @@ release: deps
 
 test: deps
 	$(SWIFT) test
+	@if [ "$(HAVE_MPI)" = yes ]; then $(MAKE) --no-print-directory test-mpi; \
+	else echo "Open MPI not installed: distributed test skipped (apt-get install $(MPI_PACKAGES); .ci/run installs it)"; fi
+
+# Installs Open MPI when missing (its pkg-config name is ompi).
+deps-mpi: deps
+	@if ! command -v mpirun >/dev/null 2>&1 || ! pkg-config --exists ompi 2>/dev/null; then \
+	  echo "Installing $(MPI_PACKAGES) (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(MPI_PACKAGES); \
+	fi
+
+# 2 ranks × batch 8 with --sync-bn against 1 process × batch 8, 3 steps (scripts/distributed_check.sh).
+test-mpi: deps-mpi
+	$(SWIFT) build --traits MPI --scratch-path $(MPI_SCRATCH) --product mobilenet-train
+	scripts/distributed_check.sh $(MPI_SCRATCH)/debug/mobilenet-train
+
+release-mpi: deps-mpi
+	$(SWIFT) build $(RELEASE_FLAGS) --traits MPI --scratch-path $(MPI_SCRATCH) --product mobilenet-train
+
+# Not part of CI; run on a quiet machine. Results in bench-results/mpi/.
+MEASURE_IMAGES ?= 6400
+measure-mpi: release-mpi
+	@if [ ! -f "$(DATA)/data_batch_1.bin" ]; then echo "CIFAR-10 not found in $(DATA): run make train once or pass DATA=…"; exit 1; fi
+	scripts/measure_mpi.sh $(MPI_SCRATCH)/release/mobilenet-train "$(DATA)" $(MEASURE_IMAGES)
 
 train: release
 	@if [ ! -f "$(DATA)/data_batch_1.bin" ]; then \
@@ -109,4 +142,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf .build
+	rm -rf .build $(MPI_SCRATCH)

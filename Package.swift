@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "mobilenet-bench", targets: ["Benchmarks"]),
         .executable(name: "mobilenet-fuzz", targets: ["Fuzz"]),
     ],
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training across processes and machines with Open MPI (libopenmpi-dev); `swift build --traits MPI`."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -23,11 +26,19 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // Open MPI behind the MPI trait: only imported under `#if MPI`, so a plain build needs no mpi.h.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
         .target(name: "Im2Col", path: "Sources/Im2Col"),
         .target(
             name: "MobileNet",
             dependencies: [
                 "COpenBLAS", "Im2Col",
+                .target(name: "CMPI", condition: .when(traits: ["MPI"])),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/MobileNet"

@@ -14,9 +14,13 @@ struct RunSetup {
     let test: CIFARDataset
     let run: TrainingRun
 
+    /// - Parameter communicator: the MPI job this process is a rank of (nil: alone). Every
+    ///   rank loads the data and options alike; the loaders take this rank's shard of each
+    ///   batch; only rank 0 gets the checkpoint directory.
     /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
-    ///   flag and both values), ``CIFARError``, ``StateDictError``, ``SafetensorsError``.
-    init(command: TrainCommand) throws {
+    ///   flag and both values), ``CIFARError``, ``StateDictError``, ``SafetensorsError``,
+    ///   ``CommandFailure`` for a batch too small to share among the ranks.
+    init(command: TrainCommand, communicator: (any Communicator)? = nil) throws {
         checkpoint = try command.resume.map { try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: $0)) }
         var options = command.options(over: checkpoint?.options ?? TrainCommand.defaults)
         if let checkpoint {
@@ -61,15 +65,29 @@ struct RunSetup {
         self.options = options
 
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
-        let trainLoader = BatchLoader(dataset: train, configuration: .training(batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast,
-                                                                              augmentation: options.trainingAugmentation))
-        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize))
+        let dataParallel = communicator.map { DataParallel(communicator: $0, syncBatchNorm: command.syncBN) }
+        let shard = dataParallel?.shard ?? .whole
+        if shard.count > 1 && validation != nil {
+            throw CommandFailure("--val-split is not supported with several MPI ranks yet (the test pass after the run is not sharded); train without it, or in one process.")
+        }
+        // BatchNorm per rank needs 2 images on every rank; synchronised, 1 (the global batch has ≥ 2).
+        let minimumShard = command.syncBN ? 1 : 2
+        if shard.count > 1 && shard.smallestShard(ofBatch: min(options.batchSize, train.count)) < minimumShard {
+            throw CommandFailure("--batch-size \(options.batchSize) shared by \(shard.count) ranks gives a rank \(shard.smallestShard(ofBatch: min(options.batchSize, train.count))) image(s)"
+                + (command.syncBN ? "; every rank needs at least 1. Use --batch-size ≥ \(shard.count) or fewer ranks."
+                                  : "; BatchNorm per rank needs at least 2. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
+        }
+        let trainLoader = BatchLoader(dataset: train, configuration: .training(
+            batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: options.trainingAugmentation,
+            shard: shard, minimumShardImages: minimumShard))
+        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
         let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize)) }
         guard trainLoader.stepsPerEpoch > 0 else {
             throw ValidationError("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
         }
-        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch)
-        let directory = command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
+        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch, dataParallel: dataParallel)
+        let isRoot = communicator?.isRoot ?? true
+        let directory = !isRoot ? nil : command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
                                             trainImages: loaded.count, dataPath: dataPath)
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,

@@ -94,8 +94,8 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed for initialisation, order and augmentation (default \(defaults.seed)).")
     var seed: UInt64?
 
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; the default is all cores. Results do not depend on it.")
-    var threads: Int = ProcessInfoCores.active
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; the default is all cores (under MPI: the cores shared among this machine's ranks). Results do not depend on it.")
+    var threads: Int?
 
     @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).")
     var limitTrain: Int?
@@ -114,6 +114,12 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Continue a run: a --checkpoint-dir, a checkpoint folder, or a file in one.")
     var resume: String?
+
+    @Flag(help: "Data-parallel training as one rank of an MPI job (automatic under mpirun with more than one rank; needs a build with the MPI trait). --batch-size stays the global batch.")
+    var distributed = false
+
+    @Flag(name: .customLong("sync-bn"), help: "With several ranks: BatchNorm statistics over the global batch (PyTorch's SyncBatchNorm) instead of each rank's shard (DDP's default).")
+    var syncBN = false
 
     /// The flags given on the command line applied over `base` (the defaults, or a
     /// resumed checkpoint's options); `--recipe` replaces `base` (but its class count) with
@@ -149,7 +155,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
+        if let threads, threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
         do {
             try options(over: Self.defaults).validate()
         } catch let error as TrainingOptions.InvalidOption {
@@ -179,55 +185,85 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        setEngineThreads(threads)
-        let setup = try reportingErrors { try RunSetup(command: self) }
+        let group = try reportingErrors { try ProcessGroup.join(requested: distributed) }
+        let ranks = group?.size ?? 1
+        let engineThreads = threads ?? max(1, ProcessInfoCores.active / (group == nil ? 1 : ProcessGroup.localSize()))
+        setEngineThreads(engineThreads)
+        let isRoot = group?.isRoot ?? true
+        /// Only rank 0 speaks.
+        func say(_ line: @autoclosure () -> String) { if isRoot { print(line()) } }
+
+        let (setup, log) = try agreedSetup(group)
         let run = setup.run, options = setup.options
-        let log = try reportingErrors {
-            if let directory = run.checkpoints {
-                try Self.prepare(directory, resuming: setup.checkpoint != nil)
-            }
-            return try metrics.map { try MetricsLog(path: $0) }
+        if let dataParallel = run.session.dataParallel {
+            // As DDP at construction: every rank starts from rank 0's weights (initialised or resumed).
+            dataParallel.broadcastState(model: run.session.model, optimizer: run.session.optimizer)
         }
         let validationText = setup.validation.map { " / \($0.count) validation (the last training images)" } ?? ""
-        print("MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters, recipe \(options.recipe); "
-              + "\(setup.train.dataset): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)")
-        print("\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
-              + "\(threads) thread(s), OpenBLAS \(BLAS.coreName)")
+        say("MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters, recipe \(options.recipe); "
+            + "\(setup.train.dataset): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)")
+        say("\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
+            + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)")
+        if let dataParallel = run.session.dataParallel {
+            say("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
+                + "BatchNorm \(syncBN ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "
+                + "gradients in \(dataParallel.bucketCount(for: run.session.optimizer.parameters)) allreduce bucket(s)")
+        }
         if let checkpoint = setup.checkpoint {
-            print("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")
+            say("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")
             log?.write(["kind": "resume", "from": checkpoint.folder, "epoch": checkpoint.epoch + 1,
                         "step": checkpoint.step, "global_step": checkpoint.globalStep])
         }
-        print(run.checkpoints.map { "Checkpoints: \($0.path) (last → newest, best.safetensors)" }
-              ?? "No --checkpoint-dir: nothing will be saved.")
+        say(run.checkpoints.map { "Checkpoints: \($0.path) (last → newest, best.safetensors)" }
+            ?? "No --checkpoint-dir: nothing will be saved.")
         if run.isComplete {
-            print("The run is already complete (\(options.epochs) epochs); nothing to do.")
+            say("The run is already complete (\(options.epochs) epochs); nothing to do.")
+            ProcessGroup.leave(group)
             return
         }
 
         let stop = StopSignals()
         stop.install()
-        let progress = ProgressBar()
+        let progress = isRoot ? ProgressBar() : nil
         let runStart = monotonicSeconds()
-        let outcome: TrainingRun.Outcome = try reportingErrors {
-            do {
-                return try run.run(shouldStop: { stop.stopRequested }, onStep: { p in
-                    progress.update(epoch: p.epoch + 1, epochs: options.epochs, step: p.step, total: p.stepsPerEpoch,
-                                    loss: p.runningLoss, learningRate: p.learningRate,
-                                    imagesPerSecond: p.imagesPerSecond, elapsedSeconds: p.elapsedSeconds)
-                    if p.globalStep % 100 == 0 {
-                        log?.write(["kind": "step", "epoch": p.epoch + 1, "step": p.globalStep, "loss": p.loss,
-                                    "lr": p.learningRate, "momentum": p.momentum])
-                    }
-                }, onEpoch: { end in
-                    progress.finish()
-                    report(end, epochs: options.epochs, log: log, totalSeconds: monotonicSeconds() - runStart)
-                })
-            } catch let error as TrainingSession.NonFiniteError {
-                progress.finish()
-                let kept = run.checkpoints?.lastFolder.map { " The last good checkpoint, \($0), was kept." } ?? ""
-                throw CommandFailure("\(error)\(kept)")
-            }
+        var collectiveSeconds = 0.0, gradientSeconds = 0.0
+        let outcome: TrainingRun.Outcome
+        do {
+            // mpirun forwards SIGINT/SIGTERM to every rank, not necessarily before the same
+            // step: the ranks agree on stopping (one allreduce of a flag per step).
+            outcome = try run.run(shouldStop: { group?.anyRank(stop.stopRequested) ?? stop.stopRequested }, onStep: { p in
+                progress?.update(epoch: p.epoch + 1, epochs: options.epochs, step: p.step, total: p.stepsPerEpoch,
+                                 loss: p.runningLoss, learningRate: p.learningRate,
+                                 imagesPerSecond: p.imagesPerSecond, elapsedSeconds: p.elapsedSeconds)
+                if p.globalStep % 100 == 0 {
+                    log?.write(["kind": "step", "epoch": p.epoch + 1, "step": p.globalStep, "loss": p.loss,
+                                "lr": p.learningRate, "momentum": p.momentum])
+                }
+            }, onEpoch: { end in
+                progress?.finish()
+                var collectives: CollectiveShare?
+                if let dataParallel = run.session.dataParallel {
+                    collectives = CollectiveShare(ranks: ranks, seconds: dataParallel.collectiveSeconds - collectiveSeconds,
+                                                  gradientSeconds: dataParallel.gradientAllreduceSeconds - gradientSeconds,
+                                                  trainSeconds: end.summary.trainSeconds)
+                    collectiveSeconds = dataParallel.collectiveSeconds
+                    gradientSeconds = dataParallel.gradientAllreduceSeconds
+                }
+                if isRoot { report(end, epochs: options.epochs, log: log, totalSeconds: monotonicSeconds() - runStart, collectives: collectives) }
+            })
+        } catch let error as TrainingSession.NonFiniteError {
+            // Every rank reads the same allreduced loss and gradients, so all stop here alike.
+            progress?.finish()
+            let kept = run.checkpoints?.lastFolder.map { " The last good checkpoint, \($0), was kept." } ?? ""
+            if isRoot { printError("error: \(error)\(kept)") }
+            ProcessGroup.leave(group)
+            throw ExitCode.failure
+        } catch {
+            // A failure of this rank alone (rank 0's checkpoint write): end every rank.
+            progress?.finish()
+            if let group { group.abort(message: "error: rank \(group.rank) of \(group.size): \(error)", status: 1) }
+            printError("error: \(error)")
+            throw ExitCode.failure
         }
         switch outcome {
         case .completed:
@@ -235,20 +271,22 @@ struct TrainCommand: ParsableCommand {
                 try reportingErrors { try reportTest(run, log: log) }
             }
             if let checkpoints = run.checkpoints {
-                print("Done. Final checkpoint: \(checkpoints.lastLink)/\(TrainingCheckpoint.modelFileName)"
-                      + (run.bestAccuracy != nil ? "; best model: \(checkpoints.bestPath)" : ""))
+                say("Done. Final checkpoint: \(checkpoints.lastLink)/\(TrainingCheckpoint.modelFileName)"
+                    + (run.bestAccuracy != nil ? "; best model: \(checkpoints.bestPath)" : ""))
             }
+            ProcessGroup.leave(group)
         case .stopped(let folder):
-            progress.finish()
+            progress?.finish()
             let position = "after step \(run.step) of epoch \(run.epoch + 1) (global step \(run.session.globalStep))"
             if let folder {
-                print("Interrupted by \(stop.signalName) \(position). Checkpoint saved to \(folder); continue with --resume \(run.checkpoints?.path ?? folder)")
+                say("Interrupted by \(stop.signalName) \(position). Checkpoint saved to \(folder); continue with --resume \(run.checkpoints?.path ?? folder)")
             } else {
-                print("Interrupted by \(stop.signalName) \(position). No --checkpoint-dir was given, so nothing was saved.")
+                say("Interrupted by \(stop.signalName) \(position). No --checkpoint-dir was given, so nothing was saved.")
             }
             log?.write(["kind": "interrupted", "epoch": run.epoch + 1, "step": run.step, "global_step": run.session.globalStep,
                         "checkpoint": folder ?? ""])
             flushStandardOutput()
+            ProcessGroup.leave(group)
             throw ExitCode(stop.exitStatus)
         }
     }
@@ -275,7 +313,45 @@ struct TrainCommand: ParsableCommand {
         log?.write(fields)
     }
 
-    func report(_ end: TrainingRun.EpochEnd, epochs: Int, log: MetricsLog?, totalSeconds: Double) {
+    /// Builds the run (and, on rank 0, checks the checkpoint folder and opens the metrics
+    /// file). Under MPI the ranks then agree on the outcome (one allreduce), so a rank whose
+    /// setup failed — a missing data file, an unwritable folder — stops every rank cleanly
+    /// instead of leaving them waiting in the first collective.
+    private func agreedSetup(_ group: (any Communicator)?) throws -> (RunSetup, MetricsLog?) {
+        let isRoot = group?.isRoot ?? true
+        let attempt = Result { () throws -> (RunSetup, MetricsLog?) in
+            let setup = try RunSetup(command: self, communicator: group)
+            if let directory = setup.run.checkpoints {
+                try Self.prepare(directory, resuming: setup.checkpoint != nil)
+            }
+            return (setup, try isRoot ? metrics.map { try MetricsLog(path: $0) } : nil)
+        }
+        guard let group else { return try reportingErrors { try attempt.get() } }
+        let failed: Bool
+        if case .failure = attempt { failed = true } else { failed = false }
+        if group.anyRank(failed) {
+            if case .failure(let error) = attempt {
+                printError("error: rank \(group.rank) of \(group.size): \(error)")
+            } else if isRoot {
+                printError("error: another rank could not set up (its error is printed above); every rank stops.")
+            }
+            ProcessGroup.leave(group)
+            throw ExitCode.failure
+        }
+        return try attempt.get()
+    }
+
+    /// Time spent in collectives during an epoch's training (data-parallel runs).
+    struct CollectiveShare {
+        let ranks: Int
+        /// Every collective (gradient buckets, BatchNorm statistics, stop flags), and the gradient buckets alone.
+        let seconds: Double
+        let gradientSeconds: Double
+        let trainSeconds: Double
+        var fraction: Double { trainSeconds > 0 ? seconds / trainSeconds : 0 }
+    }
+
+    func report(_ end: TrainingRun.EpochEnd, epochs: Int, log: MetricsLog?, totalSeconds: Double, collectives: CollectiveShare? = nil) {
         let s = end.summary
         let testText = s.validation.map { String(format: "val loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) }
             ?? s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? "no test"
@@ -283,6 +359,10 @@ struct TrainCommand: ParsableCommand {
         print(String(format: "Epoch %d/%d: train loss %.4f acc %.2f%%%@ | %@ | %.1f s (%.0f img/s), total %.1f min",
                      s.epoch + 1, epochs, s.trainLoss, 100 * s.trainAccuracy, resumed, testText, s.epochSeconds,
                      s.imagesPerSecond, totalSeconds / 60))
+        if let c = collectives {
+            print(String(format: "  %d ranks: %.1f s of %.1f s training in MPI collectives (%.1f %%; gradient allreduce %.1f s), waiting for slower ranks included",
+                         c.ranks, c.seconds, c.trainSeconds, 100 * c.fraction, c.gradientSeconds))
+        }
         if let folder = end.checkpoint {
             print("  saved \(folder)\(end.isBest ? " and best.safetensors (best \(s.validation != nil ? "validation" : "test") accuracy so far)" : "")")
         }
@@ -300,6 +380,11 @@ struct TrainCommand: ParsableCommand {
             fields["val_accuracy"] = v.accuracy
         }
         if let folder = end.checkpoint { fields["checkpoint"] = folder }
+        if let c = collectives {
+            fields["ranks"] = c.ranks
+            fields["collective_seconds"] = c.seconds
+            fields["gradient_allreduce_seconds"] = c.gradientSeconds
+        }
         log?.write(fields)
     }
 }

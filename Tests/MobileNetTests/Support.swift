@@ -56,13 +56,8 @@ func expectNormClose(
 ) {
     #expect(actual.count == expected.count, "\(what): count \(actual.count) vs \(expected.count)", sourceLocation: sourceLocation)
     guard actual.count == expected.count else { return }
-    var diff = 0.0, norm = 0.0
-    for i in 0..<actual.count {
-        let d = Double(actual[i]) - Double(expected[i])
-        diff += d * d
-        norm += Double(expected[i]) * Double(expected[i])
-    }
-    #expect(diff.squareRoot() <= rtol * norm.squareRoot(), "\(what): ‖a−b‖ \(diff.squareRoot()) > \(rtol)·‖b‖ \(norm.squareRoot())", sourceLocation: sourceLocation)
+    let relative = relativeL2Difference(actual, expected)
+    #expect(relative <= rtol, "\(what): ‖a−b‖/‖b‖ = \(relative) > \(rtol)", sourceLocation: sourceLocation)
 }
 
 /// A small seeded generator for test data (SplitMix64), independent of the engine's RNG.

@@ -46,9 +46,17 @@ public final class BatchLoader {
         /// Batches prepared ahead on the background thread (`prefetch + 1` buffers);
         /// 0 prepares each batch inside ``BatchLoader/next()`` on the caller's thread.
         public var prefetch: Int
+        /// The part of every batch this process takes (data-parallel training); `batchSize`
+        /// stays the global batch. ``BatchShard/whole`` in one process.
+        public var shard: BatchShard
+        /// With ``dropSingleImageBatch`` and more than one shard: the last batch is also
+        /// dropped when its smallest shard would hold fewer images than this (2 when each
+        /// rank's BatchNorm normalises its own shard, 1 with synchronised BatchNorm).
+        public var minimumShardImages: Int
 
         public init(batchSize: Int, shuffle: Bool, augmentation: AugmentationOptions,
-                    dropLast: Bool = false, dropSingleImageBatch: Bool = false, seed: UInt64 = 0, prefetch: Int = 1) {
+                    dropLast: Bool = false, dropSingleImageBatch: Bool = false, seed: UInt64 = 0, prefetch: Int = 1,
+                    shard: BatchShard = .whole, minimumShardImages: Int = 1) {
             self.batchSize = batchSize
             self.shuffle = shuffle
             self.augmentation = augmentation
@@ -56,6 +64,8 @@ public final class BatchLoader {
             self.dropSingleImageBatch = dropSingleImageBatch
             self.seed = seed
             self.prefetch = prefetch
+            self.shard = shard
+            self.minimumShardImages = minimumShardImages
         }
 
         /// The seed's training loader: batch 128, shuffled, crop + flip + normalise (or
@@ -64,14 +74,16 @@ public final class BatchLoader {
         /// (see ``dropSingleImageBatch``).
         public static func training(batchSize: Int = 128, seed: UInt64, dropLast: Bool = false,
                                     augmentation: AugmentationOptions = .training,
-                                    prefetch: Int = 1) -> Configuration {
+                                    prefetch: Int = 1, shard: BatchShard = .whole, minimumShardImages: Int = 1) -> Configuration {
             Configuration(batchSize: batchSize, shuffle: true, augmentation: augmentation,
-                          dropLast: dropLast, dropSingleImageBatch: true, seed: seed, prefetch: prefetch)
+                          dropLast: dropLast, dropSingleImageBatch: true, seed: seed, prefetch: prefetch,
+                          shard: shard, minimumShardImages: minimumShardImages)
         }
 
-        /// The seed's test loader: batch 100, in order, normalise only.
-        public static func evaluation(batchSize: Int = 100, prefetch: Int = 1) -> Configuration {
-            Configuration(batchSize: batchSize, shuffle: false, augmentation: .evaluation, prefetch: prefetch)
+        /// The seed's test loader: batch 100, in order, normalise only. A shard may be
+        /// empty (a last batch smaller than the number of ranks); evaluation skips it.
+        public static func evaluation(batchSize: Int = 100, prefetch: Int = 1, shard: BatchShard = .whole) -> Configuration {
+            Configuration(batchSize: batchSize, shuffle: false, augmentation: .evaluation, prefetch: prefetch, shard: shard)
         }
     }
 
@@ -86,15 +98,18 @@ public final class BatchLoader {
         public let epoch: Int
         /// 0-based step within the epoch.
         public let step: Int
-        /// Images in this batch: B, or fewer for the last one.
+        /// Images in this batch (this rank's shard): B, or fewer for the last one.
         public var size: Int { labels.count }
+        /// Images in the global batch this is a shard of (``size`` in one process).
+        public let globalSize: Int
     }
 
     public let configuration: Configuration
     /// Images in the data set, N.
     public let datasetCount: Int
     /// Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with `dropLast`, or with
-    /// `dropSingleImageBatch` when N mod B = 1 and B > 1.
+    /// `dropSingleImageBatch` when N mod B = 1 and B > 1 (or a shard of the last batch
+    /// would hold fewer than `minimumShardImages`).
     public let stepsPerEpoch: Int
 
     private let plan: EpochPlan
@@ -111,10 +126,14 @@ public final class BatchLoader {
         self.datasetCount = dataset.count
         let batchSize = configuration.batchSize
         let remainder = dataset.count % batchSize
-        let dropsRemainder = configuration.dropLast || (configuration.dropSingleImageBatch && batchSize > 1 && remainder == 1)
+        let shards = configuration.shard.count
+        let shardTooSmall = shards > 1 && remainder / shards < configuration.minimumShardImages
+        let dropsRemainder = configuration.dropLast
+            || (configuration.dropSingleImageBatch && batchSize > 1 && (remainder == 1 || shardTooSmall))
         self.stepsPerEpoch = dataset.count / batchSize + (remainder > 0 && !dropsRemainder ? 1 : 0)
         let assembler = BatchAssembler(dataset: dataset, options: configuration.augmentation, seed: configuration.seed)
-        self.plan = EpochPlan(assembler: assembler, batchSize: batchSize, slotCount: configuration.prefetch + 1)
+        self.plan = EpochPlan(assembler: assembler, batchSize: batchSize, shard: configuration.shard,
+                              slotCount: configuration.prefetch + 1)
     }
 
     deinit { stop() }
@@ -161,7 +180,7 @@ public final class BatchLoader {
         return Batch(images: slot.images,
                      labels: UnsafeBufferPointer(start: slot.labels, count: slot.size),
                      indices: UnsafeBufferPointer(start: slot.indices, count: slot.size),
-                     epoch: plan.epoch, step: slot.step)
+                     epoch: plan.epoch, step: slot.step, globalSize: slot.globalSize)
     }
 
     /// Ends the current epoch early: stops and joins the background thread. Idempotent;

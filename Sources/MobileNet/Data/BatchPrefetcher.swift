@@ -8,6 +8,8 @@ final class BatchSlot: @unchecked Sendable {
     let indices: UnsafeMutablePointer<Int32>
     var step = 0
     var size = 0
+    /// Images in the whole global batch this slot holds a shard of.
+    var globalSize = 0
 
     init(capacity: Int) {
         images = FeatureMap(shape: FeatureShape(channels: CIFARImage.channels, height: CIFARImage.side,
@@ -29,24 +31,29 @@ final class BatchSlot: @unchecked Sendable {
 final class EpochPlan: @unchecked Sendable {
     let assembler: BatchAssembler
     let batchSize: Int
+    let shard: BatchShard
     let slots: [BatchSlot]
     /// Dataset indices in visiting order for the current epoch.
     var order: [Int32]
     var epoch = 0
 
-    init(assembler: BatchAssembler, batchSize: Int, slotCount: Int) {
+    init(assembler: BatchAssembler, batchSize: Int, shard: BatchShard, slotCount: Int) {
         self.assembler = assembler
         self.batchSize = batchSize
-        self.slots = (0..<slotCount).map { _ in BatchSlot(capacity: batchSize) }
+        self.shard = shard
+        self.slots = (0..<slotCount).map { _ in BatchSlot(capacity: shard.largestShard(ofBatch: batchSize)) }
         self.order = EpochOrder.sequential(count: assembler.dataset.count)
     }
 
-    /// Prepares batch `step` of the current epoch into `slot`. Allocates nothing.
+    /// Prepares this rank's shard of batch `step` of the current epoch into `slot`. Allocates nothing.
     func fill(_ slot: BatchSlot, step: Int) {
-        let lower = step * batchSize
-        let upper = min(lower + batchSize, order.count)
+        let globalLower = step * batchSize
+        let globalSize = min(batchSize, order.count - globalLower)
+        let part = shard.range(inBatchOf: globalSize)
+        let lower = globalLower + part.lowerBound, upper = globalLower + part.upperBound
         slot.step = step
         slot.size = upper - lower
+        slot.globalSize = globalSize
         let positions = order[lower..<upper]
         for (n, index) in zip(0..., positions) { slot.indices[n] = index }
         assembler.assemble(indices: positions, epoch: epoch, into: slot.images, labels: slot.labels)

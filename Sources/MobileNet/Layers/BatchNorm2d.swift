@@ -44,6 +44,8 @@ public final class BatchNorm2d: Layer {
     private var savedInput: FeatureMap?
     private var output: FeatureMap?
     private var gradInput: FeatureMap?
+    /// Per-channel sums SyncBatchNorm exchanges across ranks, [2C + 1] Doubles (SyncBatchNorm.swift).
+    let syncSums: UnsafeMutableBufferPointer<Double>
 
     public init(numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1, fusedReLU6: Bool = false) {
         precondition(numFeatures > 0, "BatchNorm2d: expected numFeatures > 0, got \(numFeatures)")
@@ -59,9 +61,13 @@ public final class BatchNorm2d: Layer {
         batchMean = Tensor(shape: [numFeatures])
         batchMeanLow = Tensor(shape: [numFeatures])
         batchInvStd = Tensor(shape: [numFeatures])
+        syncSums = .allocate(capacity: 2 * numFeatures + 1)
+        syncSums.initialize(repeating: 0)
         weight.value.data.update(repeating: 1, count: numFeatures)
         runningVar.data.update(repeating: 1, count: numFeatures)
     }
+
+    deinit { syncSums.deallocate() }
 
     public var parameters: [Parameter] { [weight, bias] }
 

@@ -23,18 +23,25 @@ extension BatchNorm2d {
         func run(_ channels: Range<Int>) {
             let p = normalize, m = p.count
             for c in channels {
-                let xc = p.x.base + c * m
-                let (mu, variance) = BatchNorm2d.meanAndBiasedVariance(xc, count: m)
-                let muFloat = Float(mu), muLow = Float(mu - Double(muFloat))
-                let invStdC = Float(1 / (variance + eps).squareRoot())
-                p.mean[c] = muFloat
-                p.meanLow[c] = muLow
-                p.invStd[c] = invStdC
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muFloat
-                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(variance * Double(m) / Double(m - 1))
-                BatchNorm2d.normalize(xc, into: p.y.base + c * m, count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
-                                      gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
+                let (mu, variance) = BatchNorm2d.meanAndBiasedVariance(p.x.base + c * m, count: m)
+                apply(channel: c, mean: mu, variance: variance, statisticsCount: Double(m))
             }
+        }
+
+        /// Saves channel `c`'s statistics for backward, updates its running statistics
+        /// (unbiased variance over `statisticsCount` values) and writes its normalised output.
+        @inline(__always)
+        func apply(channel c: Int, mean mu: Double, variance: Double, statisticsCount count: Double) {
+            let p = normalize, m = p.count
+            let muFloat = Float(mu), muLow = Float(mu - Double(muFloat))
+            let invStdC = Float(1 / (variance + eps).squareRoot())
+            p.mean[c] = muFloat
+            p.meanLow[c] = muLow
+            p.invStd[c] = invStdC
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muFloat
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(variance * count / (count - 1))
+            BatchNorm2d.normalize(p.x.base + c * m, into: p.y.base + c * m, count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
+                                  gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
         }
     }
 
@@ -65,30 +72,44 @@ extension BatchNorm2d {
         let fused: Bool
 
         func run(_ channels: Range<Int>) {
-            let m = count, fused = fused
             for c in channels {
-                let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx.base + c * m
-                let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
-                // x̂ and the pre-activation use exactly the forward's arithmetic, so the mask matches y.
-                let (sumDy, sumDyXHat) = FloatLanes.sums(m) { i, lanes in
-                    let xHat = (FloatLanes.load(xc + i, lanes, pad: mu) - mu - muLow) * inv
-                    var d = FloatLanes.load(dyc + i, lanes)
-                    if fused { d = FloatLanes.keep(d, where: ReLU6.passesGradient(xHat * g + b)) }
-                    return (d, d * xHat)
+                let (sumDy, sumDyXHat) = gradientSums(channel: c)
+                writeGradInput(channel: c, meanDy: Float(sumDy / Double(count)), meanDyXHat: Float(sumDyXHat / Double(count)))
+            }
+        }
+
+        /// Σdy' and Σdy'·x̂ over channel `c`'s values, also accumulated into dγ and dβ.
+        @inline(__always)
+        func gradientSums(channel c: Int) -> (sumDy: Double, sumDyXHat: Double) {
+            let xc = x.base + c * count, dyc = dy.base + c * count
+            let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c], fused = fused
+            // x̂ and the pre-activation use exactly the forward's arithmetic, so the mask matches y.
+            let (sumDy, sumDyXHat) = FloatLanes.sums(count) { i, lanes in
+                let xHat = (FloatLanes.load(xc + i, lanes, pad: mu) - mu - muLow) * inv
+                var d = FloatLanes.load(dyc + i, lanes)
+                if fused { d = FloatLanes.keep(d, where: ReLU6.passesGradient(xHat * g + b)) }
+                return (d, d * xHat)
+            }
+            gradGamma[c] += Float(sumDyXHat)
+            gradBeta[c] += Float(sumDy)
+            return (sumDy, sumDyXHat)
+        }
+
+        /// dx of channel `c` from the means of dy' and dy'·x̂ over the batch.
+        @inline(__always)
+        func writeGradInput(channel c: Int, meanDy: Float, meanDyXHat: Float) {
+            let m = count
+            let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx.base + c * m
+            let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
+            let k = g * inv
+            if fused {
+                for i in 0..<m {
+                    let xHat = (xc[i] - mu - muLow) * inv
+                    let d = dyc[i]
+                    dxc[i] = k * ((ReLU6.passesGradient(xHat * g + b) ? d : 0) - meanDy - xHat * meanDyXHat)
                 }
-                gradGamma[c] += Float(sumDyXHat)
-                gradBeta[c] += Float(sumDy)
-                let k = g * inv
-                let meanDy = Float(sumDy / Double(m)), meanDyXHat = Float(sumDyXHat / Double(m))
-                if fused {
-                    for i in 0..<m {
-                        let xHat = (xc[i] - mu - muLow) * inv
-                        let d = dyc[i]
-                        dxc[i] = k * ((ReLU6.passesGradient(xHat * g + b) ? d : 0) - meanDy - xHat * meanDyXHat)
-                    }
-                } else {
-                    for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mu - muLow) * inv * meanDyXHat) }
-                }
+            } else {
+                for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mu - muLow) * inv * meanDyXHat) }
             }
         }
     }

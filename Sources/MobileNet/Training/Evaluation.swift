@@ -97,6 +97,7 @@ public struct EvaluationTally: Sendable {
         loader.start(epoch: 0)
         defer { loader.stop() }
         while let batch = loader.next() {
+            guard batch.size > 0 else { continue }   // a rank's empty shard of a batch smaller than the rank count
             let logits = model.forward(batch.images, training: false)
             let loss = Double(criterion.forward(logits, targets: batch.labels))
             tally.add(logits: UnsafeBufferPointer(logits.buffer), targets: batch.labels, meanLoss: loss)

@@ -102,10 +102,10 @@ public final class TrainingLoop {
         trainLoader.start(epoch: epoch, step: startStep)
         defer { trainLoader.stop() }
         while let batch = trainLoader.next() {
-            let result = try session.step(images: batch.images, targets: batch.labels)
-            lossSum += result.loss * Double(batch.size)
+            let result = try session.step(images: batch.images, targets: batch.labels, globalBatchSize: batch.globalSize)
+            lossSum += result.loss * Double(result.images)
             correct += result.correct
-            images += batch.size
+            images += result.images
             onStep(StepProgress(epoch: epoch, step: batch.step + 1, stepsPerEpoch: trainLoader.stepsPerEpoch,
                                 globalStep: session.globalStep, loss: result.loss, runningLoss: lossSum / Double(images),
                                 learningRate: result.learningRate, momentum: result.momentum,
@@ -114,6 +114,10 @@ public final class TrainingLoop {
                 completed = false
                 break
             }
+        }
+        if let group = session.dataParallel, !group.syncBatchNorm {
+            // DDP's broadcast_buffers: every rank tests and saves rank 0's running statistics.
+            group.broadcastBuffers(model: session.model)
         }
         let trainSeconds = monotonicSeconds() - start
         let testStart = monotonicSeconds()
@@ -136,8 +140,15 @@ public final class TrainingLoop {
 
 /// Evaluates the session's model (eval mode: running statistics) over a whole loader,
 /// with the plain cross-entropy (no label smoothing, whatever the training criterion), so
-/// losses of runs with different recipes compare.
+/// losses of runs with different recipes compare. With ``TrainingSession/dataParallel`` the
+/// loader holds this rank's shards and the totals are summed over the ranks (one
+/// allreduce), so every rank returns the whole set's result.
 public func evaluate(session: TrainingSession, loader: BatchLoader) -> EvaluationResult {
     let tally = EvaluationTally.evaluate(model: session.model, loader: loader)
-    return EvaluationResult(loss: tally.count > 0 ? tally.loss : 0, correct: tally.top1Correct, count: tally.count)
+    var (lossSum, correct, count) = (tally.lossSum, tally.top1Correct, tally.count)
+    if let group = session.dataParallel {
+        let totals = group.communicator.allreduceSum([lossSum, Double(correct), Double(count)])
+        (lossSum, correct, count) = (totals[0], Int(totals[1]), Int(totals[2]))
+    }
+    return EvaluationResult(loss: count > 0 ? lossSum / Double(count) : 0, correct: correct, count: count)
 }

@@ -25,6 +25,8 @@ public final class TrainingSession {
         public let loss: Double
         /// Top-1 correct predictions in the batch (before the update).
         public let correct: Int
+        /// Images the loss and count cover: the global batch (all ranks' shards).
+        public let images: Int
         /// Learning rate and momentum used by the update.
         public let learningRate: Double
         public let momentum: Double
@@ -36,6 +38,8 @@ public final class TrainingSession {
     public private(set) var schedule: OneCycleLR
     public let criterion: CrossEntropyLoss
     public let stepsPerEpoch: Int
+    /// Data-parallel training across ranks, or nil in one process.
+    public let dataParallel: DataParallel?
 
     /// Optimizer steps taken so far (the schedule's position).
     public var globalStep: Int { schedule.stepCount }
@@ -43,11 +47,14 @@ public final class TrainingSession {
     /// - Parameters:
     ///   - stepsPerEpoch: batches per epoch; the schedule spans `options.epochs × stepsPerEpoch`
     ///     steps (the real count, unlike the seed's 150-vs-60 mismatch).
+    ///   - dataParallel: the rank group this session is one rank of (nil: one process);
+    ///     `stepsPerEpoch` counts global batches then.
     /// - Throws: ``OneCycleLRError`` for an impossible schedule.
-    public init(model: MobileNetV1, options: TrainingOptions, stepsPerEpoch: Int) throws {
+    public init(model: MobileNetV1, options: TrainingOptions, stepsPerEpoch: Int, dataParallel: DataParallel? = nil) throws {
         self.options = options
         self.model = model
         self.stepsPerEpoch = stepsPerEpoch
+        self.dataParallel = dataParallel
         let excluded = Set(options.noWeightDecayKinds.compactMap(Parameter.Kind.init(rawValue:)))
         optimizer = SGD(parameters: model.namedParameters.map(\.parameter), learningRate: options.maxLearningRate / options.divFactor,
                         momentum: options.maxMomentum, weightDecay: options.weightDecay, nesterov: options.nesterov,
@@ -67,16 +74,32 @@ public final class TrainingSession {
 
     /// One training step on a batch.
     /// - Parameters:
-    ///   - images: normalised images [3, 32, 32, N] (engine layout).
+    ///   - images: normalised images [3, 32, 32, N] (engine layout); with ``dataParallel``,
+    ///     this rank's shard of the global batch.
     ///   - targets: N class indices.
-    /// - Throws: ``NonFiniteError`` (weights untouched), or ``OneCycleLRError`` past the schedule's end.
-    public func step(images: FeatureMap, targets: UnsafeBufferPointer<Int32>) throws -> StepResult {
+    ///   - globalBatchSize: images in the global batch (all ranks), used with ``dataParallel``;
+    ///     nil means N.
+    /// - Throws: ``NonFiniteError`` (weights untouched), or ``OneCycleLRError`` past the
+    ///   schedule's end. With ``dataParallel`` every rank throws alike (the checks read the
+    ///   allreduced loss and gradients).
+    public func step(images: FeatureMap, targets: UnsafeBufferPointer<Int32>, globalBatchSize: Int? = nil) throws -> StepResult {
+        if let dataParallel {
+            return try dataParallelStep(dataParallel, images: images, targets: targets, globalBatchSize: globalBatchSize ?? targets.count)
+        }
         let logits = model.forward(images, training: true)
         let loss = Double(criterion.forward(logits, targets: targets))
         let learningRate = schedule.learningRate
         guard loss.isFinite else { throw NonFiniteError(step: globalStep, learningRate: learningRate, what: "loss") }
         optimizer.zeroGrad()
         model.backward(criterion.backward())
+        let momentum = try update(learningRate: learningRate)
+        return StepResult(loss: loss, correct: criterion.correct, images: targets.count, learningRate: learningRate, momentum: momentum)
+    }
+
+    /// The step after backward: refuses non-finite gradients (weights untouched), then the
+    /// schedule's lr and momentum, SGD's update and the schedule's step.
+    /// - Returns: the momentum the update used.
+    private func update(learningRate: Double) throws -> Double {
         guard optimizer.gradientsAreFinite() else {
             throw NonFiniteError(step: globalStep, learningRate: learningRate, what: "gradient")
         }
@@ -84,6 +107,32 @@ public final class TrainingSession {
         let momentum = optimizer.momentum
         optimizer.step()
         try schedule.step()
-        return StepResult(loss: loss, correct: criterion.correct, learningRate: learningRate, momentum: momentum)
+        return momentum
+    }
+
+    /// The data-parallel step (see ``DataParallel``): this rank backpropagates its share
+    /// n/B of the global-batch mean loss, the gradients are summed over the ranks, and
+    /// every rank applies the same update.
+    private func dataParallelStep(_ group: DataParallel, images: FeatureMap, targets: UnsafeBufferPointer<Int32>,
+                                  globalBatchSize: Int) throws -> StepResult {
+        let communicator = group.communicator
+        let logits = group.syncBatchNorm ? model.syncedTrainingForward(images, communicator: communicator)
+                                         : model.forward(images, training: true)
+        let localLoss = Double(criterion.forward(logits, targets: targets))
+        optimizer.zeroGrad()
+        let gradLogits = criterion.backward()
+        let share = Float(targets.count) / Float(globalBatchSize)
+        for i in 0..<gradLogits.shape.count { gradLogits.data[i] *= share }
+        if group.syncBatchNorm {
+            model.syncedBackward(gradLogits, communicator: communicator)
+        } else {
+            model.backward(gradLogits)
+        }
+        let totals = group.allreduceGradients(optimizer.parameters, lossSum: localLoss * Double(targets.count), correct: criterion.correct)
+        let loss = totals.lossSum / Double(globalBatchSize)
+        let learningRate = schedule.learningRate
+        guard loss.isFinite else { throw NonFiniteError(step: globalStep, learningRate: learningRate, what: "loss") }
+        let momentum = try update(learningRate: learningRate)
+        return StepResult(loss: loss, correct: totals.correct, images: globalBatchSize, learningRate: learningRate, momentum: momentum)
     }
 }
