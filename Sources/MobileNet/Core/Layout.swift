@@ -81,6 +81,20 @@ public final class FeatureMap: @unchecked Sendable {
         return FeatureMap(shape: shape)
     }
 
+    /// The map a layer's backward writes ∂L/∂input into: `shared` (a buffer its caller
+    /// passes from layer to layer, reshaped here) if given, else the layer's `owned` map,
+    /// reused or allocated as by ``reuse(_:for:)``.
+    /// - Precondition: `shared`, if given, can hold `shape`.
+    static func gradientTarget(_ shared: FeatureMap?, owned: inout FeatureMap?, for shape: FeatureShape) -> FeatureMap {
+        if let shared {
+            shared.reshape(shape)
+            return shared
+        }
+        let map = reuse(owned, for: shape)
+        owned = map
+        return map
+    }
+
     /// Copies from PyTorch's N×C×H×W order into this map (shape must already be set).
     public func load(nchw source: UnsafePointer<Float>) {
         let s = shape

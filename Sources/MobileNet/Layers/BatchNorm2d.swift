@@ -132,12 +132,13 @@ public final class BatchNorm2d: Layer {
 
     /// The backward's per-channel kernel and its gradInput map (valid once the kernel has
     /// run over every channel), for a caller that fuses it with another per-channel loop.
-    func backwardKernel(_ gradOutput: FeatureMap) -> (kernel: Backward, gradInput: FeatureMap) {
+    /// The gradient goes into `target` if given (it may be `gradOutput` itself: the kernel
+    /// works in place), else into the layer's own map.
+    func backwardKernel(_ gradOutput: FeatureMap, into target: FeatureMap? = nil) -> (kernel: Backward, gradInput: FeatureMap) {
         guard let input = savedInput else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
         let shape = input.shape
         precondition(gradOutput.shape == shape, "BatchNorm2d.backward: expected gradOutput \(shape), got \(gradOutput.shape)")
-        let dxMap = FeatureMap.reuse(gradInput, for: shape)
-        gradInput = dxMap
+        let dxMap = FeatureMap.gradientTarget(target, owned: &gradInput, for: shape)
         let kernel = Backward(
             x: SendablePointer(input.data), dy: SendablePointer(gradOutput.data), dx: SendablePointer(dxMap.data),
             count: shape.channelStride, gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),

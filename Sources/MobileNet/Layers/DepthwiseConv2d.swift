@@ -64,13 +64,15 @@ public final class DepthwiseConv2d: Layer {
         return (kernel, output)
     }
 
-    /// The backward's per-channel kernel and gradInput map (see ``forwardKernel(_:training:)``).
-    func backwardKernel(_ gradOutput: FeatureMap) -> (kernel: DepthwiseKernels.Backward, gradInput: FeatureMap) {
+    /// The backward's per-channel kernel and gradInput map (see ``forwardKernel(_:training:)``);
+    /// the gradient goes into `target` if given (not `gradOutput`), else into the layer's own map.
+    func backwardKernel(_ gradOutput: FeatureMap, into target: FeatureMap? = nil)
+        -> (kernel: DepthwiseKernels.Backward, gradInput: FeatureMap) {
         guard let input else { preconditionFailure("DepthwiseConv2d.backward needs a forward(_:training: true) first") }
         let expected = geometry.outputShape(input.shape, outChannels: channels)
         precondition(gradOutput.shape == expected, "expected gradOutput \(expected), got \(gradOutput.shape)")
-        let gradInput = FeatureMap.reuse(self.gradInput, for: input.shape)
-        self.gradInput = gradInput
+        precondition(target !== gradOutput, "the depthwise backward cannot work in place")
+        let gradInput = FeatureMap.gradientTarget(target, owned: &self.gradInput, for: input.shape)
         let kernel = DepthwiseKernels.Backward(
             x: SendablePointer(input.data), w: SendablePointer(weight.value.data), dy: SendablePointer(gradOutput.data),
             dx: SendablePointer(gradInput.data), dw: SendablePointer(weight.grad.data), shape: input.shape, geometry: geometry)

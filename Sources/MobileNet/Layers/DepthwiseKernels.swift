@@ -127,25 +127,82 @@ enum DepthwiseKernels {
             for a in geometry.validTaps(output: oy, inputSize: shape.height) {
                 let dyRow = dy + oy * out.width * n
                 let xRow = x + (oy * s - p + a) * shape.width * n
+                if k == 3 {
+                    accumulateKernelRow3(dyRow, xRow, outputWidth: out.width, inputWidth: shape.width, stride: s,
+                                         padding: p, batch: n, vector: vectorSums + a * k, scalar: scalarSums + a * k)
+                    continue
+                }
                 for b in 0..<k {
                     let columns = geometry.validOutputs(tap: b, inputSize: shape.width, outputSize: out.width)
                     guard let first = columns.first else { continue }
                     let t = a * k + b
-                    let dyStart = dyRow + first * n, xStart = xRow + (first * s - p + b) * n
-                    if s == 1 {
-                        // Consecutive outputs read consecutive inputs: one dot over the whole run.
-                        accumulateDot(dyStart, xStart, length: columns.count * n,
-                                      vector: &vectorSums[t], scalar: &scalarSums[t])
-                    } else {
-                        for i in 0..<columns.count {
-                            accumulateDot(dyStart + i * n, xStart + i * s * n, length: n,
-                                          vector: &vectorSums[t], scalar: &scalarSums[t])
-                        }
-                    }
+                    accumulateDots(dyRow + first * n, xRow + (first * s - p + b) * n, rows: columns.count,
+                                   strideA: n, strideB: s * n, length: n,
+                                   vector: &vectorSums[t], scalar: &scalarSums[t])
                 }
             }
         }
         for t in 0..<(k * k) { dw[t] += vectorSums[t].sum() + scalarSums[t] }
+    }
+
+    /// K = 3: dW[a, 0…2] (in `vector`, `scalar`, three entries each) += Σ over outputs ox of
+    /// one output row of dY[oy, ox, :] · x[iy, ox·s − p + b, :], the row's three taps sharing
+    /// each load of dY: four loads per three fused multiply-adds instead of six, and six
+    /// independent accumulator chains (two per tap). Taps in the padding are skipped.
+    @inline(__always)
+    static func accumulateKernelRow3(_ dyRow: UnsafePointer<Float>, _ xRow: UnsafePointer<Float>,
+                                     outputWidth: Int, inputWidth: Int, stride s: Int, padding p: Int, batch n: Int,
+                                     vector: UnsafeMutablePointer<Vector>, scalar: UnsafeMutablePointer<Float>) {
+        var a0 = vector[0], a1 = vector[1], a2 = vector[2]
+        var b0 = Vector(repeating: 0), b1 = b0, b2 = b0
+        var t0 = scalar[0], t1 = scalar[1], t2 = scalar[2]
+        for ox in 0..<outputWidth {
+            let ix = ox * s - p, d = dyRow + ox * n
+            if ix >= 0 && ix + 2 < inputWidth {
+                let x0 = xRow + ix * n, x1 = x0 + n, x2 = x1 + n
+                var j = 0
+                while j + 2 * width <= n {
+                    let dv = load(d + j), dw = load(d + j + width)
+                    a0.addProduct(dv, load(x0 + j))
+                    b0.addProduct(dw, load(x0 + j + width))
+                    a1.addProduct(dv, load(x1 + j))
+                    b1.addProduct(dw, load(x1 + j + width))
+                    a2.addProduct(dv, load(x2 + j))
+                    b2.addProduct(dw, load(x2 + j + width))
+                    j += 2 * width
+                }
+                if j + width <= n {
+                    let dv = load(d + j)
+                    a0.addProduct(dv, load(x0 + j))
+                    a1.addProduct(dv, load(x1 + j))
+                    a2.addProduct(dv, load(x2 + j))
+                    j += width
+                }
+                while j < n {
+                    t0.addProduct(d[j], x0[j])
+                    t1.addProduct(d[j], x1[j])
+                    t2.addProduct(d[j], x2[j])
+                    j += 1
+                }
+            } else {
+                // At the image's edge: each tap that reads inside the row, alone.
+                if ix >= 0 && ix < inputWidth {
+                    accumulateDots(d, xRow + ix * n, rows: 1, strideA: 0, strideB: 0, length: n, vector: &a0, scalar: &t0)
+                }
+                if ix + 1 >= 0 && ix + 1 < inputWidth {
+                    accumulateDots(d, xRow + (ix + 1) * n, rows: 1, strideA: 0, strideB: 0, length: n, vector: &a1, scalar: &t1)
+                }
+                if ix + 2 >= 0 && ix + 2 < inputWidth {
+                    accumulateDots(d, xRow + (ix + 2) * n, rows: 1, strideA: 0, strideB: 0, length: n, vector: &a2, scalar: &t2)
+                }
+            }
+        }
+        vector[0] = a0 + b0
+        vector[1] = a1 + b1
+        vector[2] = a2 + b2
+        scalar[0] = t0
+        scalar[1] = t1
+        scalar[2] = t2
     }
 
     // MARK: - Vector primitives
@@ -172,61 +229,82 @@ enum DepthwiseKernels {
     }
 
     /// dst[0..<length] = Σ_t weights[t] · sources[t][0..<length], taps summed in list order
-    /// (plain multiply then add, no fused multiply-add, like the scalar twin).
+    /// with fused multiply-adds. Eight vectors (128 floats, a whole batch of 128) per pass
+    /// over the taps: eight independent accumulator chains keep both FMA units busy, and
+    /// each tap's weight and source are read once per eight vectors.
     @inline(__always)
     static func weightedSum(_ weights: UnsafePointer<Float>, _ sources: UnsafePointer<UnsafePointer<Float>>,
                             taps: Int, length: Int, into dst: UnsafeMutablePointer<Float>) {
         var i = 0
-        while i + 2 * width <= length {
-            var sum0 = Vector(repeating: 0), sum1 = Vector(repeating: 0)
+        while i + 8 * width <= length {
+            var s0 = Vector(repeating: 0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
             for t in 0..<taps {
-                let wt = Vector(repeating: weights[t])
-                sum0 += wt * load(sources[t] + i)
-                sum1 += wt * load(sources[t] + i + width)
+                let wt = Vector(repeating: weights[t]), src = sources[t] + i
+                s0.addProduct(wt, load(src))
+                s1.addProduct(wt, load(src + width))
+                s2.addProduct(wt, load(src + 2 * width))
+                s3.addProduct(wt, load(src + 3 * width))
+                s4.addProduct(wt, load(src + 4 * width))
+                s5.addProduct(wt, load(src + 5 * width))
+                s6.addProduct(wt, load(src + 6 * width))
+                s7.addProduct(wt, load(src + 7 * width))
             }
-            store(sum0, dst + i)
-            store(sum1, dst + i + width)
-            i += 2 * width
+            store(s0, dst + i)
+            store(s1, dst + i + width)
+            store(s2, dst + i + 2 * width)
+            store(s3, dst + i + 3 * width)
+            store(s4, dst + i + 4 * width)
+            store(s5, dst + i + 5 * width)
+            store(s6, dst + i + 6 * width)
+            store(s7, dst + i + 7 * width)
+            i += 8 * width
         }
-        if i + width <= length {
+        while i + width <= length {
             var sum = Vector(repeating: 0)
-            for t in 0..<taps { sum += Vector(repeating: weights[t]) * load(sources[t] + i) }
+            for t in 0..<taps { sum.addProduct(Vector(repeating: weights[t]), load(sources[t] + i)) }
             store(sum, dst + i)
             i += width
         }
         while i < length {
             var sum: Float = 0
-            for t in 0..<taps { sum += weights[t] * sources[t][i] }
+            for t in 0..<taps { sum.addProduct(weights[t], sources[t][i]) }
             dst[i] = sum
             i += 1
         }
     }
 
-    /// vector += lanes of a[0..<length] ⊙ b[0..<length] (four interleaved partial sums: a
-    /// long dot is a chain of dependent adds, and four chains keep the multiply-add units
-    /// busy); the remainder past the last full vector goes to `scalar`.
+    /// vector += lanes of Σ_r a_r[0..<length] ⊙ b_r[0..<length] over `rows` pairs of rows
+    /// a_r = a + r·strideA, b_r = b + r·strideB (the outputs of one image row and the
+    /// inputs one tap reads for them), with fused multiply-adds into four interleaved
+    /// partial sums that run across the rows (a dot is a chain of dependent adds; four
+    /// chains keep the FMA units busy); the remainder past each row's last full vector
+    /// goes to `scalar`.
     @inline(__always)
-    static func accumulateDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, length: Int,
-                              vector: inout Vector, scalar: inout Float) {
-        var i = 0
+    static func accumulateDots(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int,
+                               strideA: Int, strideB: Int, length: Int,
+                               vector: inout Vector, scalar: inout Float) {
         var sum0 = vector, sum1 = Vector(repeating: 0), sum2 = Vector(repeating: 0), sum3 = Vector(repeating: 0)
-        while i + 4 * width <= length {
-            sum0 += load(a + i) * load(b + i)
-            sum1 += load(a + i + width) * load(b + i + width)
-            sum2 += load(a + i + 2 * width) * load(b + i + 2 * width)
-            sum3 += load(a + i + 3 * width) * load(b + i + 3 * width)
-            i += 4 * width
-        }
-        while i + width <= length {
-            sum0 += load(a + i) * load(b + i)
-            i += width
+        var tail = scalar
+        for r in 0..<rows {
+            let ar = a + r * strideA, br = b + r * strideB
+            var i = 0
+            while i + 4 * width <= length {
+                sum0.addProduct(load(ar + i), load(br + i))
+                sum1.addProduct(load(ar + i + width), load(br + i + width))
+                sum2.addProduct(load(ar + i + 2 * width), load(br + i + 2 * width))
+                sum3.addProduct(load(ar + i + 3 * width), load(br + i + 3 * width))
+                i += 4 * width
+            }
+            while i + width <= length {
+                sum0.addProduct(load(ar + i), load(br + i))
+                i += width
+            }
+            while i < length {
+                tail.addProduct(ar[i], br[i])
+                i += 1
+            }
         }
         vector = (sum0 + sum1) + (sum2 + sum3)
-        var tail = scalar
-        while i < length {
-            tail += a[i] * b[i]
-            i += 1
-        }
         scalar = tail
     }
 }

@@ -52,11 +52,16 @@ public final class PointwiseConv2d: Layer {
     /// dX = Wᵀ · dY (returned) and weight.grad += dY · Xᵀ: two SGEMMs.
     /// - Precondition: follows a `forward(_:training: true)`; gradOutput has the output's shape.
     public func backward(_ gradOutput: FeatureMap) -> FeatureMap {
+        backward(gradOutput, into: nil)
+    }
+
+    /// ``backward(_:)`` writing dX into `target` (not `gradOutput`) if given, else into the layer's own map.
+    func backward(_ gradOutput: FeatureMap, into target: FeatureMap?) -> FeatureMap {
         guard let input else { preconditionFailure("PointwiseConv2d.backward needs a forward(_:training: true) first") }
         let expected = Self.geometry.outputShape(input.shape, outChannels: outChannels)
         precondition(gradOutput.shape == expected, "expected gradOutput \(expected), got \(gradOutput.shape)")
-        let gradInput = FeatureMap.reuse(self.gradInput, for: input.shape)
-        self.gradInput = gradInput
+        precondition(target !== gradOutput, "the pointwise backward cannot work in place")
+        let gradInput = FeatureMap.gradientTarget(target, owned: &self.gradInput, for: input.shape)
         let columns = input.shape.channelStride
         BLAS.sgemm(transposeA: true, m: inChannels, n: columns, k: outChannels,
                    a: weight.value.data, lda: inChannels,

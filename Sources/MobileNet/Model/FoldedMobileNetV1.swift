@@ -4,9 +4,10 @@
 /// For a convolution W followed by BatchNorm with running statistics μ, σ² and affine
 /// γ, β, eval-mode BN(W∗x) = W'∗x + b' with, per output channel c,
 /// s_c = γ_c / √(σ²_c + eps), W'_c = s_c·W_c, b'_c = β_c − s_c·μ_c.
-/// Each convolution then writes its output once with the bias and ReLU6 applied — the
-/// depthwise kernel per channel while the channel is in cache, the GEMMs in one pass over
-/// their output — instead of a separate BatchNorm pass.
+/// Each depthwise convolution then runs per channel with its bias and ReLU6 applied while
+/// the channel is in cache, and applies the bias and ReLU6 of the GEMM before it (entry or
+/// pointwise) to its input channel just before reading it: no separate pass over a GEMM's
+/// output (except the last block's, before the pooling), no BatchNorm pass.
 /// - Input: normalised images [inputChannels, H, W, N] (engine layout); output: logits
 ///   [numClasses, 1, 1, N], owned by the model (valid until the next forward).
 /// - A snapshot: later changes to the source model's weights are not seen.
@@ -81,13 +82,15 @@ public final class FoldedMobileNetV1 {
             shape: input.shape, geometry: entryGeometry))
         BLAS.sgemm(m: shape.channels, n: length, k: rows, a: entry.weight.data, lda: rows,
                    b: cols.data, ldb: length, c: x.data, ldc: length)
-        Parallel.forEachRange(shape.channels, BiasReLU6(y: SendablePointer(x.data), bias: SendablePointer(entry.bias.data), count: length))
+        // The bias + ReLU6 still owed to `x` (the last GEMM's output), per channel.
+        var pendingBias = entry.bias
         for block in blocks {
-            // Depthwise with bias + ReLU6 per channel, from `ping` into `pong`.
+            // Per channel: the pending bias + ReLU6 on the input in `ping`, then the depthwise
+            // with its bias + ReLU6 into `pong`.
             let dwShape = block.geometry.outputShape(shape, outChannels: shape.channels)
             let y = buffer(&pong, dwShape)
             Parallel.forEachRange(shape.channels, DepthwiseBiasReLU6(
-                x: SendablePointer(x.data), w: SendablePointer(block.depthwise.weight.data),
+                x: SendablePointer(x.data), inputBias: SendablePointer(pendingBias.data), w: SendablePointer(block.depthwise.weight.data),
                 bias: SendablePointer(block.depthwise.bias.data), y: SendablePointer(y.data), shape: shape, geometry: block.geometry))
             // Pointwise GEMM back into `ping` (its input is consumed), then bias + ReLU6.
             shape = FeatureShape(channels: block.pointwise.bias.count, height: dwShape.height, width: dwShape.width, batch: dwShape.batch)
@@ -95,8 +98,10 @@ public final class FoldedMobileNetV1 {
             let n = shape.channelStride
             BLAS.sgemm(m: shape.channels, n: n, k: dwShape.channels, a: block.pointwise.weight.data, lda: dwShape.channels,
                        b: y.data, ldb: n, c: x.data, ldc: n)
-            Parallel.forEachRange(shape.channels, BiasReLU6(y: SendablePointer(x.data), bias: SendablePointer(block.pointwise.bias.data), count: n))
+            pendingBias = block.pointwise.bias
         }
+        Parallel.forEachRange(shape.channels, BiasReLU6(y: SendablePointer(x.data), bias: SendablePointer(pendingBias.data),
+                                                        count: shape.channelStride))
         let features = buffer(&pooled, FeatureShape(channels: shape.channels, height: 1, width: 1, batch: shape.batch))
         Parallel.forEachRange(shape.channels, AdaptiveAvgPool2d.Average(
             x: SendablePointer(x.data), y: SendablePointer(features.data), pixels: shape.spatial, batch: shape.batch))
@@ -128,10 +133,12 @@ public final class FoldedMobileNetV1 {
         }
     }
 
-    /// Depthwise forward of a range of channels, each followed by bias + ReLU6 while its
-    /// output is still in cache.
+    /// Over a range of channels: x[c, :] = min(max(x[c, :] + inputBias[c], 0), 6) in place,
+    /// then the depthwise forward of the channel, then bias + ReLU6 on its output, all while
+    /// the channel is in cache.
     struct DepthwiseBiasReLU6: ParallelKernel {
-        let x: SendablePointer<Float>, w: SendablePointer<Float>, bias: SendablePointer<Float>, y: SendablePointer<Float>
+        let x: SendablePointer<Float>, inputBias: SendablePointer<Float>
+        let w: SendablePointer<Float>, bias: SendablePointer<Float>, y: SendablePointer<Float>
         let shape: FeatureShape
         let geometry: ConvGeometry
 
@@ -140,9 +147,9 @@ public final class FoldedMobileNetV1 {
             let taps = geometry.kernelSize * geometry.kernelSize
             DepthwiseKernels.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
-                    let yc = y.base + c * out.channelStride
-                    DepthwiseKernels.forwardChannel(x.base + c * shape.channelStride, w.base + c * taps, yc,
-                                                    shape, out, geometry, tapWeights, tapSources)
+                    let xc = x.base + c * shape.channelStride, yc = y.base + c * out.channelStride
+                    BiasReLU6(y: x, bias: inputBias, count: shape.channelStride).run(c ..< c + 1)
+                    DepthwiseKernels.forwardChannel(xc, w.base + c * taps, yc, shape, out, geometry, tapWeights, tapSources)
                     let b = bias[c]
                     for i in 0..<out.channelStride { yc[i] = ReLU6.clamp(yc[i] + b) }
                 }

@@ -58,6 +58,12 @@ public final class MobileNetV1 {
     /// Every layer with its module path, in forward order.
     public let namedLayers: [(name: String, layer: any Layer)]
 
+    /// The largest activation of the last training forward: the size of each gradient buffer.
+    private var largestActivation: FeatureShape?
+    /// The two maps every input gradient of the backward goes through, in turn (ping-pong),
+    /// instead of one gradient map per layer; each holds ``largestActivation``.
+    private var gradientBuffers: (ping: FeatureMap, pong: FeatureMap)?
+
     /// Builds the network with PyTorch's default initialisation distributions, seeded.
     /// - Parameters:
     ///   - numClasses: classifier outputs (10 for CIFAR-10).
@@ -136,6 +142,7 @@ public final class MobileNetV1 {
             return x
         }
         var x = entryConv.forward(input, training: true)
+        var largest = x.shape
         var norm = entryNorm
         for block in blocks {
             let (normKernel, normalized) = norm.trainingForward(x)
@@ -145,7 +152,10 @@ public final class MobileNetV1 {
                 first: ChannelPipeline(first: normKernel, second: depthwiseKernel), second: depthNormKernel))
             x = block.pointwise.forward(depthNormalized, training: true)
             norm = block.pointNorm
+            if depthwiseOutput.shape.count > largest.count { largest = depthwiseOutput.shape }
+            if x.shape.count > largest.count { largest = x.shape }
         }
+        largestActivation = largest
         return linear.forward(pool.forward(norm.forward(x, training: true), training: true), training: true)
     }
 
@@ -154,16 +164,31 @@ public final class MobileNetV1 {
     /// depthwise conv and the BatchNorm before it, channel by channel). Returns the entry
     /// conv's input-gradient map, which holds zeros: the images need no gradient, so it is
     /// not computed (``Conv2d/computesGradInput``).
+    ///
+    /// Memory: the input gradients of the BatchNorms, depthwise and pointwise convs all
+    /// live in two shared maps (ping-pong), not one map per layer. ∂L/∂(pointwise output)
+    /// is in `ping`; the pointwise backward writes ∂L/∂(its input) into `pong`, where the
+    /// depthwise BatchNorm works in place; the depthwise conv then writes into `ping`
+    /// (free once the pointwise backward has read it), where the BatchNorm before it works
+    /// in place.
     /// - Precondition: after `forward(_:training: true)` with the same batch.
     @discardableResult
     public func backward(_ gradLogits: FeatureMap) -> FeatureMap {
-        var g = pool.backward(linear.backward(gradLogits))
-        g = (blocks.last?.pointNorm ?? entryNorm).backward(g)
+        guard let largestActivation else { preconditionFailure("MobileNetV1.backward needs a forward(_:training: true) first") }
+        let ping = FeatureMap.reuse(gradientBuffers?.ping, for: largestActivation)
+        let pong = FeatureMap.reuse(gradientBuffers?.pong, for: largestActivation)
+        gradientBuffers = (ping, pong)
+        let lastNorm = blocks.last?.pointNorm ?? entryNorm
+        let (lastNormKernel, gradLastNormInput) = lastNorm.backwardKernel(pool.backward(linear.backward(gradLogits)), into: ping)
+        Parallel.forEachRange(lastNorm.numFeatures, lastNormKernel)
+        var g = gradLastNormInput
         for index in blocks.indices.reversed() {
             let block = blocks[index]
-            let (depthNormKernel, gradDepthwiseOutput) = block.depthNorm.backwardKernel(block.pointwise.backward(g))
-            let (depthwiseKernel, gradNormalized) = block.depthwise.backwardKernel(gradDepthwiseOutput)
-            let (normKernel, gradNormInput) = (index > 0 ? blocks[index - 1].pointNorm : entryNorm).backwardKernel(gradNormalized)
+            let gradPointwiseInput = block.pointwise.backward(g, into: pong)
+            let (depthNormKernel, gradDepthwiseOutput) = block.depthNorm.backwardKernel(gradPointwiseInput, into: pong)
+            let (depthwiseKernel, gradNormalized) = block.depthwise.backwardKernel(gradDepthwiseOutput, into: ping)
+            let (normKernel, gradNormInput) = (index > 0 ? blocks[index - 1].pointNorm : entryNorm)
+                .backwardKernel(gradNormalized, into: ping)
             Parallel.forEachRange(block.depthwise.channels, ChannelPipeline(
                 first: ChannelPipeline(first: depthNormKernel, second: depthwiseKernel), second: normKernel))
             g = gradNormInput
