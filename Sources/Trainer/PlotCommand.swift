@@ -23,6 +23,11 @@ struct PlotCommand: ParsableCommand {
     @Option(help: "Title above each chart (default: the metrics file's name).")
     var title: String?
 
+    func validate() throws {
+        let same = (metrics as NSString).standardizingPath == (output as NSString).standardizingPath
+        if same { throw ValidationError("--output \(output) is the --metrics file itself; writing the SVG there would destroy the metrics. Choose another --output, e.g. curves.svg.") }
+    }
+
     func run() throws {
         let curves = try reportingErrors { try TrainingCurves(contentsOfFile: metrics) }
         let name = title ?? (metrics as NSString).lastPathComponent
@@ -30,7 +35,7 @@ struct PlotCommand: ParsableCommand {
             do {
                 try AtomicFile.write(Data(curves.svg(title: name).utf8), to: output)
             } catch {
-                throw CommandFailure("cannot write --output \(output): \(error). Choose a writable path.")
+                throw CommandFailure("cannot write --output \(output): \(error)")
             }
         }
         let last = curves.epochs.last!

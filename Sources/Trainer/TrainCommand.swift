@@ -126,7 +126,8 @@ struct TrainCommand: ParsableCommand {
     /// the recipe's options before the other flags apply; flags not given keep the values.
     func options(over base: TrainingOptions) -> TrainingOptions {
         var o = base
-        if let recipe {
+        // A recipe replaces the base, unless it is the base's own (e.g. given again on --resume).
+        if let recipe, recipe.rawValue != base.recipe {
             o = recipe.options
             o.numClasses = base.numClasses
         }
@@ -179,7 +180,7 @@ struct TrainCommand: ParsableCommand {
         do {
             try AtomicFile.write(Data("probe".utf8), to: probe)
         } catch {
-            throw CommandFailure("cannot write checkpoints to \(directory.path): \(error). Choose a writable --checkpoint-dir.")
+            throw CommandFailure("cannot write checkpoints to \(directory.path): \(error) Or choose another --checkpoint-dir.")
         }
         try? FileManager.default.removeItem(atPath: probe)
     }

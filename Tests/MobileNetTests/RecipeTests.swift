@@ -39,6 +39,15 @@ import Testing
         #expect(try Self.trainCommand(["--nesterov"]).options(over: TrainCommand.defaults).recipe == "seed")
     }
 
+    /// `--resume DIR --recipe fast` of a fast run shortened with --epochs 2 keeps the
+    /// checkpoint's options: the recipe given again is the checkpoint's own.
+    @Test func theCheckpointsOwnRecipeGivenAgainChangesNothing() throws {
+        var base = Recipe.fast.options
+        base.epochs = 2
+        #expect(try Self.trainCommand(["--recipe", "fast"]).options(over: base) == base)
+        #expect(try Self.trainCommand(["--recipe", "seed"]).options(over: base).differences(from: base).first?.flag == "--recipe")
+    }
+
     @Test func aRecipeKeepsTheResumedRunsClassCount() throws {
         var base = TrainingOptions()
         base.numClasses = 100
@@ -183,7 +192,14 @@ import Testing
             try TrainingCurves(jsonLines: "{\"kind\":\"epoch\",\"epoch\":1}\nnot json\n{\"kind\":\"epoch\",\"epoch\":2}\n", path: "m.jsonl")
         }
         #expect(throws: TrainingCurves.ReadError.self) { try TrainingCurves(jsonLines: "{\"kind\":\"step\",\"step\":1,\"lr\":0.1}\n") }
-        #expect(throws: TrainingCurves.ReadError.self) { try TrainingCurves(contentsOfFile: "/nonexistent/metrics.jsonl") }
+        #expect(throws: TrainingCurves.ReadError(path: "/nonexistent/metrics.jsonl", line: nil,
+                                                 message: "does not exist. Pass the file train wrote with --metrics.")) {
+            try TrainingCurves(contentsOfFile: "/nonexistent/metrics.jsonl")
+        }
+        #expect(throws: TrainingCurves.ReadError.self) { try TrainingCurves(contentsOfFile: NSTemporaryDirectory()) }
+        // plot refuses to write its SVG over the metrics file it reads.
+        FlagTests.expectRejected(["plot", "--metrics", "runs/a/m.jsonl", "--output", "runs/a/./m.jsonl"], naming: "--output",
+                                 mentioning: ["--metrics", "destroy"])
     }
 
     @Test func plotCommandWritesTheSVG() throws {

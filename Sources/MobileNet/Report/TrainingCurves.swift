@@ -45,6 +45,13 @@ public struct TrainingCurves: Equatable, Sendable {
     /// - Throws: ``ReadError`` when the file cannot be read, a line is not a JSON object
     ///   (a last line cut short by a crash is skipped), or the file has no epoch lines.
     public init(contentsOfFile path: String) throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw ReadError(path: path, line: nil, message: "does not exist. Pass the file train wrote with --metrics.")
+        }
+        if isFolder.boolValue {
+            throw ReadError(path: path, line: nil, message: "is a folder. Pass the file train wrote with --metrics.")
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ReadError(path: path, line: nil, message: "cannot be read as UTF-8 text. Pass the file train wrote with --metrics.")
         }
