@@ -150,8 +150,7 @@ public final class FoldedMobileNetV1 {
                     let xc = x.base + c * shape.channelStride, yc = y.base + c * out.channelStride
                     BiasReLU6(y: x, bias: inputBias, count: shape.channelStride).run(c ..< c + 1)
                     DepthwiseKernels.forwardChannel(xc, w.base + c * taps, yc, shape, out, geometry, tapWeights, tapSources)
-                    let b = bias[c]
-                    for i in 0..<out.channelStride { yc[i] = ReLU6.clamp(yc[i] + b) }
+                    BiasReLU6(y: y, bias: bias, count: out.channelStride).run(c ..< c + 1)
                 }
             }
         }
