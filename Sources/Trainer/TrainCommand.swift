@@ -296,15 +296,11 @@ struct TrainCommand: ParsableCommand {
     /// best (validation-picked) checkpoint; printed and written as a `test` metrics line.
     func reportTest(_ run: TrainingRun, log: MetricsLog?) throws {
         guard let result = try run.testOnce() else { return }
-        func text(_ tally: EvaluationTally) -> String {
-            String(format: "loss %.4f | top-1 %.2f%% (%d/%d) | top-5 %.2f%%", tally.loss, 100 * tally.top1Accuracy,
-                   tally.top1Correct, tally.count, 100 * tally.topKAccuracy)
-        }
-        print("Test set, once, final weights: \(text(result.final))")
+        print("Test set, once, final weights: \(result.final.summaryLine)")
         var fields: [String: Any] = ["kind": "test", "final_loss": result.final.loss, "final_accuracy": result.final.top1Accuracy,
                                      "final_top5_accuracy": result.final.topKAccuracy, "images": result.final.count]
         if let best = result.best {
-            print("Test set, once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(text(best.tally))")
+            print("Test set, once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")
             fields["best_epoch"] = best.epochsCompleted
             fields["best_loss"] = best.tally.loss
             fields["best_accuracy"] = best.tally.top1Accuracy

@@ -9,9 +9,7 @@ extension EvaluationTally {
     /// - Precondition: one name per class.
     public func text(classNames: [String]) -> String {
         precondition(classNames.count == classCount, "expected \(classCount) class names, got \(classNames.count)")
-        let k = min(Self.topK, classCount)
-        var out = "test loss \(formatFixed(loss, 4)) | top-1 \(percent(top1Accuracy)) (\(top1Correct)/\(count))"
-            + " | top-\(k) \(percent(topKAccuracy)) (\(topKCorrect)/\(count))\n\n"
+        var out = summaryLine + "\n\n"
 
         var perClass = TextTable(headers: ["class", "accuracy", "correct", "images"])
         for (index, accuracy) in confusion.perClassAccuracy.enumerated() {
@@ -29,6 +27,13 @@ extension EvaluationTally {
             matrix.append([label(target, classNames)] + (0..<classCount).map { "\(confusion[target, $0])" })
         }
         return out + matrix.text()
+    }
+
+    /// One line: "test loss L | top-1 A% (c/n) | top-5 B% (c/n)" (top-k with k = min(5, classes)).
+    public var summaryLine: String {
+        let k = min(Self.topK, classCount)
+        return "test loss \(formatFixed(loss, 4)) | top-1 \(percent(top1Accuracy)) (\(top1Correct)/\(count))"
+            + " | top-\(k) \(percent(topKAccuracy)) (\(topKCorrect)/\(count))"
     }
 
     private func label(_ index: Int, _ names: [String]) -> String { "\(index) \(names[index])" }
