@@ -17,19 +17,20 @@ public struct TrainingCurves: Equatable, Sendable {
 
     /// Epoch lines in epoch order (1-based `epoch`).
     public var epochs: [Epoch]
-    /// (global step, learning rate) from the step lines, in step order.
-    public var learningRates: [(step: Int, learningRate: Double)]
+    /// One logged step's learning rate.
+    public struct LearningRatePoint: Equatable, Sendable {
+        /// Global optimizer step (1-based).
+        public var step: Int
+        public var learningRate: Double
+    }
+
+    /// The step lines' learning rates, in step order.
+    public var learningRates: [LearningRatePoint]
     /// The final weights' test accuracy and the best checkpoint's, from a `test` line.
     public var finalTestAccuracy: Double?
     public var bestTestAccuracy: Double?
     /// The epochs the best checkpoint had completed (1-based), from the `test` line.
     public var bestEpoch: Int?
-
-    public static func == (a: TrainingCurves, b: TrainingCurves) -> Bool {
-        a.epochs == b.epochs && a.finalTestAccuracy == b.finalTestAccuracy && a.bestTestAccuracy == b.bestTestAccuracy && a.bestEpoch == b.bestEpoch
-            && a.learningRates.map(\.step) == b.learningRates.map(\.step)
-            && a.learningRates.map(\.learningRate) == b.learningRates.map(\.learningRate)
-    }
 
     /// A metrics file that cannot be drawn: the path, the 1-based line, what is wrong.
     public struct ReadError: Error, CustomStringConvertible, Equatable {
@@ -93,7 +94,7 @@ public struct TrainingCurves: Equatable, Sendable {
             throw ReadError(path: path, line: nil, message: "holds no epoch lines yet; plot it after the first epoch has finished.")
         }
         epochs = epochsByNumber.keys.sorted().map { epochsByNumber[$0]! }
-        learningRates = rates.keys.sorted().map { ($0, rates[$0]!) }
+        learningRates = rates.keys.sorted().map { LearningRatePoint(step: $0, learningRate: rates[$0]!) }
     }
 
     /// Three charts stacked in one standalone SVG: loss per epoch, top-1 accuracy (%) per
