@@ -21,18 +21,97 @@ import Testing
     }
 
     /// Logits agree with eval mode within the whole-network rule of the golden README
-    /// (1e-4·max|b| + 1e-4·|b|): folding only reorders float roundings. Two batch sizes
-    /// in a row also check that the planned buffers are reshaped, not reused stale.
+    /// (1e-4·max|b| + 1e-4·|b|): folding only reorders float roundings. Batches below and
+    /// above 2 × minimumPieceBatch take both paths (layers split over threads; the batch cut
+    /// into pieces of 8 + 9 and 20 + 20 images), and batch sizes in a row check that the
+    /// planned buffers are reshaped, not reused stale.
     @Test func logitsMatchTheEvalModeForward() {
         let model = Self.model(seed: 21)
         let folded = model.makeInferenceModel()
         var rng = TestRNG(seed: 22)
-        for batch in [5, 3] {
+        #expect(FoldedMobileNetV1.pieceCount(batch: 5) == 1)
+        #expect(FoldedMobileNetV1.pieceCount(batch: 17) == BLAS.pieces)
+        for batch in [5, 17, 3, 40] {
             let input = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: batch), &rng)
             let expected = model.forward(input, training: false).nchwArray()
             let actual = folded.forward(input).nchwArray()
             expectAllClose(actual, expected, atolScale: 1e-4, rtol: 1e-4, "logits at batch \(batch)")
         }
+    }
+
+    /// The logits are bitwise the same with 1 and 2 threads on both paths (the batch's cut
+    /// depends on max(2, threads), not on the thread count).
+    @Test func logitsAreBitwiseIdenticalWithOneAndTwoThreads() {
+        let saved = Parallel.threadCount
+        defer { setEngineThreads(saved) }
+        let folded = Self.model(seed: 23).makeInferenceModel()
+        var rng = TestRNG(seed: 24)
+        for batch in [6, 19] {
+            let input = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: batch), &rng)
+            setEngineThreads(1)
+            let one = folded.forward(input).nchwArray().map(\.bitPattern)
+            setEngineThreads(2)
+            let two = folded.forward(input).nchwArray().map(\.bitPattern)
+            #expect(one == two, "batch \(batch)")
+        }
+    }
+
+    /// The entry's direct convolution against Conv2d (im2col + GEMM, checked against
+    /// PyTorch in Conv2dTests) plus bias and ReLU6, on odd sizes, both strides, and
+    /// batches with and without a partial 16-lane vector; values reach past 0 and 6.
+    @Test(arguments: [1, 2])
+    func directConvolutionMatchesConv2dWithBiasAndReLU6(stride: Int) {
+        var rng = TestRNG(seed: UInt64(30 + stride))
+        var clamped: Set<Float> = []
+        for (height, width, batch) in [(7, 6, 17), (5, 9, 3), (2, 2, 33), (1, 1, 1)] {
+            let conv = Conv2d(inChannels: 3, outChannels: 4, kernelSize: 3, stride: stride, padding: 1, bias: false)
+            randomize(conv.parameters, &rng)
+            let input = randomFeatureMap(FeatureShape(channels: 3, height: height, width: width, batch: batch), &rng)
+            for i in 0..<input.shape.count { input.data[i] *= 8 }
+            let bias = Tensor(shape: [4], values: [-1, 0.5, 2, -3])
+            let reference = conv.forward(input, training: false)
+            let out = reference.shape
+            var expected = Array(reference.buffer)
+            for c in 0..<4 {
+                for i in 0..<out.channelStride { expected[c * out.channelStride + i] = ReLU6.clamp(expected[c * out.channelStride + i] + bias.data[c]) }
+            }
+            let actual = FeatureMap(shape: out)
+            FoldedMobileNetV1.ConvolutionBiasReLU6(
+                x: SendablePointer(input.data), w: SendablePointer(conv.weight.value.data), bias: SendablePointer(bias.data),
+                y: SendablePointer(actual.data), shape: input.shape, geometry: conv.geometry, depthwise: false).run(0..<4)
+            clamped.formUnion(expected.filter { $0 == 0 || $0 == 6 })
+            expectAllClose(Array(actual.buffer), expected, atolScale: 1e-5, rtol: 1e-5, "\(height)×\(width) N \(batch) s \(stride)")
+        }
+        #expect(clamped == [0, 6], "both ends of the clamp are exercised")
+    }
+
+    /// The folded depthwise (bias and ReLU6 applied as each sum is stored) against the
+    /// depthwise scalar twin plus bias and ReLU6, on the same odd shapes.
+    @Test(arguments: [1, 2])
+    func depthwiseWithBiasAndReLU6MatchesTheScalarTwin(stride: Int) {
+        var rng = TestRNG(seed: UInt64(40 + stride))
+        var clamped: Set<Float> = []
+        for (height, width, batch) in [(7, 6, 17), (5, 9, 3), (2, 2, 33), (1, 1, 1), (4, 4, 50)] {
+            let layer = DepthwiseConv2d(channels: 3, stride: stride)
+            randomize(layer.parameters, &rng)
+            let shape = FeatureShape(channels: 3, height: height, width: width, batch: batch)
+            let input = randomFeatureMap(shape, &rng)
+            for i in 0..<shape.count { input.data[i] *= 8 }
+            let bias = Tensor(shape: [3], values: [-1, 0.5, 3])
+            let out = layer.geometry.outputShape(shape, outChannels: 3)
+            var expected = DepthwiseConv2d.referenceForward(input: Array(input.buffer), shape: shape,
+                                                           weight: layer.weight.value.array, geometry: layer.geometry)
+            for c in 0..<3 {
+                for i in 0..<out.channelStride { expected[c * out.channelStride + i] = ReLU6.clamp(expected[c * out.channelStride + i] + bias.data[c]) }
+            }
+            let actual = FeatureMap(shape: out)
+            FoldedMobileNetV1.ConvolutionBiasReLU6(
+                x: SendablePointer(input.data), w: SendablePointer(layer.weight.value.data), bias: SendablePointer(bias.data),
+                y: SendablePointer(actual.data), shape: shape, geometry: layer.geometry, depthwise: true).run(0..<3)
+            clamped.formUnion(expected.filter { $0 == 0 || $0 == 6 })
+            expectAllClose(Array(actual.buffer), expected, atolScale: 1e-5, rtol: 1e-5, "\(height)×\(width) N \(batch) s \(stride)")
+        }
+        #expect(clamped == [0, 6], "both ends of the clamp are exercised")
     }
 
     /// Folding one conv + BN by hand: W' = s·W, b' = β − s·μ with s = γ/√(σ² + eps).

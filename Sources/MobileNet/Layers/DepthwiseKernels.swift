@@ -59,26 +59,62 @@ enum DepthwiseKernels {
 
     // MARK: - One channel
 
-    /// Each output vector y[oy, ox, :] = Σ over in-image taps w[a, b] · x[oy·s − p + a, ox·s − p + b, :].
+    /// Each output vector y[oy, ox, :] = Σ over in-image taps w[a, b] · x[oy·s − p + a, ox·s − p + b, :],
+    /// or, with `outputBias` b, min(max(that sum + b, 0), 6) (folded inference: the
+    /// BatchNorm's bias and ReLU6 applied as the sum is stored, no second pass).
+    ///
+    /// At stride 1 the outputs of a row whose taps all fall inside the image (the interior
+    /// columns) are one contiguous run of the row, and so is what each tap reads for them:
+    /// they are computed as a single weighted sum over (interior columns)·N floats, full
+    /// SIMD width whatever N, with the taps in the same order (same roundings) as the
+    /// per-pixel path the edge columns take. With `outputRows`, only those output rows are
+    /// computed, and `y` points at the first of them. With `inputChannels` i > 1 it is one
+    /// output channel of a dense convolution: the taps of input channels 0..<i (maps
+    /// `shape.channelStride` apart from `x`, weights [i, K, K] at `w`) summed in order
+    /// (tap lists must hold i·K·K entries).
     @inline(__always)
     static func forwardChannel(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                _ shape: FeatureShape, _ out: FeatureShape, _ geometry: ConvGeometry,
                                _ tapWeights: UnsafeMutablePointer<Float>,
-                               _ tapSources: UnsafeMutablePointer<UnsafePointer<Float>>) {
+                               _ tapSources: UnsafeMutablePointer<UnsafePointer<Float>>,
+                               outputBias: Float? = nil, outputRows: Range<Int>? = nil, inputChannels: Int = 1) {
         let n = shape.batch, k = geometry.kernelSize, s = geometry.stride, p = geometry.padding
-        for oy in 0..<out.height {
+        let inputStride = shape.channelStride
+        // Interior columns at stride 1: 0 ≤ ox − p and ox − p + K − 1 < W.
+        let interior = s == 1 ? p ..< max(p, min(out.width, shape.width - k + p + 1)) : 0..<0
+        let outputRows = outputRows ?? 0..<out.height
+        // y points at output row outputRows.lowerBound.
+        let y = y - outputRows.lowerBound * out.width * n
+        for oy in outputRows {
             let rows = geometry.validTaps(output: oy, inputSize: shape.height)
-            for ox in 0..<out.width {
-                let columns = geometry.validTaps(output: ox, inputSize: shape.width)
+            if !interior.isEmpty {
                 var count = 0
-                for a in rows {
-                    for b in columns {
-                        tapWeights[count] = w[a * k + b]
-                        tapSources[count] = x + ((oy * s - p + a) * shape.width + ox * s - p + b) * n
-                        count += 1
+                for i in 0..<inputChannels {
+                    for a in rows {
+                        for b in 0..<k {
+                            tapWeights[count] = w[(i * k + a) * k + b]
+                            tapSources[count] = x + i * inputStride + ((oy - p + a) * shape.width + interior.lowerBound - p + b) * n
+                            count += 1
+                        }
                     }
                 }
-                weightedSum(tapWeights, tapSources, taps: count, length: n, into: y + (oy * out.width + ox) * n)
+                weightedSum(tapWeights, tapSources, taps: count, length: interior.count * n,
+                            into: y + (oy * out.width + interior.lowerBound) * n, bias: outputBias)
+            }
+            for ox in 0..<out.width where !interior.contains(ox) {
+                let columns = geometry.validTaps(output: ox, inputSize: shape.width)
+                var count = 0
+                for i in 0..<inputChannels {
+                    for a in rows {
+                        for b in columns {
+                            tapWeights[count] = w[(i * k + a) * k + b]
+                            tapSources[count] = x + i * inputStride + ((oy * s - p + a) * shape.width + ox * s - p + b) * n
+                            count += 1
+                        }
+                    }
+                }
+                weightedSum(tapWeights, tapSources, taps: count, length: n, into: y + (oy * out.width + ox) * n,
+                            bias: outputBias)
             }
         }
     }
@@ -228,13 +264,24 @@ enum DepthwiseKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
     }
 
+    /// min(max(v + bias, 0), 6) per lane when `bias` is given (NaN stays NaN, as
+    /// ``ReLU6/clamp(_:)``), else v unchanged.
+    @inline(__always)
+    static func epilogue(_ v: Vector, _ bias: Float?) -> Vector {
+        guard let bias else { return v }
+        let u = v + Vector(repeating: bias)
+        return u.replacing(with: 0, where: u .< 0).replacing(with: 6, where: u .> 6)
+    }
+
     /// dst[0..<length] = Σ_t weights[t] · sources[t][0..<length], taps summed in list order
-    /// with fused multiply-adds. Eight vectors (128 floats, a whole batch of 128) per pass
-    /// over the taps: eight independent accumulator chains keep both FMA units busy, and
-    /// each tap's weight and source are read once per eight vectors.
+    /// with fused multiply-adds, then ``epilogue(_:_:)`` with `bias`. Eight vectors (128
+    /// floats, a whole batch of 128) per pass over the taps: eight independent accumulator
+    /// chains keep both FMA units busy, and each tap's weight and source are read once per
+    /// eight vectors. A length past a multiple of 16 ends with an overlapping vector, not
+    /// scalars. `dst` must not overlap the sources.
     @inline(__always)
     static func weightedSum(_ weights: UnsafePointer<Float>, _ sources: UnsafePointer<UnsafePointer<Float>>,
-                            taps: Int, length: Int, into dst: UnsafeMutablePointer<Float>) {
+                            taps: Int, length: Int, into dst: UnsafeMutablePointer<Float>, bias: Float? = nil) {
         var i = 0
         while i + 8 * width <= length {
             var s0 = Vector(repeating: 0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
@@ -249,26 +296,63 @@ enum DepthwiseKernels {
                 s6.addProduct(wt, load(src + 6 * width))
                 s7.addProduct(wt, load(src + 7 * width))
             }
-            store(s0, dst + i)
-            store(s1, dst + i + width)
-            store(s2, dst + i + 2 * width)
-            store(s3, dst + i + 3 * width)
-            store(s4, dst + i + 4 * width)
-            store(s5, dst + i + 5 * width)
-            store(s6, dst + i + 6 * width)
-            store(s7, dst + i + 7 * width)
+            store(epilogue(s0, bias), dst + i)
+            store(epilogue(s1, bias), dst + i + width)
+            store(epilogue(s2, bias), dst + i + 2 * width)
+            store(epilogue(s3, bias), dst + i + 3 * width)
+            store(epilogue(s4, bias), dst + i + 4 * width)
+            store(epilogue(s5, bias), dst + i + 5 * width)
+            store(epilogue(s6, bias), dst + i + 6 * width)
+            store(epilogue(s7, bias), dst + i + 7 * width)
             i += 8 * width
         }
-        while i + width <= length {
+        // Fewer than eight vectors left: four, two, then one at a time (a lone chain of
+        // dependent FMAs runs at the FMA's latency, so the long ones get several chains).
+        if i + 4 * width <= length {
+            var s0 = Vector(repeating: 0), s1 = s0, s2 = s0, s3 = s0
+            for t in 0..<taps {
+                let wt = Vector(repeating: weights[t]), src = sources[t] + i
+                s0.addProduct(wt, load(src))
+                s1.addProduct(wt, load(src + width))
+                s2.addProduct(wt, load(src + 2 * width))
+                s3.addProduct(wt, load(src + 3 * width))
+            }
+            store(epilogue(s0, bias), dst + i)
+            store(epilogue(s1, bias), dst + i + width)
+            store(epilogue(s2, bias), dst + i + 2 * width)
+            store(epilogue(s3, bias), dst + i + 3 * width)
+            i += 4 * width
+        }
+        if i + 2 * width <= length {
+            var s0 = Vector(repeating: 0), s1 = s0
+            for t in 0..<taps {
+                let wt = Vector(repeating: weights[t]), src = sources[t] + i
+                s0.addProduct(wt, load(src))
+                s1.addProduct(wt, load(src + width))
+            }
+            store(epilogue(s0, bias), dst + i)
+            store(epilogue(s1, bias), dst + i + width)
+            i += 2 * width
+        }
+        if i + width <= length {
             var sum = Vector(repeating: 0)
             for t in 0..<taps { sum.addProduct(Vector(repeating: weights[t]), load(sources[t] + i)) }
-            store(sum, dst + i)
+            store(epilogue(sum, bias), dst + i)
             i += width
+        }
+        if i < length && length >= width {
+            // The last partial vector as the full vector ending at `length`: the lanes it
+            // shares with the vector before get the same operations, so the same values.
+            i = length - width
+            var sum = Vector(repeating: 0)
+            for t in 0..<taps { sum.addProduct(Vector(repeating: weights[t]), load(sources[t] + i)) }
+            store(epilogue(sum, bias), dst + i)
+            return
         }
         while i < length {
             var sum: Float = 0
             for t in 0..<taps { sum.addProduct(weights[t], sources[t][i]) }
-            dst[i] = sum
+            dst[i] = bias.map { ReLU6.clamp(sum + $0) } ?? sum
             i += 1
         }
     }

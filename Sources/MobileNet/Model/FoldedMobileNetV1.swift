@@ -4,10 +4,11 @@
 /// For a convolution W followed by BatchNorm with running statistics μ, σ² and affine
 /// γ, β, eval-mode BN(W∗x) = W'∗x + b' with, per output channel c,
 /// s_c = γ_c / √(σ²_c + eps), W'_c = s_c·W_c, b'_c = β_c − s_c·μ_c.
-/// Each depthwise convolution then runs per channel with its bias and ReLU6 applied while
-/// the channel is in cache, and applies the bias and ReLU6 of the GEMM before it (entry or
-/// pointwise) to its input channel just before reading it: no separate pass over a GEMM's
-/// output (except the last block's, before the pooling), no BatchNorm pass.
+/// The entry conv runs as a direct convolution and each depthwise convolution per
+/// channel, both with their bias and ReLU6 applied as each sum is stored; each pointwise
+/// GEMM's bias and ReLU6 take one pass over its output. No BatchNorm pass.
+/// A batch of at least 8 images per thread (16 on one or two threads) is cut into pieces
+/// that each run the whole network on one thread (``forward(_:)``).
 /// - Input: normalised images [inputChannels, H, W, N] (engine layout); output: logits
 ///   [numClasses, 1, 1, N], owned by the model (valid until the next forward).
 /// - A snapshot: later changes to the source model's weights are not seen.
@@ -27,12 +28,8 @@ public final class FoldedMobileNetV1 {
     public let inputChannels: Int
     public let numClasses: Int
 
-    /// Planned on the first forward (activations alternate between `ping`, holding the entry
-    /// and pointwise outputs, and `pong`, the depthwise outputs), reused afterwards.
-    private var ping: FeatureMap?
-    private var pong: FeatureMap?
-    private var columns: Tensor?
-    private var pooled: FeatureMap?
+    /// One workspace per batch piece, planned on first use and reused.
+    private var workspaces: [Workspace] = []
     private var logits: FeatureMap?
 
     /// Folds `model`'s current weights and running statistics.
@@ -66,55 +63,136 @@ public final class FoldedMobileNetV1 {
         return folded
     }
 
+    /// Images per piece below which a batch is not cut: smaller GEMMs lose more speed than
+    /// the cut saves, so the layers are parallelised over channels instead.
+    static let minimumPieceBatch = 8
+
+    /// How many pieces a batch of `batch` images is cut into: ``BLAS/pieces``
+    /// (max(2, threads)) when each piece gets at least ``minimumPieceBatch`` images, else 1.
+    /// It depends only on the batch size and max(2, threads), so logits are bitwise the
+    /// same with 1 or 2 threads.
+    static func pieceCount(batch: Int) -> Int {
+        batch >= BLAS.pieces * minimumPieceBatch ? BLAS.pieces : 1
+    }
+
     /// Logits [numClasses, 1, 1, N] of eval-mode MobileNetV1 on `input`.
+    ///
+    /// A batch of at least ``BLAS/pieces`` × ``minimumPieceBatch`` images is cut into ``pieceCount(batch:)``
+    /// pieces of consecutive images, and each piece runs the whole network on one thread
+    /// (single-threaded GEMMs and depthwise passes, its own buffers): no barrier between
+    /// layers, and each GEMM keeps one core's caches. A smaller batch runs as one piece
+    /// whose layers are each split over the threads (channels or GEMM blocks).
     /// - Precondition: `input.shape.channels == inputChannels`.
     public func forward(_ input: FeatureMap) -> FeatureMap {
         precondition(input.shape.channels == inputChannels, "expected \(inputChannels) input channels, got \(input.shape)")
-        // Entry: im2col + one GEMM, then bias + ReLU6.
-        var shape = entryGeometry.outputShape(input.shape, outChannels: entry.bias.count)
-        var x = buffer(&ping, shape)
-        let rows = input.shape.channels * entryGeometry.kernelSize * entryGeometry.kernelSize
-        let length = shape.channelStride
-        if columns == nil || columns!.count < rows * length { columns = Tensor(shape: [rows * length]) }
-        let cols = columns!
-        Parallel.forEachRange(input.shape.channels, Conv2d.ColumnCopy(
-            toColumns: true, image: SendablePointer(input.data), columns: SendablePointer(cols.data),
-            shape: input.shape, geometry: entryGeometry))
-        BLAS.sgemm(m: shape.channels, n: length, k: rows, a: entry.weight.data, lda: rows,
-                   b: cols.data, ldb: length, c: x.data, ldc: length)
-        // The bias + ReLU6 still owed to `x` (the last GEMM's output), per channel.
-        var pendingBias = entry.bias
-        for block in blocks {
-            // Per channel: the pending bias + ReLU6 on the input in `ping`, then the depthwise
-            // with its bias + ReLU6 into `pong`.
-            let dwShape = block.geometry.outputShape(shape, outChannels: shape.channels)
-            let y = buffer(&pong, dwShape)
-            Parallel.forEachRange(shape.channels, DepthwiseBiasReLU6(
-                x: SendablePointer(x.data), inputBias: SendablePointer(pendingBias.data), w: SendablePointer(block.depthwise.weight.data),
-                bias: SendablePointer(block.depthwise.bias.data), y: SendablePointer(y.data), shape: shape, geometry: block.geometry))
-            // Pointwise GEMM back into `ping` (its input is consumed), then bias + ReLU6.
-            shape = FeatureShape(channels: block.pointwise.bias.count, height: dwShape.height, width: dwShape.width, batch: dwShape.batch)
-            x = buffer(&ping, shape)
-            let n = shape.channelStride
-            BLAS.sgemm(m: shape.channels, n: n, k: dwShape.channels, a: block.pointwise.weight.data, lda: dwShape.channels,
-                       b: y.data, ldb: n, c: x.data, ldc: n)
-            pendingBias = block.pointwise.bias
+        let batch = input.shape.batch
+        let pieces = Self.pieceCount(batch: batch)
+        while workspaces.count < pieces { workspaces.append(Workspace()) }
+        let out = FeatureMap.reuse(logits, for: FeatureShape(channels: numClasses, height: 1, width: 1, batch: batch))
+        logits = out
+        if pieces == 1 {
+            forwardPiece(input, images: 0..<batch, into: out, workspace: workspaces[0], parallel: true)
+        } else {
+            Parallel.forEachRange(pieces, PieceForward(model: self, input: input, output: out, pieces: pieces))
         }
-        Parallel.forEachRange(shape.channels, BiasReLU6(y: SendablePointer(x.data), bias: SendablePointer(pendingBias.data),
-                                                        count: shape.channelStride))
-        let features = buffer(&pooled, FeatureShape(channels: shape.channels, height: 1, width: 1, batch: shape.batch))
-        Parallel.forEachRange(shape.channels, AdaptiveAvgPool2d.Average(
-            x: SendablePointer(x.data), y: SendablePointer(features.data), pixels: shape.spatial, batch: shape.batch))
-        let out = buffer(&logits, FeatureShape(channels: numClasses, height: 1, width: 1, batch: shape.batch))
-        let batch = shape.batch
-        for o in 0..<numClasses { (out.data + o * batch).update(repeating: linearBias.data[o], count: batch) }
-        BLAS.sgemm(m: numClasses, n: batch, k: shape.channels, a: linearWeight.data, lda: shape.channels,
-                   b: features.data, ldb: batch, beta: 1, c: out.data, ldc: batch)
         return out
     }
 
+    /// Runs the pieces of one batch, each on the thread that draws it.
+    struct PieceForward: ParallelKernel {
+        /// Only read here, except each piece's own workspace and logit columns.
+        nonisolated(unsafe) let model: FoldedMobileNetV1
+        let input: FeatureMap, output: FeatureMap
+        let pieces: Int
+
+        func run(_ range: Range<Int>) {
+            let batch = input.shape.batch
+            for piece in range {
+                model.forwardPiece(input, images: batch * piece / pieces ..< batch * (piece + 1) / pieces,
+                                   into: output, workspace: model.workspaces[piece], parallel: false)
+            }
+        }
+    }
+
+    /// Buffers of one batch piece: activations alternate between `ping` (entry and
+    /// pointwise outputs) and `pong` (depthwise outputs).
+    final class Workspace {
+        var input: FeatureMap?
+        var ping: FeatureMap?
+        var pong: FeatureMap?
+        var pooled: FeatureMap?
+    }
+
+    /// The network on images `images` of `input`, writing their logits into columns
+    /// `images` of `output` [numClasses, 1, 1, N]. With `parallel`, each layer is split over
+    /// the engine's threads; without, everything runs on the calling thread.
+    func forwardPiece(_ input: FeatureMap, images: Range<Int>, into output: FeatureMap, workspace ws: Workspace, parallel: Bool) {
+        // The piece's images as a map of their own (C × H × W rows of `images.count` values).
+        let x0: FeatureMap
+        if images.count == input.shape.batch {
+            x0 = input
+        } else {
+            var shape = input.shape
+            shape.batch = images.count
+            x0 = Self.buffer(&ws.input, shape)
+            for row in 0..<(shape.channels * shape.spatial) {
+                (x0.data + row * images.count).update(from: input.data + row * input.shape.batch + images.lowerBound,
+                                                      count: images.count)
+            }
+        }
+        // Entry: a direct convolution, each output channel a weighted sum of the input
+        // channels' shifted maps with its bias + ReLU6 applied as it is stored (with 3 input
+        // channels, cheaper than im2col + a GEMM of depth 27).
+        var shape = entryGeometry.outputShape(x0.shape, outChannels: entry.bias.count)
+        var x = Self.buffer(&ws.ping, shape)
+        run(shape.channels, parallel, ConvolutionBiasReLU6(
+            x: SendablePointer(x0.data), w: SendablePointer(entry.weight.data), bias: SendablePointer(entry.bias.data),
+            y: SendablePointer(x.data), shape: x0.shape, geometry: entryGeometry, depthwise: false))
+        for block in blocks {
+            // The depthwise of every channel with its bias + ReLU6 into `pong`, the pointwise
+            // GEMM back into `ping` (its input is consumed), then the GEMM's bias + ReLU6.
+            let dwShape = block.geometry.outputShape(shape, outChannels: shape.channels)
+            let y = Self.buffer(&ws.pong, dwShape)
+            run(shape.channels, parallel, ConvolutionBiasReLU6(
+                x: SendablePointer(x.data), w: SendablePointer(block.depthwise.weight.data),
+                bias: SendablePointer(block.depthwise.bias.data), y: SendablePointer(y.data),
+                shape: shape, geometry: block.geometry, depthwise: true))
+            shape = FeatureShape(channels: block.pointwise.bias.count, height: dwShape.height, width: dwShape.width, batch: dwShape.batch)
+            x = Self.buffer(&ws.ping, shape)
+            let n = shape.channelStride
+            Self.sgemm(parallel, m: shape.channels, n: n, k: dwShape.channels, a: block.pointwise.weight.data, lda: dwShape.channels,
+                       b: y.data, ldb: n, c: x.data, ldc: n)
+            run(shape.channels, parallel, BiasReLU6(y: SendablePointer(x.data), bias: SendablePointer(block.pointwise.bias.data),
+                                                    count: n))
+        }
+        let features = Self.buffer(&ws.pooled, FeatureShape(channels: shape.channels, height: 1, width: 1, batch: shape.batch))
+        run(shape.channels, parallel, AdaptiveAvgPool2d.Average(
+            x: SendablePointer(x.data), y: SendablePointer(features.data), pixels: shape.spatial, batch: shape.batch))
+        // Linear into the piece's logit columns: bias, then += W · features.
+        let total = output.shape.batch, first = output.data + images.lowerBound
+        for o in 0..<numClasses { (first + o * total).update(repeating: linearBias.data[o], count: images.count) }
+        Self.sgemm(parallel, m: numClasses, n: images.count, k: shape.channels, a: linearWeight.data, lda: shape.channels,
+                   b: features.data, ldb: images.count, beta: 1, c: first, ldc: total)
+    }
+
+    /// `kernel` over `0..<count`: split over the threads, or on the calling thread.
+    private func run<Kernel: ParallelKernel>(_ count: Int, _ parallel: Bool, _ kernel: Kernel) {
+        if parallel { Parallel.forEachRange(count, kernel) } else if count > 0 { kernel.run(0..<count) }
+    }
+
+    /// C ← A·B + beta·C (row-major, no transposes): ``BLAS/sgemm`` split over the threads,
+    /// or one OpenBLAS call on the calling thread.
+    private static func sgemm(_ parallel: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if parallel {
+            BLAS.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else if m > 0 && n > 0 {
+            BLAS.serialSgemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+        }
+    }
+
     /// `map` reshaped to `shape`, allocated only when it cannot hold it.
-    private func buffer(_ map: inout FeatureMap?, _ shape: FeatureShape) -> FeatureMap {
+    private static func buffer(_ map: inout FeatureMap?, _ shape: FeatureShape) -> FeatureMap {
         let reused = FeatureMap.reuse(map, for: shape)
         map = reused
         return reused
@@ -133,24 +211,26 @@ public final class FoldedMobileNetV1 {
         }
     }
 
-    /// Over a range of channels: x[c, :] = min(max(x[c, :] + inputBias[c], 0), 6) in place,
-    /// then the depthwise forward of the channel, then bias + ReLU6 on its output, all while
-    /// the channel is in cache.
-    struct DepthwiseBiasReLU6: ParallelKernel {
-        let x: SendablePointer<Float>, inputBias: SendablePointer<Float>
-        let w: SendablePointer<Float>, bias: SendablePointer<Float>, y: SendablePointer<Float>
+    /// A K×K convolution with its bias and ReLU6 applied as each sum is stored, over a range
+    /// of output channels o: y[o] = min(max(Σ w[o, i, a, b] · x[i, shifted by (a, b)] + bias[o], 0), 6),
+    /// the sum over every input channel i (dense: weight [Cout, Cin·K·K]) or over i = o alone
+    /// (`depthwise`: weight [C, K·K]). Input [Cin, H, W, N] (`shape`), output [Cout, F, F', N].
+    struct ConvolutionBiasReLU6: ParallelKernel {
+        let x: SendablePointer<Float>, w: SendablePointer<Float>, bias: SendablePointer<Float>, y: SendablePointer<Float>
         let shape: FeatureShape
         let geometry: ConvGeometry
+        let depthwise: Bool
 
         func run(_ channels: Range<Int>) {
-            let out = geometry.outputShape(shape, outChannels: shape.channels)
-            let taps = geometry.kernelSize * geometry.kernelSize
+            let outputStride = geometry.outputShape(shape, outChannels: 1).channelStride
+            let inputChannels = depthwise ? 1 : shape.channels
+            let taps = inputChannels * geometry.kernelSize * geometry.kernelSize
             DepthwiseKernels.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
-                    let xc = x.base + c * shape.channelStride, yc = y.base + c * out.channelStride
-                    BiasReLU6(y: x, bias: inputBias, count: shape.channelStride).run(c ..< c + 1)
-                    DepthwiseKernels.forwardChannel(xc, w.base + c * taps, yc, shape, out, geometry, tapWeights, tapSources)
-                    BiasReLU6(y: y, bias: bias, count: out.channelStride).run(c ..< c + 1)
+                    DepthwiseKernels.forwardChannel(x.base + (depthwise ? c * shape.channelStride : 0), w.base + c * taps,
+                                                    y.base + c * outputStride, shape, geometry.outputShape(shape, outChannels: 1),
+                                                    geometry, tapWeights, tapSources, outputBias: bias[c],
+                                                    inputChannels: inputChannels)
                 }
             }
         }
