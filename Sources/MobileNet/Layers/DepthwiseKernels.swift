@@ -122,15 +122,33 @@ enum DepthwiseKernels {
     /// Gather form of the transpose: dX[iy, ix, :] = Σ over (a, b, oy, ox) with
     /// oy·s − p + a = iy, ox·s − p + b = ix of w[a, b] · dY[oy, ox, :]. Each input vector is
     /// written once, so channels (and pixels) never race and no zeroing pass is needed.
+    /// At stride 1 the interior columns of a row (every tap's output inside the map) run as
+    /// one contiguous weighted sum, taps in the per-pixel order, as in ``forwardChannel``.
     @inline(__always)
     static func gradInputChannel(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                  _ shape: FeatureShape, _ out: FeatureShape, _ geometry: ConvGeometry,
                                  _ tapWeights: UnsafeMutablePointer<Float>,
                                  _ tapSources: UnsafeMutablePointer<UnsafePointer<Float>>) {
-        let n = shape.batch, k = geometry.kernelSize
+        let n = shape.batch, k = geometry.kernelSize, p = geometry.padding
+        // Interior input columns at stride 1: ix + p − (K − 1) ≥ 0 and ix + p < F'.
+        let interior = geometry.stride == 1 ? (k - 1 - p) ..< max(k - 1 - p, min(shape.width, out.width - p)) : 0..<0
         for iy in 0..<shape.height {
             let rows = geometry.tapsReading(input: iy, outputSize: out.height)
-            for ix in 0..<shape.width {
+            if !interior.isEmpty {
+                var count = 0
+                var oy = rows.firstOutput
+                for a in rows.taps {
+                    for b in 0..<k {
+                        tapWeights[count] = w[a * k + b]
+                        tapSources[count] = dy + (oy * out.width + interior.lowerBound + p - b) * n
+                        count += 1
+                    }
+                    oy -= 1
+                }
+                weightedSum(tapWeights, tapSources, taps: count, length: interior.count * n,
+                            into: dx + (iy * shape.width + interior.lowerBound) * n)
+            }
+            for ix in 0..<shape.width where !interior.contains(ix) {
                 let columns = geometry.tapsReading(input: ix, outputSize: out.width)
                 var count = 0
                 var oy = rows.firstOutput
