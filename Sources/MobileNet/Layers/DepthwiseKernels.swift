@@ -358,6 +358,7 @@ enum DepthwiseKernels {
             store(epilogue(sum, bias), dst + i)
             i += width
         }
+        let tail = i
         if i < length && length >= width {
             // The last partial vector as the full vector ending at `length`: the lanes it
             // shares with the vector before get the same operations, so the same values.
@@ -370,8 +371,11 @@ enum DepthwiseKernels {
         while i < length {
             var sum: Float = 0
             for t in 0..<taps { sum.addProduct(weights[t], sources[t][i]) }
-            dst[i] = bias.map { ReLU6.clamp(sum + $0) } ?? sum
+            dst[i] = sum
             i += 1
+        }
+        if let bias, i > tail {
+            for j in tail..<length { dst[j] = ReLU6.clamp(dst[j] + bias) }
         }
     }
 

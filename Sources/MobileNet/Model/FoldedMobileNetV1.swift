@@ -7,7 +7,7 @@
 /// The entry conv runs as a direct convolution and each depthwise convolution per
 /// channel, both with their bias and ReLU6 applied as each sum is stored; each pointwise
 /// GEMM's bias and ReLU6 take one pass over its output. No BatchNorm pass.
-/// A batch of at least 8 images per thread (16 on one or two threads) is cut into pieces
+/// A batch of at least 16 images per thread (32 on one or two threads) is cut into pieces
 /// that each run the whole network on one thread (``forward(_:)``).
 /// - Input: normalised images [inputChannels, H, W, N] (engine layout); output: logits
 ///   [numClasses, 1, 1, N], owned by the model (valid until the next forward).
@@ -65,7 +65,7 @@ public final class FoldedMobileNetV1 {
 
     /// Images per piece below which a batch is not cut: smaller GEMMs lose more speed than
     /// the cut saves, so the layers are parallelised over channels instead.
-    static let minimumPieceBatch = 8
+    static let minimumPieceBatch = 16
 
     /// How many pieces a batch of `batch` images is cut into: ``BLAS/pieces``
     /// (max(2, threads)) when each piece gets at least ``minimumPieceBatch`` images, else 1.
@@ -222,15 +222,14 @@ public final class FoldedMobileNetV1 {
         let depthwise: Bool
 
         func run(_ channels: Range<Int>) {
-            let outputStride = geometry.outputShape(shape, outChannels: 1).channelStride
+            let out = geometry.outputShape(shape, outChannels: 1)
             let inputChannels = depthwise ? 1 : shape.channels
             let taps = inputChannels * geometry.kernelSize * geometry.kernelSize
             DepthwiseKernels.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
                     DepthwiseKernels.forwardChannel(x.base + (depthwise ? c * shape.channelStride : 0), w.base + c * taps,
-                                                    y.base + c * outputStride, shape, geometry.outputShape(shape, outChannels: 1),
-                                                    geometry, tapWeights, tapSources, outputBias: bias[c],
-                                                    inputChannels: inputChannels)
+                                                    y.base + c * out.channelStride, shape, out, geometry, tapWeights, tapSources,
+                                                    outputBias: bias[c], inputChannels: inputChannels)
                 }
             }
         }
