@@ -14,8 +14,8 @@
 /// - A fused per-channel loop (BatchNorm + ReLU6 → depthwise → BatchNorm + ReLU6, forward
 ///   or backward): every stage is timed per channel and summed per thread; the loop's
 ///   wall time on the calling thread is split among the stages in proportion to those
-///   sums (``apportion(_:among:)``), so waking the workers and waiting for the slowest
-///   thread are charged to the stages that ran.
+///   sums (in whole nanoseconds that add up to the loop's), so waking the workers and
+///   waiting for the slowest thread are charged to the stages that ran.
 /// - ``Kind/other``: the rest of the step's wall time — bookkeeping between the timed parts
 ///   (planning buffers, building kernels), which no kind claims.
 ///
@@ -28,7 +28,7 @@ public final class StepProfiler {
         case entryConvolution
         /// The 13 depthwise convolutions, forward and backward.
         case depthwise
-        /// The 13 pointwise GEMMs, forward and backward.
+        /// The 13 pointwise convolutions (one GEMM forward, two backward).
         case pointwise
         /// The 27 BatchNorm2d layers with their fused ReLU6, forward and backward.
         case batchNorm
