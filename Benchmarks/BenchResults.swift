@@ -19,6 +19,7 @@ struct BenchResults: Codable {
     var layers: [LayerResult] = []
     var network: [ThroughputResult] = []
     var breakdown: [StepBreakdown] = []
+    var profile: [StepProfileResult] = []
 }
 
 /// Writes `value` as pretty-printed JSON with sorted keys, atomically.
@@ -45,6 +46,7 @@ extension BenchResults {
         if !layers.isEmpty { out += layerSection() }
         if !network.isEmpty { out += networkSection() }
         if !breakdown.isEmpty { out += breakdownSection() }
+        if !profile.isEmpty { out += profileSection() }
         for chart in charts { out += "![\(chart.caption)](\(chart.file))\n\n" }
         return out
     }
@@ -87,14 +89,36 @@ extension BenchResults {
     }
 
     private func breakdownSection() -> String {
-        var table = TextTable(headers: ["kind"] + breakdown.flatMap { ["ms (\(label($0)))", "share (\(label($0)))"] })
-        for (i, kind) in LayerKind.allCases.enumerated() {
-            table.append([kind.rawValue] + breakdown.flatMap { b in
-                [formatFixed(b.kinds[i].milliseconds, 2), formatFixed(100 * b.kinds[i].share, 1) + " %"]
+        let table = kindTable(breakdown)
+        return "## Share of a training step per layer kind: layers driven one by one, unfused\n\n"
+            + "Each layer's forward and backward called on its own and timed, summed per kind; not the step users "
+            + "run (that one fuses BatchNorm + ReLU6, depthwise and BatchNorm + ReLU6 channel by channel: see the "
+            + "profiled step below).\n\n" + table.markdown() + "\n"
+    }
+
+    private func profileSection() -> String {
+        var table = kindTable(profile.map(\.breakdown))
+        table.append(["step wall, profiled"] + profile.flatMap { [milliseconds($0.profiledStep), ""] })
+        table.append(["step, unprofiled (same run)"] + profile.flatMap { [milliseconds($0.unprofiledStep), ""] })
+        table.append(["profiler overhead"] + profile.flatMap { ["", formatFixed(100 * $0.overhead, 1) + " %"] })
+        return "## Share of a training step per layer kind: the real fused step, profiled\n\n"
+            + "`TrainingSession.step` as training runs it, with a `StepProfiler` set: GEMM calls and serial parts "
+            + "timed on the calling thread; each fused per-channel loop's wall time split among its stages in "
+            + "proportion to their per-thread times; other is the rest of the step (bookkeeping between the timed "
+            + "parts). Medians over \(profile.first?.breakdown.steps ?? 0) profiled steps, which alternate with unprofiled "
+            + "steps of the same session.\n\n" + table.markdown() + "\n"
+    }
+
+    /// Kinds as rows, (ms, share) per measured case as columns, and a closing sum row.
+    private func kindTable(_ cases: [StepBreakdown]) -> TextTable {
+        var table = TextTable(headers: ["kind"] + cases.flatMap { ["ms (\(label($0)))", "share (\(label($0)))"] })
+        for (i, kind) in (cases.first?.kinds ?? []).enumerated() {
+            table.append([kind.kind] + cases.flatMap { c in
+                [formatFixed(c.kinds[i].milliseconds, 2), formatFixed(100 * c.kinds[i].share, 1) + " %"]
             })
         }
-        table.append(["sum"] + breakdown.flatMap { [formatFixed($0.totalMilliseconds, 2), "100 %"] })
-        return "## Share of a training step per layer kind (layers driven and timed one by one)\n\n" + table.markdown() + "\n"
+        table.append(["sum"] + cases.flatMap { [formatFixed($0.totalMilliseconds, 2), "100 %"] })
+        return table
     }
 
     func label(_ b: StepBreakdown) -> String { "\(b.threads) thr, batch \(b.batch)" }
@@ -117,11 +141,14 @@ extension BenchResults {
                            SVGChart.bars(title: "Standard ÷ depthwise-separable, per layer shape (\(machine.layerThreads) threads)",
                                          yLabel: "standard ÷ separable", categories: shapes.map(\.label), series: series)))
         }
-        if !breakdown.isEmpty {
-            let series = breakdown.map { b in ChartSeries(name: label(b), values: b.kinds.map(\.milliseconds)) }
-            charts.append(("step-kinds.svg", "training step time per layer kind",
+        if !breakdown.isEmpty || !profile.isEmpty {
+            let kinds = StepProfiler.Kind.allCases
+            let milliseconds = { (times: [KindTime]) in kinds.map { kind in times.first { $0.kind == kind.label }?.milliseconds ?? 0 } }
+            let series = breakdown.map { ChartSeries(name: "one by one, " + label($0), values: milliseconds($0.kinds)) }
+                + profile.map { ChartSeries(name: "fused, profiled, " + label($0.breakdown), values: milliseconds($0.breakdown.kinds)) }
+            charts.append(("step-kinds.svg", "training step time per layer kind: layers one by one (unfused) and the real fused step (profiled)",
                            SVGChart.bars(title: "Training step time per layer kind", yLabel: "milliseconds per step",
-                                         categories: LayerKind.allCases.map(\.rawValue), series: series)))
+                                         categories: kinds.map(\.label), series: series)))
         }
         return charts
     }

@@ -18,6 +18,7 @@ struct ThroughputResult: Codable {
 
 /// A step's time in one kind of layer, summed over the network's layers of that kind.
 struct KindTime: Codable {
+    /// ``StepProfiler/Kind/label``.
     let kind: String
     /// Median over steps of the per-step sum, milliseconds.
     let milliseconds: Double
@@ -25,25 +26,42 @@ struct KindTime: Codable {
     let share: Double
 }
 
-/// Where a training step's time goes, at one thread count and batch size.
+/// Where a training step's time goes, per kind of layer, at one thread count and batch size.
 struct StepBreakdown: Codable {
     let threads: Int
     let batch: Int
     let steps: Int
+    /// Each kind's median over the steps, with its share of the medians' sum.
     let kinds: [KindTime]
-    /// Σ kinds, milliseconds (the layers driven one by one, timed each).
+    /// Σ kinds' medians, milliseconds.
     let totalMilliseconds: Double
+
+    init(threads: Int, batch: Int, steps: Int, medians: [(kind: StepProfiler.Kind, milliseconds: Double)]) {
+        self.threads = threads
+        self.batch = batch
+        self.steps = steps
+        let total = medians.reduce(0) { $0 + $1.milliseconds }
+        kinds = medians.map { KindTime(kind: $0.kind.label, milliseconds: $0.milliseconds, share: $0.milliseconds / total) }
+        totalMilliseconds = total
+    }
 }
 
-/// The layer kinds a step's time is split into.
-enum LayerKind: String, CaseIterable {
-    case entryConvolution = "entry conv"
-    case depthwise
-    case pointwise
-    case batchNorm = "BN+ReLU6"
-    case head = "pool+linear+loss"
-    case optimizer
+/// Where the real training step's time goes (``TrainingSession/step(images:targets:globalBatchSize:)``,
+/// fused path and all), measured by ``StepProfiler``, at one thread count and batch size.
+struct StepProfileResult: Codable {
+    /// Every ``StepProfiler/Kind``, in order, over the profiled steps.
+    let breakdown: StepBreakdown
+    /// The profiled steps' wall time, as the profiler measured it (all of `step`).
+    let profiledStep: Timing
+    /// Unprofiled steps of the same session, alternating with the profiled ones.
+    let unprofiledStep: Timing
 
+    /// How much longer a profiled step took than an unprofiled one (medians), as a fraction.
+    var overhead: Double { profiledStep.medianMilliseconds / unprofiledStep.medianMilliseconds - 1 }
+}
+
+extension StepProfiler.Kind {
+    /// The kind of one layer of ``MobileNetV1/namedLayers``.
     init(_ layer: any Layer) {
         switch layer {
         case is Conv2d: self = .entryConvolution
@@ -53,6 +71,9 @@ enum LayerKind: String, CaseIterable {
         default: self = .head  // AdaptiveAvgPool2d, Linear
         }
     }
+
+    /// The kinds the one-by-one breakdown times: all but other (it sums only timed calls).
+    static let layerKinds = allCases.filter { $0 != .other }
 }
 
 /// A seeded model, a training session over it, and one random batch.
@@ -98,26 +119,26 @@ func benchmarkThroughput(threads: [Int], batches: [Int], repetitions: Repetition
     return results
 }
 
-/// Drives the network's layers one by one through training steps, timing each call,
-/// and sums the times by ``LayerKind``.
+/// Drives the network's layers one by one (unfused) through training steps, timing each
+/// call, and sums the times by ``StepProfiler/Kind``.
 func benchmarkBreakdown(threads: Int, batch: Int, repetitions: Repetitions) throws -> StepBreakdown {
     setEngineThreads(threads)
     let fixture = try NetworkFixture(batch: batch)
     let model = fixture.session.model, loss = fixture.session.criterion, optimizer = fixture.session.optimizer
-    var samples: [LayerKind: [Double]] = [:]
+    var samples: [StepProfiler.Kind: [Double]] = [:]
     let steps = max(1, repetitions.warmup) + repetitions.runs
     fixture.targets.withUnsafeBufferPointer { targets in
         for step in 0..<steps {
-            var times: [LayerKind: Double] = [:]
+            var times: [StepProfiler.Kind: Double] = [:]
             var x = fixture.images
             for entry in model.namedLayers {
-                times[LayerKind(entry.layer), default: 0] += elapsedMilliseconds { x = entry.layer.forward(x, training: true) }
+                times[StepProfiler.Kind(entry.layer), default: 0] += elapsedMilliseconds { x = entry.layer.forward(x, training: true) }
             }
             var g = x
             times[.head, default: 0] += elapsedMilliseconds { _ = loss.forward(x, targets: targets); g = loss.backward() }
             times[.optimizer, default: 0] += elapsedMilliseconds { optimizer.zeroGrad() }
             for entry in model.namedLayers.reversed() {
-                times[LayerKind(entry.layer), default: 0] += elapsedMilliseconds { g = entry.layer.backward(g) }
+                times[StepProfiler.Kind(entry.layer), default: 0] += elapsedMilliseconds { g = entry.layer.backward(g) }
             }
             times[.optimizer, default: 0] += elapsedMilliseconds {
                 precondition(optimizer.gradientsAreFinite(), "random-data step produced a non-finite gradient")
@@ -127,9 +148,33 @@ func benchmarkBreakdown(threads: Int, batch: Int, repetitions: Repetitions) thro
             for (kind, ms) in times { samples[kind, default: []].append(ms) }
         }
     }
-    let medians = LayerKind.allCases.map { ($0, samples[$0].map { Timing($0).medianMilliseconds } ?? 0) }
-    let total = medians.reduce(0) { $0 + $1.1 }
-    return StepBreakdown(threads: threads, batch: batch, steps: repetitions.runs,
-                         kinds: medians.map { KindTime(kind: $0.0.rawValue, milliseconds: $0.1, share: $0.1 / total) },
-                         totalMilliseconds: total)
+    return StepBreakdown(threads: threads, batch: batch, steps: repetitions.runs, medians: StepProfiler.Kind.layerKinds.map { kind in
+        (kind, samples[kind].map { Timing($0).medianMilliseconds } ?? 0)
+    })
+}
+
+/// Runs real training steps, alternately unprofiled (timed from outside) and profiled
+/// (``StepProfiler``): warm-up pairs first, then `repetitions.runs` timed pairs.
+func benchmarkStepProfile(threads: Int, batch: Int, repetitions: Repetitions) throws -> StepProfileResult {
+    setEngineThreads(threads)
+    let fixture = try NetworkFixture(batch: batch)
+    let session = fixture.session, profiler = StepProfiler()
+    defer { session.profiler = nil }
+    var profiles: [StepProfile] = [], unprofiled: [Double] = []
+    try fixture.targets.withUnsafeBufferPointer { targets in
+        for pair in 0..<(max(1, repetitions.warmup) + repetitions.runs) {
+            session.profiler = nil
+            let plain = try elapsedMilliseconds { _ = try session.step(images: fixture.images, targets: targets) }
+            session.profiler = profiler
+            _ = try session.step(images: fixture.images, targets: targets)
+            guard pair >= max(1, repetitions.warmup), let profile = profiler.lastStep else { continue }
+            unprofiled.append(plain)
+            profiles.append(profile)
+        }
+    }
+    let breakdown = StepBreakdown(threads: threads, batch: batch, steps: profiles.count, medians: StepProfiler.Kind.allCases.map { kind in
+        (kind, Timing(profiles.map { $0.milliseconds(kind) }).medianMilliseconds)
+    })
+    return StepProfileResult(breakdown: breakdown, profiledStep: Timing(profiles.map(\.wallMilliseconds)),
+                             unprofiledStep: Timing(unprofiled))
 }

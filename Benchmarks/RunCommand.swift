@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
         discussion: "Run in release mode (make bench). Timings swing when other jobs share the cores: compare only figures from one run.")
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case layers, network, breakdown
+        case layers, network, breakdown, profile
     }
 
     @Option(help: "Folder for report.md, results.json and the SVG charts.")
@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Few repetitions and batch 128 only: a smoke run, not figures to quote.")
     var quick = false
 
-    @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown.")
+    @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown (layers one by one, unfused), profile (the real fused step, profiled).")
     var sections: [Section] = Section.allCases
 
     @Option(help: "Threads for the per-layer measurements (default: all cores).")
@@ -77,9 +77,19 @@ struct RunCommand: ParsableCommand {
         if sections.contains(.breakdown) {
             for count in threads {
                 let b = try benchmarkBreakdown(threads: count, batch: networkBatches[0], repetitions: repetitions)
-                log("step breakdown, \(results.label(b)): "
+                log("step breakdown (one by one, unfused), \(results.label(b)): "
                     + b.kinds.map { "\($0.kind) \(formatFixed(100 * $0.share, 1)) %" }.joined(separator: ", "))
                 results.breakdown.append(b)
+            }
+        }
+        if sections.contains(.profile) {
+            for count in threads {
+                let p = try benchmarkStepProfile(threads: count, batch: networkBatches[0], repetitions: repetitions)
+                log("profiled step, \(results.label(p.breakdown)): "
+                    + p.breakdown.kinds.map { "\($0.kind) \(formatFixed(100 * $0.share, 1)) %" }.joined(separator: ", ")
+                    + "; step \(formatFixed(p.profiledStep.medianMilliseconds, 1)) ms profiled, "
+                    + "\(formatFixed(p.unprofiledStep.medianMilliseconds, 1)) ms unprofiled")
+                results.profile.append(p)
             }
         }
         results.machine.loadAfter = loadAverage()

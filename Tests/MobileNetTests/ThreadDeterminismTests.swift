@@ -18,19 +18,12 @@ import Testing
         #expect(differing.isEmpty, "tensors differing between 1 and 2 threads: \(differing.prefix(5))")
     }
 
-    /// (name, bit patterns) of every parameter, buffer and momentum buffer after two steps.
+    /// ``RandomTrainingRun/stateBits`` after two steps.
     func trainedState(threads: Int) throws -> [(String, [UInt32])] {
         setEngineThreads(threads)
         let run = try RandomTrainingRun(widthMultiplier: 0.5, seed: 11, stepsPerEpoch: 2)
         for _ in 0..<2 { try run.step() }
-        var state = run.model.namedParameters.map { ($0.name, $0.parameter.value.array.map(\.bitPattern)) }
-        for (name, value) in run.model.namedBuffers {
-            if case .float(let tensor) = value { state.append((name, tensor.array.map(\.bitPattern))) }
-        }
-        for (index, buffer) in run.session.optimizer.momentumBuffers.enumerated() {
-            state.append(("momentum_buffer.\(index)", buffer?.array.map(\.bitPattern) ?? []))
-        }
-        return state
+        return run.stateBits
     }
 }
 
@@ -54,7 +47,20 @@ struct RandomTrainingRun {
     }
 
     /// One training step on the batch.
-    func step() throws {
-        _ = try targets.withUnsafeBufferPointer { try session.step(images: images, targets: $0) }
+    @discardableResult
+    func step() throws -> TrainingSession.StepResult {
+        try targets.withUnsafeBufferPointer { try session.step(images: images, targets: $0) }
+    }
+
+    /// (name, bit patterns) of every parameter, float buffer and momentum buffer.
+    var stateBits: [(String, [UInt32])] {
+        var state = model.namedParameters.map { ($0.name, $0.parameter.value.array.map(\.bitPattern)) }
+        for (name, value) in model.namedBuffers {
+            if case .float(let tensor) = value { state.append((name, tensor.array.map(\.bitPattern))) }
+        }
+        for (index, buffer) in session.optimizer.momentumBuffers.enumerated() {
+            state.append(("momentum_buffer.\(index)", buffer?.array.map(\.bitPattern) ?? []))
+        }
+        return state
     }
 }

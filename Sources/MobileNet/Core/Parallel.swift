@@ -37,9 +37,22 @@ public enum Parallel {
     /// deterministic across thread counts. Allocates nothing after the pool's threads exist.
     @inlinable
     public static func forEachRange(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        forEachChunk(min(threadCount, count)) { chunk, chunks in
+        forEachChunk(chunkCount(count)) { chunk, chunks in
             body(count * chunk / chunks ..< count * (chunk + 1) / chunks)
         }
+    }
+
+    /// How many chunks (threads) `forEachRange(count, …)` splits `0..<count` into: at most
+    /// one per thread and per index.
+    @inlinable
+    static func chunkCount(_ count: Int) -> Int { min(threadCount, count) }
+
+    /// The chunk of `forEachRange(count, …)`, cut into `chunks` ≤ `count` chunks, that holds
+    /// `index`: the inverse of the cut (chunk k is `count·k/chunks ..< count·(k+1)/chunks`),
+    /// i.e. the largest k with ⌊count·k/chunks⌋ ≤ index.
+    @inlinable
+    static func chunk(containing index: Int, count: Int, chunks: Int) -> Int {
+        ((index + 1) * chunks - 1) / count
     }
 
     /// Calls `body(i)` for every `i` in `0..<count`, in parallel chunks.
@@ -56,7 +69,7 @@ public enum Parallel {
     /// read in place from the caller's stack). The training step's loops use this form.
     @inlinable
     public static func forEachRange<Kernel: ParallelKernel>(_ count: Int, _ kernel: Kernel) {
-        let chunks = min(threadCount, count)
+        let chunks = chunkCount(count)
         if chunks <= 1 {
             if count > 0 { kernel.run(0..<count) }
             return

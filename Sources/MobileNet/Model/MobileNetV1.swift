@@ -58,6 +58,10 @@ public final class MobileNetV1 {
     /// Every layer with its module path, in forward order.
     public let namedLayers: [(name: String, layer: any Layer)]
 
+    /// Times the training forward and backward by kind of layer when set (by
+    /// ``TrainingSession/profiler``); nil, the default, runs them unprofiled.
+    var profiler: StepProfiler?
+
     /// The largest activation of the last training forward: the size of each gradient buffer.
     private var largestActivation: FeatureShape?
     /// The two maps every input gradient of the backward goes through, in turn (ping-pong),
@@ -141,22 +145,23 @@ public final class MobileNetV1 {
             for entry in namedLayers { x = entry.layer.forward(x, training: false) }
             return x
         }
-        var x = entryConv.forward(input, training: true)
+        var x = profiler.timed(.entryConvolution) { entryConv.forward(input, training: true) }
         var largest = x.shape
         var norm = entryNorm
         for block in blocks {
             let (normKernel, normalized) = norm.trainingForward(x)
             let (depthwiseKernel, depthwiseOutput) = block.depthwise.forwardKernel(normalized, training: true)
             let (depthNormKernel, depthNormalized) = block.depthNorm.trainingForward(depthwiseOutput)
-            Parallel.forEachRange(block.depthwise.channels, ChannelPipeline(
-                first: ChannelPipeline(first: normKernel, second: depthwiseKernel), second: depthNormKernel))
-            x = block.pointwise.forward(depthNormalized, training: true)
+            profiler.runChannels(block.depthwise.channels, (normKernel, .batchNorm), (depthwiseKernel, .depthwise),
+                                 (depthNormKernel, .batchNorm))
+            x = profiler.timed(.pointwise) { block.pointwise.forward(depthNormalized, training: true) }
             norm = block.pointNorm
             if depthwiseOutput.shape.count > largest.count { largest = depthwiseOutput.shape }
             if x.shape.count > largest.count { largest = x.shape }
         }
         largestActivation = largest
-        return linear.forward(pool.forward(norm.forward(x, training: true), training: true), training: true)
+        let normalized = profiler.timed(.batchNorm) { norm.forward(x, training: true) }
+        return profiler.timed(.head) { linear.forward(pool.forward(normalized, training: true), training: true) }
     }
 
     /// Backward pass from ∂L/∂logits [numClasses, 1, 1, N]; accumulates every
@@ -179,21 +184,22 @@ public final class MobileNetV1 {
         let pong = FeatureMap.reuse(gradientBuffers?.pong, for: largestActivation)
         gradientBuffers = (ping, pong)
         let lastNorm = blocks.last?.pointNorm ?? entryNorm
-        let (lastNormKernel, gradLastNormInput) = lastNorm.backwardKernel(pool.backward(linear.backward(gradLogits)), into: ping)
-        Parallel.forEachRange(lastNorm.numFeatures, lastNormKernel)
+        let gradPooled = profiler.timed(.head) { pool.backward(linear.backward(gradLogits)) }
+        let (lastNormKernel, gradLastNormInput) = lastNorm.backwardKernel(gradPooled, into: ping)
+        profiler.run(lastNorm.numFeatures, lastNormKernel, as: .batchNorm)
         var g = gradLastNormInput
         for index in blocks.indices.reversed() {
             let block = blocks[index]
-            let gradPointwiseInput = block.pointwise.backward(g, into: pong)
+            let gradPointwiseInput = profiler.timed(.pointwise) { block.pointwise.backward(g, into: pong) }
             let (depthNormKernel, gradDepthwiseOutput) = block.depthNorm.backwardKernel(gradPointwiseInput, into: pong)
             let (depthwiseKernel, gradNormalized) = block.depthwise.backwardKernel(gradDepthwiseOutput, into: ping)
             let (normKernel, gradNormInput) = (index > 0 ? blocks[index - 1].pointNorm : entryNorm)
                 .backwardKernel(gradNormalized, into: ping)
-            Parallel.forEachRange(block.depthwise.channels, ChannelPipeline(
-                first: ChannelPipeline(first: depthNormKernel, second: depthwiseKernel), second: normKernel))
+            profiler.runChannels(block.depthwise.channels, (depthNormKernel, .batchNorm), (depthwiseKernel, .depthwise),
+                                 (normKernel, .batchNorm))
             g = gradNormInput
         }
-        return entryConv.backward(g)
+        return profiler.timed(.entryConvolution) { entryConv.backward(g) }
     }
 
     /// Sets every parameter gradient to zero (optimizer.zero_grad()).

@@ -41,6 +41,13 @@ public final class TrainingSession {
     /// Data-parallel training across ranks, or nil in one process.
     public let dataParallel: DataParallel?
 
+    /// When set, each single-process ``step(images:targets:globalBatchSize:)`` records where
+    /// its wall time went, by kind of layer, in the profiler's ``StepProfiler/lastStep``
+    /// (same results, bit for bit); nil (the default) runs the step unprofiled.
+    public var profiler: StepProfiler? {
+        didSet { model.profiler = profiler }
+    }
+
     /// Optimizer steps taken so far (the schedule's position).
     public var globalStep: Int { schedule.stepCount }
 
@@ -86,13 +93,15 @@ public final class TrainingSession {
         if let dataParallel {
             return try dataParallelStep(dataParallel, images: images, targets: targets, globalBatchSize: globalBatchSize ?? targets.count)
         }
+        profiler?.beginStep()
         let logits = model.forward(images, training: true)
-        let loss = Double(criterion.forward(logits, targets: targets))
+        let loss = Double(profiler.timed(.head) { criterion.forward(logits, targets: targets) })
         let learningRate = schedule.learningRate
         guard loss.isFinite else { throw NonFiniteError(step: globalStep, learningRate: learningRate, what: "loss") }
-        optimizer.zeroGrad()
-        model.backward(criterion.backward())
-        let momentum = try update(learningRate: learningRate)
+        profiler.timed(.optimizer) { optimizer.zeroGrad() }
+        model.backward(profiler.timed(.head) { criterion.backward() })
+        let momentum = try profiler.timed(.optimizer) { try update(learningRate: learningRate) }
+        profiler?.endStep()
         return StepResult(loss: loss, correct: criterion.correct, images: targets.count, learningRate: learningRate, momentum: momentum)
     }
 
