@@ -121,6 +121,24 @@ public final class FeatureMap: @unchecked Sendable {
         return out
     }
 
+    /// Writes this map mirrored left–right into `output` (reshaped to this map's shape):
+    /// element (n, c, y, x) goes to (n, c, y, W − 1 − x), as torchvision's `hflip`, for
+    /// every image of the batch. In this layout a row (c, y) is W columns of N contiguous
+    /// values, so the mirror reverses the order of each row's columns, moving every
+    /// N-vector whole. Nothing is allocated: pass a buffer kept from batch to batch.
+    /// - Precondition: `output` is another map whose capacity holds this shape.
+    public func mirrorLeftRight(into output: FeatureMap) {
+        precondition(output !== self, "mirrorLeftRight: expected a separate output map, got the input itself")
+        output.reshape(shape)
+        let n = shape.batch, width = shape.width, rowLength = width * n
+        for row in 0..<(shape.channels * shape.height) {
+            let source = data + row * rowLength, target = output.data + row * rowLength
+            for x in 0..<width {
+                (target + (width - 1 - x) * n).update(from: source + x * n, count: n)
+            }
+        }
+    }
+
     /// A new map holding PyTorch N×C×H×W data.
     public convenience init(nchw values: [Float], shape: FeatureShape) {
         precondition(values.count == shape.count, "expected \(shape.count) values for \(shape), got \(values.count)")
