@@ -20,10 +20,10 @@ import Testing
         var logits = [Float](repeating: 0, count: 6 * n)
         for (sample, row) in perSample.enumerated() { for (k, value) in row.enumerated() { logits[k * n + sample] = value } }
         var tally = EvaluationTally(classCount: 6)
-        logits.withUnsafeBufferPointer { l in targets.withUnsafeBufferPointer { tally.add(logits: l, targets: $0, meanLoss: 1.5) } }
+        logits.withUnsafeBufferPointer { l in targets.withUnsafeBufferPointer { tally.add(scores: l, targets: $0, meanLoss: 1.5) } }
         // A second batch of two: target 1 predicted 1, target 4 predicted 1.
         let second: [Float] = [0, 0, 3, 2, 0, 0, 0, 0, 0, 1, 0, 0]  // [6, 2]
-        second.withUnsafeBufferPointer { l in [Int32(1), 4].withUnsafeBufferPointer { tally.add(logits: l, targets: $0, meanLoss: 0.25) } }
+        second.withUnsafeBufferPointer { l in [Int32(1), 4].withUnsafeBufferPointer { tally.add(scores: l, targets: $0, meanLoss: 0.25) } }
 
         #expect(tally.count == 7)
         #expect(tally.top1Correct == 3 && tally.topKCorrect == 6)
@@ -39,7 +39,7 @@ import Testing
     @Test func aNaNTrueClassLogitIsNeverCorrect() {
         var tally = EvaluationTally(classCount: 6)
         let logits: [Float] = [.nan, 1, 0, 0, 0, 0]
-        logits.withUnsafeBufferPointer { l in [Int32(0)].withUnsafeBufferPointer { tally.add(logits: l, targets: $0, meanLoss: .nan) } }
+        logits.withUnsafeBufferPointer { l in [Int32(0)].withUnsafeBufferPointer { tally.add(scores: l, targets: $0, meanLoss: .nan) } }
         #expect(tally.top1Correct == 0 && tally.topKCorrect == 0 && tally.confusion[0, 1] == 1)
     }
 
@@ -76,7 +76,7 @@ import Testing
         var tally = EvaluationTally(classCount: 3)
         // [3, 4]: samples [2,0,0], [0,1,0], [0,3,0], [0,1,0] → predictions 0, 1, 1, 1 for targets 0, 1, 2, 1.
         let logits: [Float] = [2, 0, 0, 0, 0, 1, 3, 1, 0, 0, 0, 0]
-        logits.withUnsafeBufferPointer { l in [Int32(0), 1, 2, 1].withUnsafeBufferPointer { tally.add(logits: l, targets: $0, meanLoss: 0.5) } }
+        logits.withUnsafeBufferPointer { l in [Int32(0), 1, 2, 1].withUnsafeBufferPointer { tally.add(scores: l, targets: $0, meanLoss: 0.5) } }
         let text = tally.text(classNames: ["cat", "dog", "emu"])
         let lines = text.split(separator: "\n").map(String.init)
         let rows = lines.map { $0.split(separator: " ").map(String.init) }

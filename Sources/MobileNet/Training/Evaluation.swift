@@ -36,11 +36,12 @@ public struct ConfusionMatrix: Equatable, Sendable {
 /// Test-set metrics accumulated batch by batch: mean cross-entropy, top-1 and top-5
 /// accuracy, and the confusion matrix of top-1 predictions.
 ///
-/// The prediction is the first index of the largest logit (torch.argmax), NaN logits
-/// excepted (they never win; all NaN predicts class 0). A sample is top-k correct when
-/// fewer than k classes have a logit strictly greater than its true class's, which must
-/// not be NaN.
-public struct EvaluationTally: Sendable {
+/// Classes are ranked by a score per class: the logits, or the averaged probabilities p̄
+/// of test-time augmentation (``TestTimeAugmentation``). The prediction is the first index
+/// of the largest score (torch.argmax), NaN scores excepted (they never win; all NaN
+/// predicts class 0). A sample is top-k correct when fewer than k classes have a score
+/// strictly greater than its true class's, which must not be NaN.
+public struct EvaluationTally: Equatable, Sendable {
     /// k of the top-k accuracy.
     public static let topK = 5
 
@@ -64,44 +65,66 @@ public struct EvaluationTally: Sendable {
 
     /// Adds one batch.
     /// - Parameters:
-    ///   - logits: [classCount, N] as the model returns them (engine layout: class k of sample n at k·N + n).
+    ///   - scores: [classCount, N], logits as the model returns them or averaged
+    ///     probabilities (engine layout: class k of sample n at k·N + n).
     ///   - targets: N class indices.
     ///   - meanLoss: the batch's mean cross-entropy.
-    /// - Precondition: `logits.count == classCount · N`, every target in 0..<classCount.
-    public mutating func add(logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Int32>, meanLoss: Double) {
+    /// - Precondition: `scores.count == classCount · N`, every target in 0..<classCount.
+    public mutating func add(scores: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Int32>, meanLoss: Double) {
         let n = targets.count
-        precondition(logits.count == classCount * n, "expected \(classCount) × \(n) logits, got \(logits.count)")
+        precondition(scores.count == classCount * n, "expected \(classCount) × \(n) scores, got \(scores.count)")
         for sample in 0..<n {
             let target = Int(targets[sample])
-            let targetLogit = logits[target * n + sample]
+            let targetScore = scores[target * n + sample]
             var predicted = 0, best = -Float.infinity, above = 0
             for k in 0..<classCount {
-                let value = logits[k * n + sample]
+                let value = scores[k * n + sample]
                 if value > best { (predicted, best) = (k, value) }
-                if value > targetLogit { above += 1 }
+                if value > targetScore { above += 1 }
             }
             confusion.add(target: target, predicted: predicted)
             if predicted == target { top1Correct += 1 }
-            if above < Self.topK && !targetLogit.isNaN { topKCorrect += 1 }
+            if above < Self.topK && !targetScore.isNaN { topKCorrect += 1 }
         }
         lossSum += meanLoss * Double(n)
         count += n
     }
 
     /// Evaluates `model` (eval mode: running statistics) on every batch of `loader`.
-    /// - Parameter onBatch: sees each batch's logits [classes, 1, 1, N] (valid only during the call).
-    public static func evaluate(model: MobileNetV1, loader: BatchLoader,
+    /// - Parameters:
+    ///   - testTimeAugmentation: `.flip` ranks and scores each image by the mean softmax of
+    ///     it and its mirror (see ``TestTimeAugmentation/flip``); one more forward per batch.
+    ///   - onBatch: sees each batch's logits [classes, 1, 1, N] of the images as given (not
+    ///     mirrored, also with `.flip`), valid only during the call.
+    public static func evaluate(model: MobileNetV1, loader: BatchLoader, testTimeAugmentation: TestTimeAugmentation = .none,
                                 onBatch: (FeatureMap, BatchLoader.Batch) -> Void = { _, _ in }) -> EvaluationTally {
         var tally = EvaluationTally(classCount: model.numClasses)
         let criterion = CrossEntropyLoss()
+        var average = SoftmaxAverage()
+        var mirrored: FeatureMap?
         loader.start(epoch: 0)
         defer { loader.stop() }
         while let batch = loader.next() {
             guard batch.size > 0 else { continue }   // a rank's empty shard of a batch smaller than the rank count
-            let logits = model.forward(batch.images, training: false)
-            let loss = Double(criterion.forward(logits, targets: batch.labels))
-            tally.add(logits: UnsafeBufferPointer(logits.buffer), targets: batch.labels, meanLoss: loss)
-            onBatch(logits, batch)
+            switch testTimeAugmentation {
+            case .none:
+                let logits = model.forward(batch.images, training: false)
+                let loss = Double(criterion.forward(logits, targets: batch.labels))
+                tally.add(scores: UnsafeBufferPointer(logits.buffer), targets: batch.labels, meanLoss: loss)
+                onBatch(logits, batch)
+            case .flip:
+                let mirror = FeatureMap.reuse(mirrored, for: batch.images.shape)
+                mirrored = mirror
+                batch.images.mirrorLeftRight(into: mirror)
+                average.start(classes: model.numClasses, batch: batch.size, passes: 2)
+                average.add(logits: model.forward(mirror, training: false), targets: batch.labels)
+                // The images as given last, so their logits are still there for onBatch.
+                let logits = model.forward(batch.images, training: false)
+                average.add(logits: logits, targets: batch.labels)
+                let loss = average.meanLoss
+                average.probabilities.withUnsafeBufferPointer { tally.add(scores: $0, targets: batch.labels, meanLoss: loss) }
+                onBatch(logits, batch)
+            }
         }
         return tally
     }

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Test-time augmentation of an evaluation pass (`evaluate --tta`, `train --tta`).
+public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
+    /// Each image as it is: the plain evaluation.
+    case none
+    /// Each image as it is and mirrored left–right (the training set's flip). What is
+    /// averaged are the two softmax probability vectors of the model's eval-mode logits f,
+    /// not the logits: p̄ = ½·(softmax(f(x)) + softmax(f(mirror(x)))). Top-1, top-5 and
+    /// the confusion matrix rank the classes by p̄; the loss is the cross-entropy of p̄,
+    /// −log p̄[target], averaged over the images.
+    case flip
+}
+
+/// The mean of the softmax probabilities of several forward passes over one batch, and
+/// the cross-entropy of that mean (test-time augmentation).
+///
+/// Softmax in Double with the column maximum subtracted, as ``CrossEntropyLoss``; p̄ is
+/// stored as Float. The loss keeps log p̄[target] in log space (log-sum-exp of the passes'
+/// log-probabilities), so it stays finite when p̄[target] is below Float's range.
+/// Buffers are kept from batch to batch: no allocation after the largest batch.
+struct SoftmaxAverage {
+    /// p̄, [K, N]: class k of sample n at k·N + n (complete after `passes` calls of ``add(logits:targets:)``).
+    private(set) var probabilities: [Float] = []
+    /// Per sample: log Σ over the passes so far of p[target] / passes.
+    private var logTargetProbability: [Double] = []
+    private var classes = 0, batch = 0, passes = 1
+
+    /// Starts a batch of `batch` samples of `classes` classes, to be averaged over `passes` passes.
+    mutating func start(classes: Int, batch: Int, passes: Int) {
+        precondition(classes >= 1 && batch >= 1 && passes >= 1, "expected positive sizes, got \(classes) classes, batch \(batch), \(passes) passes")
+        (self.classes, self.batch, self.passes) = (classes, batch, passes)
+        probabilities.removeAll(keepingCapacity: true)
+        probabilities.append(contentsOf: repeatElement(0, count: classes * batch))
+        logTargetProbability.removeAll(keepingCapacity: true)
+        logTargetProbability.append(contentsOf: repeatElement(-.infinity, count: batch))
+    }
+
+    /// Adds one pass's softmax, weighted 1/passes.
+    /// - Precondition: logits [K, 1, 1, N] for the started K and N; every target in 0..<K.
+    mutating func add(logits: FeatureMap, targets: UnsafeBufferPointer<Int32>) {
+        let s = logits.shape
+        precondition(s.channels == classes && s.spatial == 1 && s.batch == batch && targets.count == batch,
+                     "expected logits [\(classes), 1, 1, \(batch)] and \(batch) targets, got \(s) and \(targets.count)")
+        let l = logits.data, n = batch, weight = 1 / Double(passes)
+        for sample in 0..<n {
+            let target = Int(targets[sample])
+            precondition((0..<classes).contains(target), "target \(target) is out of bounds for \(classes) classes")
+            var maximum = -Double.infinity
+            for k in 0..<classes { maximum = max(maximum, Double(l[k * n + sample])) }
+            var sumExp = 0.0
+            for k in 0..<classes { sumExp += exp(Double(l[k * n + sample]) - maximum) }
+            for k in 0..<classes {
+                probabilities[k * n + sample] += Float(weight * exp(Double(l[k * n + sample]) - maximum) / sumExp)
+            }
+            let logTarget = Double(l[target * n + sample]) - maximum - log(sumExp) + log(weight)
+            logTargetProbability[sample] = Self.logAddExp(logTargetProbability[sample], logTarget)
+        }
+    }
+
+    /// (1/N)·Σₙ −log p̄ₙ[targetₙ].
+    var meanLoss: Double { -logTargetProbability.reduce(0, +) / Double(batch) }
+
+    /// log(eᵃ + eᵇ), exact for −∞ operands.
+    static func logAddExp(_ a: Double, _ b: Double) -> Double {
+        let high = max(a, b), low = min(a, b)
+        return high == -.infinity ? high : high + log1p(exp(low - high))
+    }
+}
