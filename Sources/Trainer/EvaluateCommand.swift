@@ -30,10 +30,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Evaluation batch size.")
     var batchSize: Int = 100
 
+    @Option(help: "Test-time augmentation: none, or flip (each image and its left-right mirror; predictions and loss use the mean of their two softmax probability vectors, p̄, the loss being −log p̄[target]).")
+    var tta: TestTimeAugmentation = .none
+
     @Option(help: "Evaluate the first N test images only.")
     var limit: Int?
 
-    @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py).")
+    @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py); the images as given, not mirrored, also with --tta flip.")
     var dumpLogits: String?
 
     @Option(help: "Threads for the engine and OpenBLAS (default: all cores).")
@@ -58,18 +61,19 @@ struct EvaluateCommand: ParsableCommand {
                 throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) test set in \(data) has \(test.classNames.count). Give the data set the model was trained on.")
             }
             print("model: \(loaded.path) (\(loaded.architecture))")
-            print("data: \(test.dataset) test set, \(test.count) images from \(data)\n")
+            let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)" : ""
+            print("data: \(test.dataset) test set, \(test.count) images from \(data)\(augmentation)\n")
 
             let loader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: batchSize))
             var logits: [Float] = [], labels: [Int64] = []
-            let tally = EvaluationTally.evaluate(model: loaded.model, loader: loader) { batchLogits, batch in
+            let tally = EvaluationTally.evaluate(model: loaded.model, loader: loader, testTimeAugmentation: tta) { batchLogits, batch in
                 guard dumpLogits != nil else { return }
                 logits += batchLogits.nchwArray()
                 labels += batch.labels.map { Int64($0) }
             }
             print(tally.text(classNames: test.classNames), terminator: "")
             if let plot {
-                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(test.dataset) test (\(test.count) images)"
+                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(test.dataset) test (\(test.count) images)\(tta == .flip ? ", flip TTA" : "")"
                 try AtomicFile.write(Data(ConfusionHeatMap.svg(tally.confusion, classNames: test.classNames, title: title).utf8), to: plot)
                 print("\nheat map: \(plot)")
             }
@@ -84,3 +88,5 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 }
+
+extension TestTimeAugmentation: ExpressibleByArgument {}

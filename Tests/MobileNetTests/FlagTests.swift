@@ -81,6 +81,15 @@ import Testing
         #expect(options.pctStart == 0.25)
     }
 
+    @Test func evaluateTakesTestTimeAugmentationNoneByDefaultOrFlip() throws {
+        let plain = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", "m.safetensors"]) as? EvaluateCommand)
+        #expect(plain.tta == .none)
+        let flip = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", "m.safetensors", "--tta", "flip"]) as? EvaluateCommand)
+        #expect(flip.tta == .flip)
+        Self.expectRejected(["evaluate", "--checkpoint", "m.safetensors", "--tta", "mirror"], naming: "--tta", mentioning: ["mirror", "flip"])
+        Self.expectRejected(["evaluate", "--checkpoint", "m.safetensors", "--tta"], naming: "--tta")
+    }
+
     /// TrainingOptions.validate() names the flag of the first bad value.
     @Test func trainingOptionsValidationNamesTheFlag() {
         func flag(_ change: (inout TrainingOptions) -> Void) -> String? {
