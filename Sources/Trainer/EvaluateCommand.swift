@@ -24,6 +24,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "cifar10 or cifar100; recognised from the files when omitted.")
     var dataset: Dataset?
 
+    @Option(help: "The images evaluated: test (the test batch), or validation (the last --val-split training images, in file order: the validation set of a run trained with that --val-split).")
+    var split: EvaluationSplit = .test
+
+    @Option(name: .customLong("val-split"), help: "With --split validation: how many training images the run held out (its --val-split).")
+    var valSplit: Int?
+
     @Option(help: "Write the confusion matrix as an SVG heat map to this file.")
     var plot: String?
 
@@ -33,7 +39,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Test-time augmentation: none, or flip (each image and its left-right mirror; predictions and loss use the mean of their two softmax probability vectors, p̄, the loss being −log p̄[target]).")
     var tta: TestTimeAugmentation = .none
 
-    @Option(help: "Evaluate the first N test images only.")
+    @Option(help: "Evaluate the first N images of the split only.")
     var limit: Int?
 
     @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py); the images as given, not mirrored, also with --tta flip.")
@@ -46,6 +52,27 @@ struct EvaluateCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size: must be at least 1, got \(batchSize)") }
         if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1, got \(limit)") }
         if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
+        switch (split, valSplit) {
+        case (.validation, nil): throw ValidationError("--val-split: --split validation needs the number of training images the run held out")
+        case (.validation, let count?) where count < 1: throw ValidationError("--val-split: must be at least 1, got \(count)")
+        case (.test, _?): throw ValidationError("--val-split: only with --split validation")
+        default: break
+        }
+    }
+
+    /// The images of --split (the test batch, or the last --val-split training images),
+    /// the first --limit of them.
+    func images(dataset: Dataset?, coarseLabels: Bool) throws -> CIFARDataset {
+        guard split == .validation, let valSplit else {
+            return try CIFARDataset.load(directory: data, split: .test, dataset: dataset, coarseLabels: coarseLabels, limit: limit)
+        }
+        let train = try CIFARDataset.load(directory: data, split: .train, dataset: dataset, coarseLabels: coarseLabels)
+        guard valSplit <= train.count else {
+            throw CommandFailure("--val-split \(valSplit) is more than the \(train.count) training images in \(data); give the --val-split the run was trained with.")
+        }
+        let validation = train.holdingOut(last: valSplit).validation
+        guard let limit, limit < validation.count else { return validation }
+        return validation.holdingOut(last: validation.count - limit).training
     }
 
     func run() throws {
@@ -53,16 +80,17 @@ struct EvaluateCommand: ParsableCommand {
         try reportingErrors {
             let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
             let classes = loaded.model.numClasses
-            var test = try CIFARDataset.load(directory: data, split: .test, dataset: dataset, limit: limit)
+            var test = try images(dataset: dataset, coarseLabels: false)
             if test.dataset == .cifar100 && classes == Dataset.cifar100.classCount(coarseLabels: true) {
-                test = try CIFARDataset.load(directory: data, split: .test, dataset: .cifar100, coarseLabels: true, limit: limit)
+                test = try images(dataset: .cifar100, coarseLabels: true)
             }
             guard test.classNames.count == classes else {
-                throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) test set in \(data) has \(test.classNames.count). Give the data set the model was trained on.")
+                throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) \(split) set in \(data) has \(test.classNames.count). Give the data set the model was trained on.")
             }
             print("model: \(loaded.path) (\(loaded.architecture))")
+            let held = valSplit.map { " (the last \($0) training images)" } ?? ""
             let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)" : ""
-            print("data: \(test.dataset) test set, \(test.count) images from \(data)\(augmentation)\n")
+            print("data: \(test.dataset) \(split) set\(held), \(test.count) images from \(data)\(augmentation)\n")
 
             let loader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: batchSize))
             var logits: [Float] = [], labels: [Int64] = []
@@ -71,9 +99,9 @@ struct EvaluateCommand: ParsableCommand {
                 logits += batchLogits.nchwArray()
                 labels += batch.labels.map { Int64($0) }
             }
-            print(tally.text(classNames: test.classNames), terminator: "")
+            print(tally.text(classNames: test.classNames, set: split.rawValue), terminator: "")
             if let plot {
-                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(test.dataset) test (\(test.count) images)\(tta == .flip ? ", flip TTA" : "")"
+                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(test.dataset) \(split) (\(test.count) images)\(tta == .flip ? ", flip TTA" : "")"
                 try AtomicFile.write(Data(ConfusionHeatMap.svg(tally.confusion, classNames: test.classNames, title: title).utf8), to: plot)
                 print("\nheat map: \(plot)")
             }
@@ -90,3 +118,8 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 extension TestTimeAugmentation: ExpressibleByArgument {}
+
+/// The images `evaluate` reads: the test batch, or a run's held-out training images.
+enum EvaluationSplit: String, CaseIterable, ExpressibleByArgument {
+    case test, validation
+}

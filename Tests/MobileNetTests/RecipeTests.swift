@@ -103,6 +103,29 @@ import Testing
         #expect(set.holdingOut(last: 0).validation.count == 0)
     }
 
+    /// `evaluate --split validation --val-split N` reads a run's held-out images: the last N
+    /// of the training files in order, across file boundaries; --limit takes the first of those.
+    @Test func evaluateReadsTheLastValSplitTrainingImagesAsTheValidationSet() throws {
+        try CIFARFixture.withFolder { folder in
+            let (train, test) = CIFARFixture.writeCIFAR10(in: folder)  // 3 + 2 + 4 + 1 + 2 training images
+            func images(_ arguments: [String]) throws -> CIFARDataset {
+                let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", "m", "--data", folder] + arguments) as? EvaluateCommand)
+                return try command.images(dataset: nil, coarseLabels: false)
+            }
+            let validation = try images(["--split", "validation", "--val-split", "5"])
+            #expect(validation.labels == Array(train.labels[7...]))
+            #expect(validation.images == Array(train.images[(7 * CIFARImage.bytes)...]))
+            let limited = try images(["--split", "validation", "--val-split", "5", "--limit", "2"])
+            #expect(limited.labels == Array(train.labels[7..<9]) && limited.images == Array(train.images[(7 * CIFARImage.bytes)..<(9 * CIFARImage.bytes)]))
+            #expect(try images([]).labels == test.labels)
+            #expect(throws: CommandFailure.self) { try images(["--split", "validation", "--val-split", "13"]) }
+        }
+        FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--split", "validation"], naming: "--val-split")
+        FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--val-split", "5"], naming: "--val-split", mentioning: ["--split validation"])
+        FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--split", "validation", "--val-split", "0"], naming: "--val-split", mentioning: ["got 0"])
+        FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--split", "train"], naming: "--split", mentioning: ["train"])
+    }
+
     /// With a validation set the epochs are judged on it, best.safetensors follows it, and
     /// the test set is evaluated once, after the run, for the final and the best weights.
     @Test func aValidationSetPicksTheBestCheckpointAndTheTestSetIsUsedOnce() throws {

@@ -3,13 +3,13 @@ extension EvaluationTally {
     /// (100 columns do not fit a terminal; the SVG heat map shows them).
     public static let maxTextConfusionClasses = 20
 
-    /// The evaluation as plain text: one summary line (loss, top-1, top-5), the per-class
-    /// accuracy table, and the confusion matrix (rows: true class, columns: predicted class
-    /// by index).
+    /// The evaluation as plain text: one summary line (loss, top-1, top-5) naming the `set`
+    /// evaluated, the per-class accuracy table, and the confusion matrix (rows: true class,
+    /// columns: predicted class by index).
     /// - Precondition: one name per class.
-    public func text(classNames: [String]) -> String {
+    public func text(classNames: [String], set: String = "test") -> String {
         precondition(classNames.count == classCount, "expected \(classCount) class names, got \(classNames.count)")
-        var out = summaryLine + "\n\n"
+        var out = summaryLine(of: set) + "\n\n"
 
         var perClass = TextTable(headers: ["class", "accuracy", "correct", "images"])
         for (index, accuracy) in confusion.perClassAccuracy.enumerated() {
@@ -30,9 +30,12 @@ extension EvaluationTally {
     }
 
     /// One line: "test loss L | top-1 A% (c/n) | top-5 B% (c/n)" (top-k with k = min(5, classes)).
-    public var summaryLine: String {
+    public var summaryLine: String { summaryLine(of: "test") }
+
+    /// ``summaryLine`` with `set` ("validation") in place of "test".
+    public func summaryLine(of set: String) -> String {
         let k = min(Self.topK, classCount)
-        return "test loss \(formatFixed(loss, 4)) | top-1 \(percent(top1Accuracy)) (\(top1Correct)/\(count))"
+        return "\(set) loss \(formatFixed(loss, 4)) | top-1 \(percent(top1Accuracy)) (\(top1Correct)/\(count))"
             + " | top-\(k) \(percent(topKAccuracy)) (\(topKCorrect)/\(count))"
     }
 
