@@ -49,6 +49,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Random horizontal flip of training images (default on).")
     var flip: Bool?
 
+    @Option(help: "With --val-split: test-time augmentation of the test pass after the run, none or flip (as evaluate --tta; default none).")
+    var tta: TestTimeAugmentation?
+
     @Option(parsing: .unconditional, help: "Epochs; the schedule spans all of them (default \(defaults.epochs)).")
     var epochs: Int?
 
@@ -134,6 +137,7 @@ struct TrainCommand: ParsableCommand {
         if let valSplit { o.validationSplit = valSplit }
         if let cropPadding { o.cropPadding = cropPadding }
         if let flip { o.horizontalFlip = flip }
+        if let tta { o.testTimeAugmentation = tta }
         if let epochs { o.epochs = epochs }
         if let batchSize { o.batchSize = batchSize }
         if let testBatchSize { o.testBatchSize = testBatchSize }
@@ -296,11 +300,14 @@ struct TrainCommand: ParsableCommand {
     /// best (validation-picked) checkpoint; printed and written as a `test` metrics line.
     func reportTest(_ run: TrainingRun, log: MetricsLog?) throws {
         guard let result = try run.testOnce() else { return }
-        print("Test set, once, final weights: \(result.final.summaryLine)")
+        let augmentation = run.session.options.testTimeAugmentation
+        let label = augmentation == .flip ? "Test set (flip TTA)" : "Test set"
+        print("\(label), once, final weights: \(result.final.summaryLine)")
         var fields: [String: Any] = ["kind": "test", "final_loss": result.final.loss, "final_accuracy": result.final.top1Accuracy,
                                      "final_top5_accuracy": result.final.topKAccuracy, "images": result.final.count]
+        if augmentation == .flip { fields["tta"] = augmentation.rawValue }
         if let best = result.best {
-            print("Test set, once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")
+            print("\(label), once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")
             fields["best_epoch"] = best.epochsCompleted
             fields["best_loss"] = best.tally.loss
             fields["best_accuracy"] = best.tally.top1Accuracy

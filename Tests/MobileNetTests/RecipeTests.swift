@@ -26,13 +26,14 @@ import Testing
     }
 
     @Test func flagsAfterARecipeOverrideIt() throws {
-        let command = try Self.trainCommand(["--recipe", "fast", "--epochs", "5", "--val-split", "100", "--crop-padding", "2", "--no-flip"])
+        let command = try Self.trainCommand(["--recipe", "fast", "--epochs", "5", "--val-split", "100", "--crop-padding", "2", "--no-flip", "--tta", "flip"])
         let options = command.options(over: TrainCommand.defaults)
         var expected = Recipe.fast.options
         expected.epochs = 5
         expected.validationSplit = 100
         expected.cropPadding = 2
         expected.horizontalFlip = false
+        expected.testTimeAugmentation = .flip
         #expect(options == expected)
         #expect(options.trainingAugmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false))
         // Without --recipe the flags apply over the seed's options.
@@ -58,14 +59,16 @@ import Testing
         FlagTests.expectRejected(["train", "--recipe", "slow"], naming: "--recipe")
         FlagTests.expectRejected(["train", "--val-split", "-1"], naming: "--val-split", mentioning: ["got -1"])
         FlagTests.expectRejected(["train", "--crop-padding", "33"], naming: "--crop-padding", mentioning: ["0...32"])
+        FlagTests.expectRejected(["train", "--tta", "flip"], naming: "--tta", mentioning: ["--val-split"])
+        FlagTests.expectRejected(["train", "--val-split", "100", "--tta", "both"], naming: "--tta", mentioning: ["both"])
     }
 
-    /// Checkpoints written before `recipe`, `validationSplit`, `cropPadding` and
-    /// `horizontalFlip` existed still load, with the values those runs used.
+    /// Checkpoints written before `recipe`, `validationSplit`, `cropPadding`,
+    /// `horizontalFlip` and `testTimeAugmentation` existed still load, with the values those runs used.
     @Test func optionsSavedBeforeTheNewKnobsDecodeWithTheSeedsValues() throws {
         let current = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingOptions())) as! [String: Any]
         var old = current
-        for key in ["recipe", "validationSplit", "cropPadding", "horizontalFlip"] { old.removeValue(forKey: key) }
+        for key in ["recipe", "validationSplit", "cropPadding", "horizontalFlip", "testTimeAugmentation"] { old.removeValue(forKey: key) }
         let decoded = try JSONDecoder().decode(TrainingOptions.self, from: JSONSerialization.data(withJSONObject: old))
         #expect(decoded == TrainingOptions())
         var missingOriginal = current
@@ -75,6 +78,7 @@ import Testing
         }
         var fast = Recipe.fast.options
         fast.validationSplit = 5000
+        fast.testTimeAugmentation = .flip
         #expect(try JSONDecoder().decode(TrainingOptions.self, from: JSONEncoder().encode(fast)) == fast)
     }
 

@@ -120,6 +120,27 @@ import Testing
         #expect(EvaluationTally.evaluate(model: model, loader: loader) == expected)
     }
 
+    /// `train --val-split N --tta flip`: the test pass after the run uses the flip; the
+    /// per-epoch evaluation stays plain.
+    @Test func theTestPassAfterARunUsesTheRunsTestTimeAugmentation() throws {
+        let (model, test) = Self.modelAndImages()
+        var options = TrainingOptions()
+        options.widthMultiplier = 0.25
+        options.validationSplit = 5
+        options.testTimeAugmentation = .flip
+        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: 1)
+        func loader() -> BatchLoader { BatchLoader(dataset: test, configuration: .evaluation(batchSize: 16)) }
+        let run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: loader(), testLoader: loader(), validationLoader: loader()),
+                              dataset: CheckpointDataset(name: "cifar10", coarseLabels: false, classNames: test.classNames, trainImages: 37),
+                              checkpoints: nil)
+        let result = try #require(try run.testOnce())
+        let plain = EvaluationTally.evaluate(model: model, loader: loader())
+        // Same model, same batches: the same arithmetic, so the tallies are equal exactly.
+        #expect(result.final == EvaluationTally.evaluate(model: model, loader: loader(), testTimeAugmentation: .flip))
+        #expect(result.final != plain && result.best == nil)
+        #expect(evaluate(session: session, loader: loader()) == EvaluationResult(loss: plain.loss, correct: plain.top1Correct, count: 37))
+    }
+
     /// A quarter-width network with non-trivial BatchNorm statistics (random weights and
     /// default statistics saturate every ReLU6, so all images give the same logits), its
     /// classifier scaled up and its bias centred on these images, so that the predictions

@@ -1,7 +1,8 @@
 extension TrainingOptions {
     /// The command-line flag of each option whose flag is not its name in kebab case.
     static let flagOverrides = ["maxLearningRate": "--max-lr", "noWeightDecayKinds": "--no-weight-decay-on",
-                                "validationSplit": "--val-split", "horizontalFlip": "--flip/--no-flip"]
+                                "validationSplit": "--val-split", "horizontalFlip": "--flip/--no-flip",
+                                "testTimeAugmentation": "--tta"]
 
     /// The flag that sets option `name` (`batchSize` → `--batch-size`).
     public static func flag(for name: String) -> String {

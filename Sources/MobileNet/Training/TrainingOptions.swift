@@ -38,6 +38,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// horizontal flip (`RandomHorizontalFlip()`).
     public var cropPadding: Int = 4
     public var horizontalFlip: Bool = true
+    /// Test-time augmentation of the test pass after a run with a validation set
+    /// (``TrainingRun/testOnce()``); the per-epoch evaluations stay plain.
+    public var testTimeAugmentation: TestTimeAugmentation = .none
 
     public init() {}
 
@@ -47,7 +50,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     /// Decodes options saved by this or an earlier version: options added later
-    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`) take their defaults
+    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`, `testTimeAugmentation`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -76,6 +79,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         validationSplit = try c.decodeIfPresent(Int.self, forKey: .validationSplit) ?? d.validationSplit
         cropPadding = try c.decodeIfPresent(Int.self, forKey: .cropPadding) ?? d.cropPadding
         horizontalFlip = try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? d.horizontalFlip
+        testTimeAugmentation = try c.decodeIfPresent(TestTimeAugmentation.self, forKey: .testTimeAugmentation) ?? d.testTimeAugmentation
     }
 
     /// An invalid option: the flag's name and what is wrong with it.
@@ -107,6 +111,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if let limitTrain { try require(limitTrain >= 2, "--limit-train", "must be at least 2, got \(limitTrain)") }
         if let limitTest { try require(limitTest >= 1, "--limit-test", "must be at least 1, got \(limitTest)") }
         try require(validationSplit >= 0, "--val-split", "must be zero or positive, got \(validationSplit)")
+        try require(testTimeAugmentation == .none || validationSplit > 0, "--tta", "applies to the test pass after a run with --val-split; give --val-split N too")
         try require((0...CIFARImage.side).contains(cropPadding), "--crop-padding", "must lie in 0...\(CIFARImage.side), got \(cropPadding)")
         try require(Recipe(rawValue: recipe) != nil, "--recipe", "unknown recipe '\(recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
         for kind in noWeightDecayKinds {

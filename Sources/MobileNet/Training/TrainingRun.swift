@@ -133,8 +133,9 @@ public final class TrainingRun {
         public let best: (tally: EvaluationTally, epochsCompleted: Int)?
     }
 
-    /// Evaluates the test set once: the final weights, and `best.safetensors` (the epoch
-    /// with the best validation accuracy) when it was saved. Call after a completed run
+    /// Evaluates the test set once (with the options' ``TrainingOptions/testTimeAugmentation``):
+    /// the final weights, and `best.safetensors` (the epoch with the best validation accuracy)
+    /// when it was saved. Call after a completed run
     /// whose checkpoints are saved: the best weights are loaded into the session's model
     /// (its activation buffers are reused, so no second model's memory is needed), which
     /// then holds them.
@@ -142,7 +143,8 @@ public final class TrainingRun {
     /// - Throws: ``SafetensorsError``, ``StateDictError`` reading the best checkpoint.
     public func testOnce() throws -> TestResult? {
         guard let testLoader = loop.testLoader else { return nil }
-        let final = EvaluationTally.evaluate(model: session.model, loader: testLoader)
+        let augmentation = session.options.testTimeAugmentation
+        let final = EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation)
         var best: (EvaluationTally, Int)?
         if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.bestPath) {
             let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
@@ -151,7 +153,7 @@ public final class TrainingRun {
                 best = (final, epochs)  // the final weights are the best ones
             } else {
                 try session.model.load(from: file)
-                best = (EvaluationTally.evaluate(model: session.model, loader: testLoader), epochs)
+                best = (EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation), epochs)
             }
         }
         return TestResult(final: final, best: best)
