@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The images evaluated: test (the test batch), or validation (the last --val-split training images, in file order: the validation set of a run trained with that --val-split).")
     var split: EvaluationSplit = .test
 
-    @Option(name: .customLong("val-split"), help: "With --split validation: how many training images the run held out (its --val-split).")
+    @Option(name: .customLong("val-split"), help: "With --split validation: how many training images the run held out (its --val-split). Read from the run when the checkpoint belongs to one (and then checked against it); needed for a bare model file.")
     var valSplit: Int?
 
     @Option(help: "Write the confusion matrix as an SVG heat map to this file.")
@@ -53,24 +53,64 @@ struct EvaluateCommand: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1, got \(limit)") }
         if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
         switch (split, valSplit) {
-        case (.validation, nil): throw ValidationError("--val-split: --split validation needs the number of training images the run held out")
         case (.validation, let count?) where count < 1: throw ValidationError("--val-split: must be at least 1, got \(count)")
         case (.test, _?): throw ValidationError("--val-split: only with --split validation")
         default: break
         }
     }
 
-    /// The images of --split (the test batch, or the last --val-split training images),
+    /// The held-out images of a run: how many (`--val-split`) of its first `limitTrain`
+    /// training images (all when nil), as `train` cut them.
+    struct HeldOut {
+        var count: Int
+        var limitTrain: Int?
+    }
+
+    /// For --split validation: the run's recorded --val-split (and --limit-train) when the
+    /// checkpoint belongs to a run (a checkpoint folder, a --checkpoint-dir, or a file in
+    /// one such as best.safetensors), checked against --val-split if given; else --val-split.
+    /// - Throws: when they disagree, when the run held nothing out, or when neither is known.
+    func heldOut(modelPath: String) throws -> HeldOut {
+        guard let run = Self.recordedRun(of: model.checkpoint, modelPath: modelPath) else {
+            guard let valSplit else {
+                throw CommandFailure("--val-split: \(model.checkpoint) does not record the run it came from; give the --val-split the run was trained with.")
+            }
+            print("note: \(model.checkpoint) does not record its run, so --val-split \(valSplit) is not checked against it")
+            return HeldOut(count: valSplit, limitTrain: nil)
+        }
+        let recorded = run.options.validationSplit
+        guard recorded > 0 else {
+            throw CommandFailure("\(model.checkpoint) was trained on all its training images (no --val-split), so it has no validation set; evaluate it on the test set.")
+        }
+        if let valSplit, valSplit != recorded {
+            throw CommandFailure("--val-split \(valSplit) contradicts the run in \(run.folder), which held out \(recorded); omit --val-split to use the run's.")
+        }
+        return HeldOut(count: recorded, limitTrain: run.options.limitTrain)
+    }
+
+    /// The training checkpoint whose run `checkpoint` belongs to, or nil for a bare model file.
+    static func recordedRun(of checkpoint: String, modelPath: String) -> TrainingCheckpoint? {
+        var folder = try? CheckpointLocation.trainingFolder(for: checkpoint)
+        if folder == nil {
+            // A model file saved beside a run's checkpoints (best.safetensors): that run's last.
+            let parent = (modelPath as NSString).deletingLastPathComponent
+            folder = CheckpointDirectory(path: parent.isEmpty ? "." : parent).lastFolder
+        }
+        return folder.flatMap { try? TrainingCheckpoint(folder: $0) }
+    }
+
+    /// The images of --split (the test batch, or the run's held-out training images),
     /// the first --limit of them.
-    func images(dataset: Dataset?, coarseLabels: Bool) throws -> CIFARDataset {
-        guard split == .validation, let valSplit else {
+    func images(dataset: Dataset?, coarseLabels: Bool, heldOut: HeldOut?) throws -> CIFARDataset {
+        guard split == .validation, let heldOut else {
             return try CIFARDataset.load(directory: data, split: .test, dataset: dataset, coarseLabels: coarseLabels, limit: limit)
         }
-        let train = try CIFARDataset.load(directory: data, split: .train, dataset: dataset, coarseLabels: coarseLabels)
-        guard valSplit <= train.count else {
-            throw CommandFailure("--val-split \(valSplit) is more than the \(train.count) training images in \(data); give the --val-split the run was trained with.")
+        let train = try CIFARDataset.load(directory: data, split: .train, dataset: dataset, coarseLabels: coarseLabels,
+                                          limit: heldOut.limitTrain)
+        guard heldOut.count < train.count else {
+            throw CommandFailure("--val-split \(heldOut.count) leaves none of the \(train.count) training images in \(data) for training; give the --val-split the run was trained with.")
         }
-        let validation = train.holdingOut(last: valSplit).validation
+        let validation = train.holdingOut(last: heldOut.count).validation
         guard let limit, limit < validation.count else { return validation }
         return validation.holdingOut(last: validation.count - limit).training
     }
@@ -79,18 +119,22 @@ struct EvaluateCommand: ParsableCommand {
         setEngineThreads(threads)
         try reportingErrors {
             let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            try refuseOverwriting(inputs: [loaded.path])
+            let held = split == .validation ? try heldOut(modelPath: loaded.path) : nil
             let classes = loaded.model.numClasses
-            var test = try images(dataset: dataset, coarseLabels: false)
+            var test = try images(dataset: dataset, coarseLabels: false, heldOut: held)
             if test.dataset == .cifar100 && classes == Dataset.cifar100.classCount(coarseLabels: true) {
-                test = try images(dataset: .cifar100, coarseLabels: true)
+                test = try images(dataset: .cifar100, coarseLabels: true, heldOut: held)
             }
             guard test.classNames.count == classes else {
                 throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) \(split) set in \(data) has \(test.classNames.count). Give the data set the model was trained on.")
             }
             print("model: \(loaded.path) (\(loaded.architecture))")
-            let held = valSplit.map { " (the last \($0) training images)" } ?? ""
+            let heldText = held.map { h in
+                " (the last \(h.count) of the " + (h.limitTrain.map { "first \($0) " } ?? "") + "training images)"
+            } ?? ""
             let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)" : ""
-            print("data: \(test.dataset) \(split) set\(held), \(test.count) images from \(data)\(augmentation)\n")
+            print("data: \(test.dataset) \(split) set\(heldText), \(test.count) images from \(data)\(augmentation)\n")
 
             let loader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: batchSize))
             var logits: [Float] = [], labels: [Int64] = []
@@ -112,6 +156,29 @@ struct EvaluateCommand: ParsableCommand {
                 writer.metadata = ["model": loaded.path, "data": data, "images": "\(labels.count)"]
                 try writer.write(to: dumpLogits)
                 print("logits: \(dumpLogits) [\(labels.count), \(classes)]")
+            }
+        }
+    }
+}
+
+extension EvaluateCommand {
+    /// Refuses --plot or --dump-logits naming a file the command reads (the model), the
+    /// same file twice, or a file inside the data folder, before any work: writing there
+    /// would replace the trained model or the data with a report.
+    func refuseOverwriting(inputs: [String]) throws {
+        let outputs = [("--plot", plot), ("--dump-logits", dumpLogits)].compactMap { flag, path in path.map { (flag, $0) } }
+        let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+        let dataFolder = resolved(data) + "/"
+        for (index, (flag, path)) in outputs.enumerated() {
+            let target = resolved(path)
+            if let input = inputs.first(where: { resolved($0) == target }) {
+                throw CommandFailure("\(flag) \(path) is the model being evaluated (\(input)); writing it would replace the model. Give another file.")
+            }
+            if target.hasPrefix(dataFolder) {
+                throw CommandFailure("\(flag) \(path) is inside the data folder \(data); give a file elsewhere.")
+            }
+            if let (other, _) = outputs[..<index].first(where: { resolved($0.1) == target }) {
+                throw CommandFailure("\(flag) and \(other) name the same file, \(path); give two files.")
             }
         }
     }

@@ -162,7 +162,12 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
         do {
-            try options(over: Self.defaults).validate()
+            // On --resume the flags go over the checkpoint's options, and RunSetup refuses any
+            // that contradicts them; here only what the flags say alone is checked, so a flag
+            // that needs another (--tta needs --val-split) may rely on the checkpoint's.
+            var base = Self.defaults
+            if resume != nil && valSplit == nil { base.validationSplit = 1 }
+            try options(over: base).validate()
         } catch let error as TrainingOptions.InvalidOption {
             throw ValidationError(error.description)
         }

@@ -60,6 +60,8 @@ import Testing
         FlagTests.expectRejected(["train", "--val-split", "-1"], naming: "--val-split", mentioning: ["got -1"])
         FlagTests.expectRejected(["train", "--crop-padding", "33"], naming: "--crop-padding", mentioning: ["0...32"])
         FlagTests.expectRejected(["train", "--tta", "flip"], naming: "--tta", mentioning: ["--val-split"])
+        // On --resume the checkpoint supplies --val-split (RunSetup then checks --tta against it).
+        #expect(throws: Never.self) { try MobileNetTrain.parseAsRoot(["train", "--resume", "runs/a", "--tta", "flip"]) }
         FlagTests.expectRejected(["train", "--val-split", "100", "--tta", "both"], naming: "--tta", mentioning: ["both"])
     }
 
@@ -112,22 +114,74 @@ import Testing
     @Test func evaluateReadsTheLastValSplitTrainingImagesAsTheValidationSet() throws {
         try CIFARFixture.withFolder { folder in
             let (train, test) = CIFARFixture.writeCIFAR10(in: folder)  // 3 + 2 + 4 + 1 + 2 training images
-            func images(_ arguments: [String]) throws -> CIFARDataset {
+            func images(_ arguments: [String], _ heldOut: EvaluateCommand.HeldOut?) throws -> CIFARDataset {
                 let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", "m", "--data", folder] + arguments) as? EvaluateCommand)
-                return try command.images(dataset: nil, coarseLabels: false)
+                return try command.images(dataset: nil, coarseLabels: false, heldOut: heldOut)
             }
-            let validation = try images(["--split", "validation", "--val-split", "5"])
+            let validation = try images(["--split", "validation"], .init(count: 5, limitTrain: nil))
             #expect(validation.labels == Array(train.labels[7...]))
             #expect(validation.images == Array(train.images[(7 * CIFARImage.bytes)...]))
-            let limited = try images(["--split", "validation", "--val-split", "5", "--limit", "2"])
+            let limited = try images(["--split", "validation", "--limit", "2"], .init(count: 5, limitTrain: nil))
             #expect(limited.labels == Array(train.labels[7..<9]) && limited.images == Array(train.images[(7 * CIFARImage.bytes)..<(9 * CIFARImage.bytes)]))
-            #expect(try images([]).labels == test.labels)
-            #expect(throws: CommandFailure.self) { try images(["--split", "validation", "--val-split", "13"]) }
+            // A run trained with --limit-train 6 --val-split 2 held out images 4 and 5.
+            let ofLimited = try images(["--split", "validation"], .init(count: 2, limitTrain: 6))
+            #expect(ofLimited.labels == Array(train.labels[4..<6]))
+            #expect(try images([], nil).labels == test.labels)
+            // Holding out all 12 (or more) leaves no training images: not a run's split.
+            #expect(throws: CommandFailure.self) { try images(["--split", "validation"], .init(count: 12, limitTrain: nil)) }
         }
-        FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--split", "validation"], naming: "--val-split")
         FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--val-split", "5"], naming: "--val-split", mentioning: ["--split validation"])
         FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--split", "validation", "--val-split", "0"], naming: "--val-split", mentioning: ["got 0"])
         FlagTests.expectRejected(["evaluate", "--checkpoint", "m", "--split", "train"], naming: "--split", mentioning: ["train"])
+    }
+
+    /// `evaluate --split validation` takes the held-out count (and --limit-train) the run
+    /// recorded; a different --val-split, or a run without one, is refused; a bare model
+    /// file needs --val-split.
+    @Test func evaluateChecksTheValSplitAgainstTheRun() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("valsplit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func runFolder(_ name: String, validationSplit: Int, limitTrain: Int?) throws -> String {
+            var options = CheckpointFixture.options(epochs: 1)
+            options.validationSplit = validationSplit
+            options.limitTrain = limitTrain
+            let directory = folder + "/" + name
+            _ = try CheckpointFixture.run(options: options, train: CheckpointFixture.dataset(count: 8), directory: directory).run()
+            return directory
+        }
+        func heldOut(_ checkpoint: String, _ arguments: [String] = []) throws -> EvaluateCommand.HeldOut {
+            let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", checkpoint, "--split", "validation"] + arguments) as? EvaluateCommand)
+            return try command.heldOut(modelPath: CheckpointLocation.modelFile(for: checkpoint))
+        }
+        let held = try runFolder("held", validationSplit: 3, limitTrain: 40)
+        let recorded = try heldOut(held)
+        #expect(recorded.count == 3 && recorded.limitTrain == 40)
+        #expect(try heldOut(held, ["--val-split", "3"]).count == 3)
+        let last = try #require(CheckpointDirectory(path: held).lastFolder)
+        #expect(try heldOut(last + "/model.safetensors").count == 3, "a model file in a checkpoint folder")
+        #expect { try heldOut(held, ["--val-split", "4"]) } throws: { "\($0)".contains("contradicts") && "\($0)".contains("held out 3") }
+        let all = try runFolder("all", validationSplit: 0, limitTrain: nil)
+        #expect { try heldOut(all) } throws: { "\($0)".contains("no validation set") }
+        // A bare model file (a folder without a run): --val-split is needed, and taken as given.
+        let bare = folder + "/bare.safetensors"
+        try FileManager.default.copyItem(atPath: last + "/model.safetensors", toPath: bare)
+        #expect { try heldOut(bare) } throws: { "\($0)".contains("--val-split") }
+        #expect(try heldOut(bare, ["--val-split", "7"]).count == 7)
+    }
+
+    /// `evaluate --plot` / `--dump-logits` never overwrite the model read or the data, nor
+    /// name one file twice; checked before any work.
+    @Test func evaluateRefusesToWriteOverItsInputs() throws {
+        func refusal(_ arguments: [String]) throws -> String? {
+            let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", "runs/a/best.safetensors", "--data", "data/cifar"] + arguments) as? EvaluateCommand)
+            do { try command.refuseOverwriting(inputs: ["runs/a/best.safetensors"]) } catch { return "\(error)" }
+            return nil
+        }
+        #expect(try refusal(["--plot", "runs/a/../a/best.safetensors"])?.contains("--plot") == true)
+        #expect(try refusal(["--dump-logits", "runs/a/best.safetensors"])?.contains("replace the model") == true)
+        #expect(try refusal(["--plot", "data/cifar/test_batch.bin"])?.contains("data folder") == true)
+        #expect(try refusal(["--plot", "out.svg", "--dump-logits", "./out.svg"])?.contains("same file") == true)
+        #expect(try refusal(["--plot", "out.svg", "--dump-logits", "logits.safetensors"]) == nil)
     }
 
     /// With a validation set the epochs are judged on it, best.safetensors follows it, and
