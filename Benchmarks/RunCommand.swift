@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Thread counts for the whole-network measurements.")
     var threads: [Int] = Array(Set([1, ProcessInfoCores.active])).sorted()
 
-    @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements.")
+    @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements (the breakdown and profile sections use the first).")
     var networkBatchSizes: [Int] = [128, 100]
 
     @Option(help: "Timed runs per case, at least (median reported).")

@@ -7,7 +7,7 @@ import MobileNet
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Evaluate a model on the CIFAR test set: loss, top-1 and top-5 accuracy, per-class accuracy, confusion matrix.",
+        abstract: "Evaluate a model on the CIFAR test set (or a run's validation images): loss, top-1 and top-5 accuracy, per-class accuracy, confusion matrix.",
         discussion: """
         The width multiplier and class count come from the file (this project's metadata, or the \
         tensor shapes of a state_dict PyTorch saved). Images are normalised with the seed's \
