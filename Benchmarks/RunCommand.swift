@@ -48,6 +48,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        try prepareOutputFolder()
         let repetitions = quick ? Repetitions(warmup: 1, runs: 3, minimumMilliseconds: 20)
                                 : Repetitions(warmup: warmup, runs: runs, minimumMilliseconds: 200)
         let layerBatches = quick ? [layerBatchSizes[0]] : layerBatchSizes
@@ -108,6 +109,21 @@ struct RunCommand: ParsableCommand {
     }
 
     private func path(_ file: String) -> String { (output as NSString).appendingPathComponent(file) }
+
+    /// Creates --output (and its parents) before anything is measured, so a bad path costs
+    /// no measuring time.
+    /// - Throws: ``ValidationError`` naming --output when it is a file or cannot be created.
+    private func prepareOutputFolder() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--output \(output) is a file; give a folder for report.md, results.json and the charts")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("--output \(output): cannot create the folder (\((error as NSError).localizedDescription)); give a writable folder")
+        }
+    }
 }
 
 /// Progress goes to standard error, so standard output stays clean.

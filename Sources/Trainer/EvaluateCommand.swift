@@ -163,8 +163,9 @@ struct EvaluateCommand: ParsableCommand {
 
 extension EvaluateCommand {
     /// Refuses --plot or --dump-logits naming a file the command reads (the model), the
-    /// same file twice, or a file inside the data folder, before any work: writing there
-    /// would replace the trained model or the data with a report.
+    /// same file twice, a file inside the data folder (writing there would replace the
+    /// trained model or the data with a report), a folder, or a file in a missing folder —
+    /// all before any work, so a bad path costs no evaluation pass.
     func refuseOverwriting(inputs: [String]) throws {
         let outputs = [("--plot", plot), ("--dump-logits", dumpLogits)].compactMap { flag, path in path.map { (flag, $0) } }
         let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
@@ -179,6 +180,14 @@ extension EvaluateCommand {
             }
             if let (other, _) = outputs[..<index].first(where: { resolved($0.1) == target }) {
                 throw CommandFailure("\(flag) and \(other) name the same file, \(path); give two files.")
+            }
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue {
+                throw CommandFailure("\(flag) \(path) is a folder; give a file name.")
+            }
+            let parent = (target as NSString).deletingLastPathComponent
+            if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
+                throw CommandFailure("\(flag) \(path): the folder \(parent) does not exist; create it or give another path.")
             }
         }
     }

@@ -182,6 +182,8 @@ import Testing
         #expect(try refusal(["--plot", "data/cifar/test_batch.bin"])?.contains("data folder") == true)
         #expect(try refusal(["--plot", "out.svg", "--dump-logits", "./out.svg"])?.contains("same file") == true)
         #expect(try refusal(["--plot", "out.svg", "--dump-logits", "logits.safetensors"]) == nil)
+        #expect(try refusal(["--plot", "no-such-folder/out.svg"])?.contains("does not exist") == true)
+        #expect(try refusal(["--dump-logits", NSTemporaryDirectory()])?.contains("is a folder") == true)
     }
 
     /// With a validation set the epochs are judged on it, best.safetensors follows it, and
