@@ -27,9 +27,8 @@ struct DepthwiseCommand: ParsableCommand {
     var noCheck = false
 
     func validate() throws {
-        guard batch >= 1, threads >= 1, runs >= 1, warmup >= 0 else {
-            throw ValidationError("--batch, --threads and --runs must be at least 1, --warmup at least 0")
-        }
+        try requireAtLeast(1, ("--batch", [batch]), ("--threads", [threads]), ("--runs", [runs]))
+        try requireAtLeast(0, ("--warmup", [warmup]))
     }
 
     func run() throws {

@@ -41,10 +41,9 @@ struct RunCommand: ParsableCommand {
     var warmup: Int = 2
 
     func validate() throws {
-        let counts = [layerThreads, runs] + layerBatchSizes + threads + networkBatchSizes
-        guard counts.allSatisfy({ $0 >= 1 }), warmup >= 0 else {
-            throw ValidationError("thread counts, batch sizes and --runs must be at least 1, --warmup at least 0")
-        }
+        try requireAtLeast(1, ("--layer-threads", [layerThreads]), ("--runs", [runs]), ("--layer-batch-sizes", layerBatchSizes),
+                           ("--threads", threads), ("--network-batch-sizes", networkBatchSizes))
+        try requireAtLeast(0, ("--warmup", [warmup]))
     }
 
     func run() throws {
@@ -129,4 +128,13 @@ struct RunCommand: ParsableCommand {
 /// Progress goes to standard error, so standard output stays clean.
 func log(_ message: String) {
     FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+}
+
+/// Throws a ``ValidationError`` naming the first flag with a value below `minimum`, and the value.
+func requireAtLeast(_ minimum: Int, _ flags: (name: String, values: [Int])...) throws {
+    for flag in flags {
+        if let bad = flag.values.first(where: { $0 < minimum }) {
+            throw ValidationError("\(flag.name): must be at least \(minimum), got \(bad)")
+        }
+    }
 }

@@ -197,6 +197,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let group = try reportingErrors { try ProcessGroup.join(requested: distributed) }
         let ranks = group?.size ?? 1
+        if syncBN && ranks == 1 {
+            printError("note: --sync-bn has no effect in a single process (it shares BatchNorm statistics among MPI ranks); training as without it")
+        }
         let engineThreads = threads ?? max(1, ProcessInfoCores.active / (group == nil ? 1 : ProcessGroup.localSize()))
         setEngineThreads(engineThreads)
         let isRoot = group?.isRoot ?? true
