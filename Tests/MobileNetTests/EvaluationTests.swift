@@ -101,3 +101,33 @@ import Testing
         #expect(ConfusionHeatMap.shade(0) == "rgb(255,255,255)" && ConfusionHeatMap.shade(1) == "rgb(8,48,107)")
     }
 }
+
+/// One top-1 rule for the loss's `correct`, the evaluation tally and `predictions`
+/// (topClass): the first largest score, NaN never winning, an all-NaN image class 0.
+@Suite struct TopClassTests {
+    /// Three images, classes in rows ([K, N] layout): [NaN, 1, 2] → 2 (a NaN first does not
+    /// win), [NaN, NaN, NaN] → 0, [1, 3, 3] → 1 (the first of a tie).
+    static let scores: [Float] = [.nan, .nan, 1,
+                                  1, .nan, 3,
+                                  2, .nan, 3]
+
+    @Test func topClassSkipsNaNAndTakesTheFirstOfATie() {
+        Self.scores.withUnsafeBufferPointer { s in
+            #expect((0..<3).map { topClass(s.baseAddress! + $0, classes: 3, stride: 3) } == [2, 0, 1])
+        }
+    }
+
+    @Test func lossTallyAndPredictionRuleAgree() {
+        let targets: [Int32] = [2, 0, 1]
+        let logits = FeatureMap(shape: FeatureShape(channels: 3, height: 1, width: 1, batch: 3))
+        logits.data.update(from: Self.scores, count: 9)
+        let loss = CrossEntropyLoss()
+        _ = targets.withUnsafeBufferPointer { loss.forward(logits, targets: $0) }
+        var tally = EvaluationTally(classCount: 3)
+        Self.scores.withUnsafeBufferPointer { s in
+            targets.withUnsafeBufferPointer { tally.add(scores: s, targets: $0, meanLoss: 0) }
+        }
+        #expect(loss.correct == 3 && tally.top1Correct == 3)
+        #expect(tally.confusion[2, 2] == 1 && tally.confusion[0, 0] == 1 && tally.confusion[1, 1] == 1)
+    }
+}

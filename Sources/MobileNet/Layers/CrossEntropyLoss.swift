@@ -45,9 +45,9 @@ public final class CrossEntropyLoss {
             let target = Int(targets[image])
             precondition(target >= 0 && target < classes, "CrossEntropyLoss: target \(target) is out of bounds for \(classes) classes")
             savedTargets[image] = targets[image]
-            var best = 0
-            for k in 1..<classes where l[k * n + image] > l[best * n + image] { best = k }
+            let best = topClass(l + image, classes: classes, stride: n)
             if best == target { hits += 1 }
+            // The shift of the softmax; a NaN logit makes the loss NaN whatever it is.
             let maximum = Double(l[best * n + image])
             var sumExp = 0.0, sumShifted = 0.0
             for k in 0..<classes {

@@ -15,15 +15,11 @@ extension MobileNetV1 {
     }
 
     /// The top-1 class of each image of a batch, in eval mode (argmax of the logits;
-    /// the first maximum on ties, as torch.argmax).
+    /// the first maximum on ties, as torch.argmax; NaN logits never win, as ``EvaluationTally``).
     public func predictions(_ images: FeatureMap) -> [Int] {
         let logits = forward(images, training: false)
         let n = logits.shape.batch
-        return (0..<n).map { image in
-            var best = 0
-            for k in 1..<numClasses where logits.data[k * n + image] > logits.data[best * n + image] { best = k }
-            return best
-        }
+        return (0..<n).map { image in topClass(logits.data + image, classes: numClasses, stride: n) }
     }
 }
 

@@ -76,12 +76,9 @@ public struct EvaluationTally: Equatable, Sendable {
         for sample in 0..<n {
             let target = Int(targets[sample])
             let targetScore = scores[target * n + sample]
-            var predicted = 0, best = -Float.infinity, above = 0
-            for k in 0..<classCount {
-                let value = scores[k * n + sample]
-                if value > best { (predicted, best) = (k, value) }
-                if value > targetScore { above += 1 }
-            }
+            let predicted = topClass(scores.baseAddress! + sample, classes: classCount, stride: n)
+            var above = 0
+            for k in 0..<classCount where scores[k * n + sample] > targetScore { above += 1 }
             confusion.add(target: target, predicted: predicted)
             if predicted == target { top1Correct += 1 }
             if above < Self.topK && !targetScore.isNaN { topKCorrect += 1 }
