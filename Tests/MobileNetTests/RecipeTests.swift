@@ -268,6 +268,11 @@ import Testing
         #expect(svg.contains("<title>test, final weights, 2: 61</title>"))
         #expect(svg.contains("<title>test, best checkpoint, 1: 62</title>"))
         #expect(!svg.contains("<title>test, 1"), "no per-epoch test series without per-epoch test values")
+        // A run tested once with flip TTA says so on its points.
+        let flipped = Self.lines.replacingOccurrences(of: "\"final_loss\":1.0}", with: "\"final_loss\":1.0,\"tta\":\"flip\"}")
+        let flippedSVG = try TrainingCurves(jsonLines: flipped).svg(title: "run")
+        #expect(flippedSVG.contains("<title>test (flip TTA), final weights, 2: 61</title>"))
+        #expect(flippedSVG.contains("<title>test (flip TTA), best checkpoint, 1: 62</title>"))
     }
 
     @Test func aDamagedLineOrAnEmptyFileIsAClearError() {

@@ -31,6 +31,8 @@ public struct TrainingCurves: Equatable, Sendable {
     public var bestTestAccuracy: Double?
     /// The epochs the best checkpoint had completed (1-based), from the `test` line.
     public var bestEpoch: Int?
+    /// The test-time augmentation of that test pass (`tta` of the `test` line; nil: none).
+    public var testTimeAugmentation: String?
 
     /// A metrics file that cannot be drawn: the path, the 1-based line, what is wrong.
     public struct ReadError: Error, CustomStringConvertible, Equatable {
@@ -86,6 +88,7 @@ public struct TrainingCurves: Equatable, Sendable {
                 finalTestAccuracy = number("final_accuracy")
                 bestTestAccuracy = number("best_accuracy")
                 bestEpoch = number("best_epoch").map(Int.init)
+                testTimeAugmentation = fields["tta"] as? String
             default:
                 continue
             }
@@ -117,8 +120,9 @@ public struct TrainingCurves: Equatable, Sendable {
             values[index] = 100 * value
             accuracy.append(ChartSeries(name: name, values: values))
         }
-        point("test, final weights", finalTestAccuracy, at: epochs.last?.epoch)
-        point("test, best checkpoint", bestTestAccuracy, at: bestEpoch)
+        let augmentation = testTimeAugmentation.map { " (\($0) TTA)" } ?? ""
+        point("test\(augmentation), final weights", finalTestAccuracy, at: epochs.last?.epoch)
+        point("test\(augmentation), best checkpoint", bestTestAccuracy, at: bestEpoch)
         var charts = [
             SVGChart.lines(title: "\(title): loss per epoch", yLabel: "cross-entropy", categories: categories, series: loss),
             SVGChart.lines(title: "\(title): top-1 accuracy per epoch", yLabel: "accuracy (%)",
