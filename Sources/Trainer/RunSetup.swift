@@ -13,6 +13,8 @@ struct RunSetup {
     let validation: CIFARDataset?
     let test: CIFARDataset
     let run: TrainingRun
+    /// The metrics file: --metrics, else (on --resume) the one the run recorded; nil for none.
+    let metricsPath: String?
 
     /// - Parameter communicator: the MPI job this process is a rank of (nil: alone). Every
     ///   rank loads the data and options alike; the loaders take this rank's shard of each
@@ -88,8 +90,9 @@ struct RunSetup {
         let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch, dataParallel: dataParallel)
         let isRoot = communicator?.isRoot ?? true
         let directory = !isRoot ? nil : command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
+        metricsPath = command.metrics ?? checkpoint?.dataset.metricsPath
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
-                                            trainImages: loaded.count, dataPath: dataPath)
+                                            trainImages: loaded.count, dataPath: dataPath, metricsPath: metricsPath)
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
                                              validationLoader: validationLoader),
                           dataset: description, checkpoints: directory)

@@ -109,7 +109,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Drop the last partial training batch (PyTorch's drop_last); kept by default as the seed does.")
     var dropLast = false
 
-    @Option(help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch.")
+    @Option(help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch. On --resume, the run's own metrics file when omitted.")
     var metrics: String?
 
     @Option(help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM (default when resuming: the checkpoint's folder).")
@@ -336,7 +336,7 @@ struct TrainCommand: ParsableCommand {
             if let directory = setup.run.checkpoints {
                 try Self.prepare(directory, resuming: setup.checkpoint != nil)
             }
-            return (setup, try isRoot ? metrics.map { try MetricsLog(path: $0) } : nil)
+            return (setup, try isRoot ? setup.metricsPath.map { try MetricsLog(path: $0) } : nil)
         }
         guard let group else { return try reportingErrors { try attempt.get() } }
         let failed: Bool

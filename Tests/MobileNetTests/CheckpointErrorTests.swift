@@ -233,6 +233,31 @@ import Testing
             let resumed = try resume(["--epochs", "2", "--threads", "1", "--data", folder])
             #expect(resumed.options == setup.options && resumed.checkpoint?.folder == saved)
             #expect(resumed.run.checkpoints?.path == folder + "/ck")
+            #expect(resumed.metricsPath == nil, "a run without --metrics resumes without one")
         }
+    }
+
+    /// `train --resume` without --metrics appends to the metrics file the run recorded;
+    /// --metrics given on resume wins; checkpoints from before it was recorded decode as none.
+    @Test func resumeKeepsTheRunsMetricsFile() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let command = try #require(try MobileNetTrain.parseAsRoot([
+                "train", "--data", folder, "--epochs", "2", "--batch-size", "8", "--width-multiplier", "0.125",
+                "--checkpoint-dir", folder + "/ck", "--metrics", folder + "/m.jsonl",
+            ]) as? TrainCommand)
+            let setup = try RunSetup(command: command)
+            #expect(setup.metricsPath == folder + "/m.jsonl")
+            _ = try #require(try setup.run.saveCheckpoint())
+            func resume(_ flags: [String]) throws -> RunSetup {
+                let command = try #require(try MobileNetTrain.parseAsRoot(["train", "--resume", folder + "/ck"] + flags) as? TrainCommand)
+                return try RunSetup(command: command)
+            }
+            #expect(try resume([]).metricsPath == folder + "/m.jsonl")
+            #expect(try resume(["--metrics", folder + "/other.jsonl"]).metricsPath == folder + "/other.jsonl")
+        }
+        let old = #"{"name":"cifar10","coarseLabels":false,"classNames":["a"],"trainImages":4,"dataPath":"d"}"#
+        let decoded = try JSONDecoder().decode(CheckpointDataset.self, from: Data(old.utf8))
+        #expect(decoded.metricsPath == nil && decoded.dataPath == "d")
     }
 }

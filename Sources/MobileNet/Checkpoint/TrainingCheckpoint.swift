@@ -12,13 +12,18 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
     public var trainImages: Int
     /// The --data folder of the run (the default data folder when resuming).
     public var dataPath: String?
+    /// The --metrics file of the run (the default --metrics when resuming); nil when the
+    /// run wrote none, and in checkpoints written before it was recorded.
+    public var metricsPath: String?
 
-    public init(name: String, coarseLabels: Bool, classNames: [String], trainImages: Int, dataPath: String? = nil) {
+    public init(name: String, coarseLabels: Bool, classNames: [String], trainImages: Int, dataPath: String? = nil,
+                metricsPath: String? = nil) {
         self.name = name
         self.coarseLabels = coarseLabels
         self.classNames = classNames
         self.trainImages = trainImages
         self.dataPath = dataPath
+        self.metricsPath = metricsPath
     }
 }
 
