@@ -67,9 +67,8 @@ enum DepthwiseKernels {
     /// columns) are one contiguous run of the row, and so is what each tap reads for them:
     /// they are computed as a single weighted sum over (interior columns)·N floats, full
     /// SIMD width whatever N, with the taps in the same order (same roundings) as the
-    /// per-pixel path the edge columns take. With `outputRows`, only those output rows are
-    /// computed, and `y` points at the first of them. With `inputChannels` i > 1 it is one
-    /// output channel of a dense convolution: the taps of input channels 0..<i (maps
+    /// per-pixel path the edge columns take. With `inputChannels` i > 1 it is one output
+    /// channel of a dense convolution: the taps of input channels 0..<i (maps
     /// `shape.channelStride` apart from `x`, weights [i, K, K] at `w`) summed in order
     /// (tap lists must hold i·K·K entries).
     @inline(__always)
@@ -77,44 +76,34 @@ enum DepthwiseKernels {
                                _ shape: FeatureShape, _ out: FeatureShape, _ geometry: ConvGeometry,
                                _ tapWeights: UnsafeMutablePointer<Float>,
                                _ tapSources: UnsafeMutablePointer<UnsafePointer<Float>>,
-                               outputBias: Float? = nil, outputRows: Range<Int>? = nil, inputChannels: Int = 1) {
+                               outputBias: Float? = nil, inputChannels: Int = 1) {
         let n = shape.batch, k = geometry.kernelSize, s = geometry.stride, p = geometry.padding
-        let inputStride = shape.channelStride
         // Interior columns at stride 1: 0 ≤ ox − p and ox − p + K − 1 < W.
         let interior = s == 1 ? p ..< max(p, min(out.width, shape.width - k + p + 1)) : 0..<0
-        let outputRows = outputRows ?? 0..<out.height
-        // y points at output row outputRows.lowerBound.
-        let y = y - outputRows.lowerBound * out.width * n
-        for oy in outputRows {
+        /// The `outputs` consecutive outputs of row `oy` from column `ox`, through kernel
+        /// rows `rows` and columns `columns` (the taps inside the image for all of them).
+        @inline(__always)
+        func sum(row oy: Int, rows: Range<Int>, column ox: Int, columns: Range<Int>, outputs: Int) {
+            var count = 0
+            for i in 0..<inputChannels {
+                for a in rows {
+                    for b in columns {
+                        tapWeights[count] = w[(i * k + a) * k + b]
+                        tapSources[count] = x + i * shape.channelStride + ((oy * s - p + a) * shape.width + ox * s - p + b) * n
+                        count += 1
+                    }
+                }
+            }
+            weightedSum(tapWeights, tapSources, taps: count, length: outputs * n, into: y + (oy * out.width + ox) * n,
+                        bias: outputBias)
+        }
+        for oy in 0..<out.height {
             let rows = geometry.validTaps(output: oy, inputSize: shape.height)
             if !interior.isEmpty {
-                var count = 0
-                for i in 0..<inputChannels {
-                    for a in rows {
-                        for b in 0..<k {
-                            tapWeights[count] = w[(i * k + a) * k + b]
-                            tapSources[count] = x + i * inputStride + ((oy - p + a) * shape.width + interior.lowerBound - p + b) * n
-                            count += 1
-                        }
-                    }
-                }
-                weightedSum(tapWeights, tapSources, taps: count, length: interior.count * n,
-                            into: y + (oy * out.width + interior.lowerBound) * n, bias: outputBias)
+                sum(row: oy, rows: rows, column: interior.lowerBound, columns: 0..<k, outputs: interior.count)
             }
             for ox in 0..<out.width where !interior.contains(ox) {
-                let columns = geometry.validTaps(output: ox, inputSize: shape.width)
-                var count = 0
-                for i in 0..<inputChannels {
-                    for a in rows {
-                        for b in columns {
-                            tapWeights[count] = w[(i * k + a) * k + b]
-                            tapSources[count] = x + i * inputStride + ((oy * s - p + a) * shape.width + ox * s - p + b) * n
-                            count += 1
-                        }
-                    }
-                }
-                weightedSum(tapWeights, tapSources, taps: count, length: n, into: y + (oy * out.width + ox) * n,
-                            bias: outputBias)
+                sum(row: oy, rows: rows, column: ox, columns: geometry.validTaps(output: ox, inputSize: shape.width), outputs: 1)
             }
         }
     }
@@ -132,37 +121,34 @@ enum DepthwiseKernels {
         let n = shape.batch, k = geometry.kernelSize, p = geometry.padding
         // Interior input columns at stride 1: ix + p − (K − 1) ≥ 0 and ix + p < F'.
         let interior = geometry.stride == 1 ? (k - 1 - p) ..< max(k - 1 - p, min(shape.width, out.width - p)) : 0..<0
+        /// The `inputs` consecutive input vectors of row `iy` from column `ix`, through the
+        /// taps `rows` and `columns` that read them (``ConvGeometry/tapsReading(input:outputSize:)``).
+        @inline(__always)
+        func sum(row iy: Int, rows: (taps: StrideThrough<Int>, firstOutput: Int), column ix: Int,
+                 columns: (taps: StrideThrough<Int>, firstOutput: Int), inputs: Int) {
+            var count = 0
+            var oy = rows.firstOutput
+            for a in rows.taps {
+                var ox = columns.firstOutput
+                for b in columns.taps {
+                    tapWeights[count] = w[a * k + b]
+                    tapSources[count] = dy + (oy * out.width + ox) * n
+                    count += 1
+                    ox -= 1
+                }
+                oy -= 1
+            }
+            weightedSum(tapWeights, tapSources, taps: count, length: inputs * n, into: dx + (iy * shape.width + ix) * n)
+        }
         for iy in 0..<shape.height {
             let rows = geometry.tapsReading(input: iy, outputSize: out.height)
             if !interior.isEmpty {
-                var count = 0
-                var oy = rows.firstOutput
-                for a in rows.taps {
-                    for b in 0..<k {
-                        tapWeights[count] = w[a * k + b]
-                        tapSources[count] = dy + (oy * out.width + interior.lowerBound + p - b) * n
-                        count += 1
-                    }
-                    oy -= 1
-                }
-                weightedSum(tapWeights, tapSources, taps: count, length: interior.count * n,
-                            into: dx + (iy * shape.width + interior.lowerBound) * n)
+                // Every tap reads the run: taps 0…K−1, the first (b = 0) from output column ix + p.
+                sum(row: iy, rows: rows, column: interior.lowerBound,
+                    columns: (Swift.stride(from: 0, through: k - 1, by: 1), interior.lowerBound + p), inputs: interior.count)
             }
             for ix in 0..<shape.width where !interior.contains(ix) {
-                let columns = geometry.tapsReading(input: ix, outputSize: out.width)
-                var count = 0
-                var oy = rows.firstOutput
-                for a in rows.taps {
-                    var ox = columns.firstOutput
-                    for b in columns.taps {
-                        tapWeights[count] = w[a * k + b]
-                        tapSources[count] = dy + (oy * out.width + ox) * n
-                        count += 1
-                        ox -= 1
-                    }
-                    oy -= 1
-                }
-                weightedSum(tapWeights, tapSources, taps: count, length: n, into: dx + (iy * shape.width + ix) * n)
+                sum(row: iy, rows: rows, column: ix, columns: geometry.tapsReading(input: ix, outputSize: out.width), inputs: 1)
             }
         }
     }
