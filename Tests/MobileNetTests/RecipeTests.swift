@@ -21,8 +21,8 @@ import Testing
 
     @Test func fastRecipeDiffersFromTheSeedInExactlyItsDocumentedKnobs() {
         let differences = Recipe.fast.options.differences(from: Recipe.seed.options)
-        #expect(differences.map(\.flag) == ["--recipe", "--epochs"])
-        #expect(differences.map(\.value) == ["fast", "30"])
+        #expect(differences.map(\.flag) == ["--recipe", "--epochs", "--crop-schedule"])
+        #expect(differences.map(\.value) == ["fast", "42", "24:22"])
     }
 
     @Test func flagsAfterARecipeOverrideIt() throws {
@@ -30,12 +30,13 @@ import Testing
         let options = command.options(over: TrainCommand.defaults)
         var expected = Recipe.fast.options
         expected.epochs = 5
+        expected.cropSchedule = CropSchedule(phases: [.init(size: 24, epochs: 3)])  // 22 of 42 epochs → 3 of 5
         expected.validationSplit = 100
         expected.cropPadding = 2
         expected.horizontalFlip = false
         expected.testTimeAugmentation = .flip
         #expect(options == expected)
-        #expect(options.trainingAugmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false))
+        #expect(options.trainingAugmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false, cropSchedule: expected.cropSchedule))
         // Without --recipe the flags apply over the seed's options.
         #expect(try Self.trainCommand(["--nesterov"]).options(over: TrainCommand.defaults).recipe == "seed")
     }
@@ -66,11 +67,11 @@ import Testing
     }
 
     /// Checkpoints written before `recipe`, `validationSplit`, `cropPadding`,
-    /// `horizontalFlip` and `testTimeAugmentation` existed still load, with the values those runs used.
+    /// `horizontalFlip`, `cropSchedule` and `testTimeAugmentation` existed still load, with the values those runs used.
     @Test func optionsSavedBeforeTheNewKnobsDecodeWithTheSeedsValues() throws {
         let current = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingOptions())) as! [String: Any]
         var old = current
-        for key in ["recipe", "validationSplit", "cropPadding", "horizontalFlip", "testTimeAugmentation"] { old.removeValue(forKey: key) }
+        for key in ["recipe", "validationSplit", "cropPadding", "horizontalFlip", "cropSchedule", "testTimeAugmentation"] { old.removeValue(forKey: key) }
         let decoded = try JSONDecoder().decode(TrainingOptions.self, from: JSONSerialization.data(withJSONObject: old))
         #expect(decoded == TrainingOptions())
         var missingOriginal = current

@@ -1,11 +1,16 @@
+import Foundation
+
 /// The seed's image transforms, as options so later recipes can vary them.
 ///
-/// Training (torchvision): `RandomCrop(32, padding: cropPadding)` with zero padding of the
-/// uint8 image, `RandomHorizontalFlip(p: 0.5)`, `ToTensor()` (÷ 255),
-/// `Normalize(mean, std)`. Test: `ToTensor()` + `Normalize` only (``evaluation``).
+/// Training (torchvision): `RandomCrop(S, padding: cropPadding)` with zero padding of the
+/// uint8 image (S = 32, or the ``cropSchedule``'s smaller size in its early epochs),
+/// `RandomHorizontalFlip(p: 0.5)`, `ToTensor()` (÷ 255), `Normalize(mean, std)`.
+/// Test: `ToTensor()` + `Normalize` only (``evaluation``).
 public struct AugmentationOptions: Equatable, Sendable {
-    /// Zero pixels added on each side before a random 32×32 crop; 0 disables the crop.
+    /// Zero pixels added on each side before the random crop; 0 (with 32×32 crops) disables the crop.
     public var cropPadding: Int
+    /// Smaller crops for the first epochs (progressive resizing); ``CropSchedule/none`` keeps 32×32.
+    public var cropSchedule: CropSchedule
     /// Mirror left–right with probability 0.5.
     public var horizontalFlip: Bool
     /// Per-channel (R, G, B) mean subtracted after scaling to [0, 1].
@@ -17,15 +22,18 @@ public struct AugmentationOptions: Equatable, Sendable {
     public static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
     public static let cifarStd: [Float] = [0.2023, 0.1994, 0.2010]
 
-    /// - Precondition: `0 <= cropPadding <= 32`, three means and three positive stds.
-    public init(cropPadding: Int = 4, horizontalFlip: Bool = true,
+    /// - Precondition: `0 <= cropPadding <= 32`, crop sizes in `1...32`, three means and three positive stds.
+    public init(cropPadding: Int = 4, horizontalFlip: Bool = true, cropSchedule: CropSchedule = .none,
                 mean: [Float] = cifarMean, std: [Float] = cifarStd) {
         precondition((0...CIFARImage.side).contains(cropPadding), "cropPadding must be in 0...32, got \(cropPadding)")
+        precondition(cropSchedule.phases.allSatisfy { (1...CIFARImage.side).contains($0.size) },
+                     "crop sizes must be in 1...32, got \(cropSchedule)")
         precondition(mean.count == CIFARImage.channels && std.count == CIFARImage.channels,
                      "expected 3 means and 3 stds, got \(mean.count) and \(std.count)")
         precondition(std.allSatisfy { $0 > 0 }, "std must be positive, got \(std)")
         self.cropPadding = cropPadding
         self.horizontalFlip = horizontalFlip
+        self.cropSchedule = cropSchedule
         self.mean = mean
         self.std = std
     }
@@ -36,39 +44,138 @@ public struct AugmentationOptions: Equatable, Sendable {
     public static let evaluation = AugmentationOptions(cropPadding: 0, horizontalFlip: false)
 
     /// True when every image gets the same (identity) crop and no flip.
-    public var isDeterministic: Bool { cropPadding == 0 && !horizontalFlip }
+    public var isDeterministic: Bool { cropPadding == 0 && !horizontalFlip && cropSchedule.phases.isEmpty }
+
+    /// The side of the crops in `epoch` (0-based): the schedule's size, else 32.
+    public func cropSize(atEpoch epoch: Int) -> Int { cropSchedule.size(atEpoch: epoch) ?? CIFARImage.side }
 }
 
-/// One image's random choices: where the 32×32 crop starts in the padded image, and the flip.
+/// Progressive resizing (fast.ai's DAWNBench runs; Tan & Le 2021, EfficientNetV2 §4): the
+/// first epochs train on smaller random crops, which cost less per image, and the rest on
+/// full 32×32 images. The crops keep the images' own scale (no resampling): a 24×24 crop
+/// is `RandomCrop(24, padding: p)`, so objects look the same size as at test time and the
+/// fully convolutional network with global average pooling takes any size.
+///
+/// Written `SIZE:EPOCHS[,SIZE:EPOCHS…]`: "24:22" trains epochs 1–22 on 24×24 crops, then 32×32.
+public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// `epochs` epochs of `size`×`size` crops.
+    public struct Phase: Codable, Equatable, Sendable {
+        public var size: Int
+        public var epochs: Int
+        public init(size: Int, epochs: Int) {
+            self.size = size
+            self.epochs = epochs
+        }
+    }
+
+    /// The phases in order, from the first epoch; after the last one, crops are 32×32.
+    public var phases: [Phase]
+
+    public init(phases: [Phase]) { self.phases = phases }
+
+    /// Full-size crops throughout.
+    public static let none = CropSchedule(phases: [])
+
+    /// Epochs the phases cover.
+    public var epochs: Int { phases.reduce(0) { $0 + $1.epochs } }
+
+    /// The phase's size in `epoch` (0-based), or nil past the last phase.
+    public func size(atEpoch epoch: Int) -> Int? {
+        var end = 0
+        for phase in phases {
+            end += phase.epochs
+            if epoch < end { return phase.size }
+        }
+        return nil
+    }
+
+    /// The schedule for a run of `newEpochs` epochs instead of `oldEpochs`: each phase keeps its
+    /// share of the run (rounded to whole epochs; phases that round to 0 go), and the phases
+    /// never cover more than `newEpochs` (the last ones are shortened).
+    /// - Precondition: `oldEpochs >= 1`, `newEpochs >= 1`.
+    public func scaled(fromEpochs oldEpochs: Int, toEpochs newEpochs: Int) -> CropSchedule {
+        precondition(oldEpochs >= 1 && newEpochs >= 1, "epochs must be ≥ 1, got \(oldEpochs) and \(newEpochs)")
+        var remaining = newEpochs
+        var scaled: [Phase] = []
+        for phase in phases {
+            let epochs = min(remaining, Int((Double(phase.epochs) * Double(newEpochs) / Double(oldEpochs)).rounded()))
+            if epochs > 0 { scaled.append(Phase(size: phase.size, epochs: epochs)) }
+            remaining -= epochs
+        }
+        return CropSchedule(phases: scaled)
+    }
+
+    /// "24:22,28:4", or "none".
+    public var description: String {
+        phases.isEmpty ? "none" : phases.map { "\($0.size):\($0.epochs)" }.joined(separator: ",")
+    }
+
+    /// What a text was wrong with.
+    public struct ParseError: Error, CustomStringConvertible, Equatable {
+        public let text: String
+        public var description: String {
+            "expected SIZE:EPOCHS[,SIZE:EPOCHS…] with whole numbers (e.g. 24:22) or none, got '\(text)'"
+        }
+    }
+
+    /// Parses "24:22,28:4" or "none" (ranges are checked by ``TrainingOptions/validate()``).
+    /// - Throws: ``ParseError``.
+    public init(parsing text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed == "none" || trimmed.isEmpty {
+            self = .none
+            return
+        }
+        var phases: [Phase] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            let fields = part.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 2,
+                  let size = Int(fields[0].trimmingCharacters(in: .whitespaces)),
+                  let epochs = Int(fields[1].trimmingCharacters(in: .whitespaces)) else { throw ParseError(text: text) }
+            phases.append(Phase(size: size, epochs: epochs))
+        }
+        self.phases = phases
+    }
+}
+
+/// One image's random choices: where the S×S crop starts in the padded image, and the flip.
 public struct CropFlip: Equatable, Sendable {
-    /// First row of the crop in the padded (32 + 2p)² image, in `0...2p`; `p` means no shift.
+    /// First row of the crop in the padded (32 + 2p)² image, in `0...(32 + 2p − size)`;
+    /// `p` with size 32 means no shift.
     public var top: Int
-    /// First column of the crop in the padded image, in `0...2p`.
+    /// First column of the crop in the padded image, in `0...(32 + 2p − size)`.
     public var left: Int
     /// Mirror the cropped image left–right.
     public var flip: Bool
+    /// The crop's side S, in `1...32` (32 unless a ``CropSchedule`` phase is running).
+    public var size: Int
 
-    public init(top: Int, left: Int, flip: Bool) {
+    public init(top: Int, left: Int, flip: Bool, size: Int = CIFARImage.side) {
         self.top = top
         self.left = left
         self.flip = flip
+        self.size = size
     }
 
     /// The choice that leaves an image unchanged under padding `p`.
     public static func identity(padding: Int) -> CropFlip { CropFlip(top: padding, left: padding, flip: false) }
 
-    /// The choice for image `index` in `epoch`: a pure function of (seed, epoch, index)
-    /// through ``SeededGenerator/derive(_:_:_:)``, so it does not depend on the order images
-    /// are prepared in, on threads, or on where an epoch was resumed.
-    /// Draw order as torchvision: crop row, crop column (each uniform in 0...2p), then flip (p = 0.5).
+    /// The choice for image `index` in `epoch` (0-based): a pure function of (seed, epoch,
+    /// index) through ``SeededGenerator/derive(_:_:_:)``, so it does not depend on the order
+    /// images are prepared in, on threads, or on where an epoch was resumed.
+    /// Draw order as torchvision's `RandomCrop(S, padding: p)` then `RandomHorizontalFlip()`:
+    /// crop row, crop column (each uniform in `0...(32 + 2p − S)`, no draw when that is 0),
+    /// then flip (p = 0.5).
     public static func draw(seed: UInt64, epoch: Int, index: Int, options: AugmentationOptions) -> CropFlip {
         let padding = options.cropPadding
         if options.isDeterministic { return identity(padding: padding) }
+        let size = options.cropSize(atEpoch: epoch)
+        let span = CIFARImage.side + 2 * padding - size
         var generator = SeededGenerator.derive(seed, UInt64(epoch), UInt64(index))
-        let top = padding > 0 ? generator.below(2 * padding + 1) : 0
-        let left = padding > 0 ? generator.below(2 * padding + 1) : 0
+        let top = span > 0 ? generator.below(span + 1) : 0
+        let left = span > 0 ? generator.below(span + 1) : 0
         let flip = options.horizontalFlip && generator.next() >> 63 == 1
-        return CropFlip(top: top, left: left, flip: flip)
+        return CropFlip(top: top, left: left, flip: flip, size: size)
     }
 }
 
@@ -99,13 +206,17 @@ public struct ImageTransform: Sendable {
     public func normalised(_ value: UInt8, channel: Int) -> Float { table[channel * 256 + Int(value)] }
 
     /// Writes image `source` (3072 bytes, R, G, B planes) transformed by `choice` into slot
-    /// `n` of an engine-layout batch: element (n, c, y, x) at `((c·32 + y)·32 + x)·batch + n`.
-    /// - Precondition: `choice.top`, `choice.left` in `0...2·cropPadding`; `0 <= n < batch`.
+    /// `n` of an engine-layout batch of S×S images (S = `choice.size`): element (n, c, y, x)
+    /// at `((c·S + y)·S + x)·batch + n`.
+    /// - Precondition: `choice.size` in `1...32`; `choice.top`, `choice.left` in
+    ///   `0...(32 + 2·cropPadding − S)`; `0 <= n < batch`.
     public func apply(_ source: UnsafePointer<UInt8>, _ choice: CropFlip,
                       into output: UnsafeMutablePointer<Float>, slot n: Int, batch: Int) {
-        let side = CIFARImage.side, padding = options.cropPadding
-        precondition((0...2 * padding).contains(choice.top) && (0...2 * padding).contains(choice.left),
-                     "crop offsets (\(choice.top), \(choice.left)) outside 0...\(2 * padding)")
+        let imageSide = CIFARImage.side, padding = options.cropPadding, side = choice.size
+        let span = imageSide + 2 * padding - side
+        precondition((1...imageSide).contains(side), "crop size \(side) outside 1...\(imageSide)")
+        precondition((0...span).contains(choice.top) && (0...span).contains(choice.left),
+                     "crop offsets (\(choice.top), \(choice.left)) outside 0...\(span)")
         precondition(n >= 0 && n < batch, "slot \(n) outside batch of \(batch)")
         let shiftY = choice.top - padding, shiftX = choice.left - padding
         table.withUnsafeBufferPointer { table in
@@ -115,11 +226,11 @@ public struct ImageTransform: Sendable {
                 for y in 0..<side {
                     var out = output + ((c * side + y) * side) * batch + n
                     let sy = y + shiftY
-                    let rowInside = sy >= 0 && sy < side
+                    let rowInside = sy >= 0 && sy < imageSide
                     for x in 0..<side {
-                        // Crop first, then flip: output column x shows cropped column 31 − x.
+                        // Crop first, then flip: output column x shows cropped column S − 1 − x.
                         let sx = (choice.flip ? side - 1 - x : x) + shiftX
-                        let byte = rowInside && sx >= 0 && sx < side ? plane[sy * side + sx] : 0
+                        let byte = rowInside && sx >= 0 && sx < imageSide ? plane[sy * imageSide + sx] : 0
                         out.pointee = lut[Int(byte)]
                         out += batch
                     }

@@ -5,7 +5,8 @@ import Foundation
 /// never truncated (a resumed run appends to it).
 ///
 /// Line kinds (field `kind`): `step` (every 100 optimizer steps: epoch, step, loss, lr,
-/// momentum), `epoch` (train loss/accuracy, test loss/accuracy, seconds, images/s),
+/// momentum), `epoch` (train loss/accuracy, test loss/accuracy, seconds, images/s, the
+/// training crop size),
 /// and whatever else the caller writes.
 public final class MetricsLog {
     public enum Error: Swift.Error, CustomStringConvertible {

@@ -38,6 +38,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// horizontal flip (`RandomHorizontalFlip()`).
     public var cropPadding: Int = 4
     public var horizontalFlip: Bool = true
+    /// Progressive resizing: smaller random crops for the first epochs (``CropSchedule``);
+    /// ``CropSchedule/none`` (the seed) trains on 32×32 crops throughout.
+    public var cropSchedule: CropSchedule = .none
     /// Test-time augmentation of the test pass after a run with a validation set
     /// (``TrainingRun/testOnce()``); the per-epoch evaluations stay plain.
     public var testTimeAugmentation: TestTimeAugmentation = .none
@@ -46,11 +49,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// The training transforms these options ask for (normalisation as the seed's).
     public var trainingAugmentation: AugmentationOptions {
-        AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip)
+        AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule)
     }
 
     /// Decodes options saved by this or an earlier version: options added later
-    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`, `testTimeAugmentation`) take their defaults
+    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -79,6 +82,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         validationSplit = try c.decodeIfPresent(Int.self, forKey: .validationSplit) ?? d.validationSplit
         cropPadding = try c.decodeIfPresent(Int.self, forKey: .cropPadding) ?? d.cropPadding
         horizontalFlip = try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? d.horizontalFlip
+        cropSchedule = try c.decodeIfPresent(CropSchedule.self, forKey: .cropSchedule) ?? d.cropSchedule
         testTimeAugmentation = try c.decodeIfPresent(TestTimeAugmentation.self, forKey: .testTimeAugmentation) ?? d.testTimeAugmentation
     }
 
@@ -113,6 +117,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         try require(validationSplit >= 0, "--val-split", "must be zero or positive, got \(validationSplit)")
         try require(testTimeAugmentation == .none || validationSplit > 0, "--tta", "applies to the test pass after a run with --val-split; give --val-split N too")
         try require((0...CIFARImage.side).contains(cropPadding), "--crop-padding", "must lie in 0...\(CIFARImage.side), got \(cropPadding)")
+        for phase in cropSchedule.phases {
+            try require((1...CIFARImage.side).contains(phase.size), "--crop-schedule", "crop sizes must lie in 1...\(CIFARImage.side), got \(phase.size) in \(cropSchedule)")
+            try require(phase.epochs >= 1, "--crop-schedule", "each phase needs at least 1 epoch, got \(phase.epochs) in \(cropSchedule)")
+        }
+        try require(cropSchedule.epochs <= epochs, "--crop-schedule", "its phases cover \(cropSchedule.epochs) epochs, more than the run's \(epochs); shorten them, give --crop-schedule none, or raise --epochs")
         try require(Recipe(rawValue: recipe) != nil, "--recipe", "unknown recipe '\(recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
         for kind in noWeightDecayKinds {
             try require(Parameter.Kind(rawValue: kind) != nil, "--no-weight-decay-on", "unknown parameter kind '\(kind)'; use \(Parameter.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -144,7 +153,8 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
         case .seed:
             break
         case .fast:
-            o.epochs = 30
+            o.epochs = 42
+            o.cropSchedule = CropSchedule(phases: [.init(size: 24, epochs: 22)])
         }
         return o
     }
