@@ -160,4 +160,16 @@ import Testing
         let difference = try #require(other.differences(from: TrainingOptions()).first)
         #expect(difference == .init(flag: "--crop-schedule", value: "24:2", otherValue: "none"))
     }
+
+    /// `plot` names the epochs trained on smaller crops (their validation points are full-size images).
+    @Test func curvesNameTheSmallCropEpochs() throws {
+        let sizes = [16, 24, 24, 32, 32, 24]
+        let lines = sizes.enumerated().map { #"{"kind":"epoch","epoch":\#($0.offset + 1),"val_accuracy":0.5,"crop_size":\#($0.element)}"# }
+        let curves = try TrainingCurves(jsonLines: lines.joined(separator: "\n"))
+        #expect(curves.epochs.map(\.cropSize) == sizes)
+        #expect(curves.smallCropText == "epoch 1 on 16×16 crops, epochs 2–3 on 24×24 crops, epoch 6 on 24×24 crops")
+        #expect(curves.svg(title: "run").contains("top-1 accuracy per epoch (epoch 1 on 16×16 crops, epochs 2–3 on 24×24 crops, epoch 6 on 24×24 crops)"))
+        let fullSize = try TrainingCurves(jsonLines: #"{"kind":"epoch","epoch":1,"crop_size":32}"# + "\n" + #"{"kind":"epoch","epoch":2}"#)
+        #expect(fullSize.smallCropText == nil && fullSize.epochs.map(\.cropSize) == [32, nil])
+    }
 }

@@ -13,6 +13,8 @@ public struct TrainingCurves: Equatable, Sendable {
         public var trainLoss: Double?, trainAccuracy: Double?
         public var validationLoss: Double?, validationAccuracy: Double?
         public var testLoss: Double?, testAccuracy: Double?
+        /// The side of the training crops (`crop_size`; nil in files written before it existed).
+        public var cropSize: Int? = nil
     }
 
     /// Epoch lines in epoch order (1-based `epoch`).
@@ -81,7 +83,8 @@ public struct TrainingCurves: Equatable, Sendable {
                 }
                 epochsByNumber[epoch] = Epoch(epoch: epoch, trainLoss: number("train_loss"), trainAccuracy: number("train_accuracy"),
                                               validationLoss: number("val_loss"), validationAccuracy: number("val_accuracy"),
-                                              testLoss: number("test_loss"), testAccuracy: number("test_accuracy"))
+                                              testLoss: number("test_loss"), testAccuracy: number("test_accuracy"),
+                                              cropSize: number("crop_size").map(Int.init))
             case "step":
                 if let step = number("step").map(Int.init), let lr = number("lr") { rates[step] = lr }
             case "test":
@@ -100,10 +103,29 @@ public struct TrainingCurves: Equatable, Sendable {
         learningRates = rates.keys.sorted().map { LearningRatePoint(step: $0, learningRate: rates[$0]!) }
     }
 
+    /// The epochs trained on crops smaller than 32×32 (a ``CropSchedule``), one run of equal
+    /// sizes each: "epochs 1–22 on 24×24 crops"; nil when every epoch was full size.
+    public var smallCropText: String? {
+        var runs: [(first: Int, last: Int, size: Int)] = []
+        for epoch in epochs {
+            guard let size = epoch.cropSize, size < CIFARImage.side else { continue }
+            if let last = runs.last, last.size == size, last.last == epoch.epoch - 1 {
+                runs[runs.count - 1].last = epoch.epoch
+            } else {
+                runs.append((epoch.epoch, epoch.epoch, size))
+            }
+        }
+        guard !runs.isEmpty else { return nil }
+        return runs.map { run in
+            (run.first == run.last ? "epoch \(run.first)" : "epochs \(run.first)–\(run.last)") + " on \(run.size)×\(run.size) crops"
+        }.joined(separator: ", ")
+    }
+
     /// Three charts stacked in one standalone SVG: loss per epoch, top-1 accuracy (%) per
     /// epoch (training, validation, test; series without values are left out; the test set
     /// evaluated once after the run as single points at the final and the best epoch), and
-    /// the learning rate per logged step.
+    /// the learning rate per logged step. The accuracy chart's title names the epochs trained
+    /// on smaller crops (``smallCropText``): their validation points are full-size images.
     public func svg(title: String) -> String {
         let categories = epochs.map { "\($0.epoch)" }
         func series(_ name: String, _ value: (Epoch) -> Double?, scale: Double = 1) -> ChartSeries? {
@@ -123,11 +145,15 @@ public struct TrainingCurves: Equatable, Sendable {
         let augmentation = testTimeAugmentation.map { " (\($0) TTA)" } ?? ""
         point("test\(augmentation), final weights", finalTestAccuracy, at: epochs.last?.epoch)
         point("test\(augmentation), best checkpoint", bestTestAccuracy, at: bestEpoch)
-        var charts = [
-            SVGChart.lines(title: "\(title): loss per epoch", yLabel: "cross-entropy", categories: categories, series: loss),
-            SVGChart.lines(title: "\(title): top-1 accuracy per epoch", yLabel: "accuracy (%)",
-                           categories: categories, series: accuracy),
-        ]
+        // A chart without any series (a file whose epoch lines lack those fields) is left out.
+        var charts: [String] = []
+        if !loss.isEmpty {
+            charts.append(SVGChart.lines(title: "\(title): loss per epoch", yLabel: "cross-entropy", categories: categories, series: loss))
+        }
+        if !accuracy.isEmpty {
+            charts.append(SVGChart.lines(title: "\(title): top-1 accuracy per epoch" + (smallCropText.map { " (\($0))" } ?? ""),
+                                         yLabel: "accuracy (%)", categories: categories, series: accuracy))
+        }
         if !learningRates.isEmpty {
             let every = max(1, learningRates.count / 20)
             let labels = learningRates.enumerated().map { $0.offset % every == 0 ? "\($0.element.step)" : "" }
