@@ -43,11 +43,15 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "The JSON printed by pytorch_reference.py.")
     var pytorch: String
 
-    @Option(help: "The inference batch pytorch_reference.py ran with (its --infer-batch).")
+    @Option(parsing: .unconditional, help: "The inference batch pytorch_reference.py ran with (its --infer-batch).")
     var inferBatch: Int = 100
 
     @Option(help: "Also write the ratios to this JSON file.")
     var output: String?
+
+    func validate() throws {
+        try requireAtLeast(1, ("--infer-batch", [inferBatch]))
+    }
 
     func run() throws {
         let mine = try JSONDecoder().decode(BenchResults.self, from: Data(contentsOf: URL(fileURLWithPath: ours)))

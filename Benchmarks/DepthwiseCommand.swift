@@ -11,16 +11,16 @@ struct DepthwiseCommand: ParsableCommand {
         commandName: "depthwise",
         abstract: "Time the network's depthwise convolutions one by one (forward, backward).")
 
-    @Option(help: "Batch size.")
+    @Option(parsing: .unconditional, help: "Batch size.")
     var batch = 128
 
-    @Option(help: "Engine threads.")
+    @Option(parsing: .unconditional, help: "Engine threads.")
     var threads = ProcessInfoCores.active
 
-    @Option(help: "Timed runs per case, at least (median reported).")
+    @Option(parsing: .unconditional, help: "Timed runs per case, at least (median reported).")
     var runs = 10
 
-    @Option(help: "Untimed warm-up runs per case.")
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs per case.")
     var warmup = 2
 
     @Flag(help: "Skip the check against the scalar twins (for instruction counts of the kernels alone).")

@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown (layers one by one, unfused), profile (the real fused step, profiled).")
     var sections: [Section] = Section.allCases
 
-    @Option(help: "Threads for the per-layer measurements (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the per-layer measurements (default: all cores).")
     var layerThreads: Int = ProcessInfoCores.active
 
     @Option(parsing: .upToNextOption, help: "Batch sizes for the per-layer measurements.")
@@ -34,10 +34,10 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements (the breakdown and profile sections use the first).")
     var networkBatchSizes: [Int] = [128, 100]
 
-    @Option(help: "Timed runs per case, at least (median reported).")
+    @Option(parsing: .unconditional, help: "Timed runs per case, at least (median reported).")
     var runs: Int = 10
 
-    @Option(help: "Untimed warm-up runs per case.")
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs per case.")
     var warmup: Int = 2
 
     func validate() throws {
