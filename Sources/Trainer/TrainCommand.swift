@@ -49,7 +49,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Random horizontal flip of training images (default on).")
     var flip: Bool?
 
-    @Option(help: "Progressive resizing: SIZE:EPOCHS[,SIZE:EPOCHS…] trains the first epochs on smaller random crops at the images' own scale (24:22 = epochs 1–22 on 24×24 crops, then 32×32); none for 32×32 throughout (default none).")
+    @Option(parsing: .unconditional, help: "Progressive resizing: SIZE:EPOCHS[,SIZE:EPOCHS…] trains the first epochs on smaller random crops at the images' own scale (24:22 = epochs 1–22 on 24×24 crops, then 32×32); none for 32×32 throughout (default none).")
     var cropSchedule: CropSchedule?
 
     @Option(help: "With --val-split: test-time augmentation of the test pass after the run, none or flip (as evaluate --tta; default none).")

@@ -161,6 +161,14 @@ import Testing
         #expect(difference == .init(flag: "--crop-schedule", value: "24:2", otherValue: "none"))
     }
 
+    /// Phases whose epochs add up past `Int.max` are refused by name, not summed into a trap;
+    /// a negative size reaches the range check instead of being taken for a flag.
+    @Test func hugeOrNegativeValuesAreRefusedByName() {
+        FlagTests.expectRejected(["train", "--epochs", "5", "--crop-schedule", "24:\(Int.max),24:1"],
+                                 naming: "--crop-schedule", mentioning: ["more than the run's 5"])
+        FlagTests.expectRejected(["train", "--crop-schedule", "-1:1"], naming: "--crop-schedule", mentioning: ["1...32", "got -1"])
+    }
+
     /// `plot` names the epochs trained on smaller crops (their validation points are full-size images).
     @Test func curvesNameTheSmallCropEpochs() throws {
         let sizes = [16, 24, 24, 32, 32, 24]

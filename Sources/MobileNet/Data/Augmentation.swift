@@ -76,8 +76,14 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
     /// Full-size crops throughout.
     public static let none = CropSchedule(phases: [])
 
-    /// Epochs the phases cover.
-    public var epochs: Int { phases.reduce(0) { $0 + $1.epochs } }
+    /// Epochs the phases cover (`Int.max` when the sum overflows, so a check against the
+    /// run's epochs refuses it).
+    public var epochs: Int {
+        phases.reduce(0) { sum, phase in
+            let (total, overflow) = sum.addingReportingOverflow(phase.epochs)
+            return overflow ? .max : total
+        }
+    }
 
     /// The phase's size in `epoch` (0-based), or nil past the last phase.
     public func size(atEpoch epoch: Int) -> Int? {
