@@ -150,7 +150,13 @@ import Testing
             .options(over: TrainCommand.defaults).cropSchedule == CropSchedule(phases: [.init(size: 20, epochs: 2)]))
         let phases = try CropSchedule(parsing: "16:10,24:20")
         #expect(phases.scaled(fromEpochs: 40, toEpochs: 8) == CropSchedule(phases: [.init(size: 16, epochs: 2), .init(size: 24, epochs: 4)]))
-        #expect(phases.scaled(fromEpochs: 40, toEpochs: 1) == CropSchedule(phases: [.init(size: 24, epochs: 1)]))
+        // A run that ended on full-size epochs still does: its last epoch sets BatchNorm's
+        // running statistics for the 32×32 test images.
+        #expect(phases.scaled(fromEpochs: 40, toEpochs: 1) == .none)
+        #expect(phases.scaled(fromEpochs: 40, toEpochs: 2) == CropSchedule(phases: [.init(size: 16, epochs: 1)]))
+        #expect(try RecipeTests.trainCommand(["--recipe", "fast", "--epochs", "1"]).options(over: TrainCommand.defaults).cropSchedule == .none)
+        #expect(try RecipeTests.trainCommand(["--recipe", "fast", "--epochs", "2"]).options(over: TrainCommand.defaults).cropSchedule
+            == CropSchedule(phases: [.init(size: 24, epochs: 1)]))
         #expect(try CropSchedule(parsing: "24:5").scaled(fromEpochs: 5, toEpochs: 3) == CropSchedule(phases: [.init(size: 24, epochs: 3)]))
         FlagTests.expectRejected(["train", "--crop-schedule", "24x3"], naming: "--crop-schedule", mentioning: ["24x3"])
         FlagTests.expectRejected(["train", "--epochs", "3", "--crop-schedule", "24:4"], naming: "--crop-schedule", mentioning: ["raise --epochs"])

@@ -97,11 +97,13 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
 
     /// The schedule for a run of `newEpochs` epochs instead of `oldEpochs`: each phase keeps its
     /// share of the run (rounded to whole epochs; phases that round to 0 go), and the phases
-    /// never cover more than `newEpochs` (the last ones are shortened).
+    /// never cover more than `newEpochs` (the last ones are shortened). A run that ended on
+    /// 32×32 epochs still ends on at least one: the last epoch leaves BatchNorm's running
+    /// statistics, which the full-size test images are normalised with.
     /// - Precondition: `oldEpochs >= 1`, `newEpochs >= 1`.
     public func scaled(fromEpochs oldEpochs: Int, toEpochs newEpochs: Int) -> CropSchedule {
         precondition(oldEpochs >= 1 && newEpochs >= 1, "epochs must be ≥ 1, got \(oldEpochs) and \(newEpochs)")
-        var remaining = newEpochs
+        var remaining = epochs < oldEpochs ? newEpochs - 1 : newEpochs
         var scaled: [Phase] = []
         for phase in phases {
             let epochs = min(remaining, Int((Double(phase.epochs) * Double(newEpochs) / Double(oldEpochs)).rounded()))
