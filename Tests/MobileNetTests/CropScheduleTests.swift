@@ -186,4 +186,16 @@ import Testing
         let fullSize = try TrainingCurves(jsonLines: #"{"kind":"epoch","epoch":1,"crop_size":32}"# + "\n" + #"{"kind":"epoch","epoch":2}"#)
         #expect(fullSize.smallCropText == nil && fullSize.epochs.map(\.cropSize) == [32, nil])
     }
+
+    /// A number that is no whole `Int` (a damaged or hand-edited file) is skipped where it is
+    /// optional and a read error where it is not, never a trap.
+    @Test func curvesSkipOrRefuseNumbersThatAreNoWholeInt() throws {
+        let curves = try TrainingCurves(jsonLines: #"{"kind":"epoch","epoch":1,"val_accuracy":0.5,"crop_size":1e30}"# + "\n"
+            + #"{"kind":"epoch","epoch":2,"val_accuracy":0.5,"crop_size":24.5}"# + "\n" + #"{"kind":"step","step":1e300,"lr":0.1}"# + "\n"
+            + #"{"kind":"test","final_accuracy":0.5,"best_epoch":-1e30}"#)
+        #expect(curves.epochs.map(\.cropSize) == [nil, nil] && curves.learningRates.isEmpty && curves.bestEpoch == nil)
+        #expect(throws: TrainingCurves.ReadError(path: "m.jsonl", line: 1, message: "an epoch line without a whole-number \"epoch\"")) {
+            try TrainingCurves(jsonLines: #"{"kind":"epoch","epoch":1e30}"#, path: "m.jsonl")
+        }
+    }
 }

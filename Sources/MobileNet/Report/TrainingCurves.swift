@@ -76,21 +76,23 @@ public struct TrainingCurves: Equatable, Sendable {
                 throw ReadError(path: path, line: index + 1, message: "not a JSON object; is this a file train wrote with --metrics?")
             }
             func number(_ key: String) -> Double? { (fields[key] as? NSNumber)?.doubleValue }
+            // A count or size that is no whole Int (a damaged file) reads as absent.
+            func integer(_ key: String) -> Int? { number(key).flatMap { Int(exactly: $0) } }
             switch fields["kind"] as? String {
             case "epoch":
-                guard let epoch = number("epoch").map(Int.init) else {
-                    throw ReadError(path: path, line: index + 1, message: "an epoch line without \"epoch\"")
+                guard let epoch = integer("epoch") else {
+                    throw ReadError(path: path, line: index + 1, message: "an epoch line without a whole-number \"epoch\"")
                 }
                 epochsByNumber[epoch] = Epoch(epoch: epoch, trainLoss: number("train_loss"), trainAccuracy: number("train_accuracy"),
                                               validationLoss: number("val_loss"), validationAccuracy: number("val_accuracy"),
                                               testLoss: number("test_loss"), testAccuracy: number("test_accuracy"),
-                                              cropSize: number("crop_size").map(Int.init))
+                                              cropSize: integer("crop_size"))
             case "step":
-                if let step = number("step").map(Int.init), let lr = number("lr") { rates[step] = lr }
+                if let step = integer("step"), let lr = number("lr") { rates[step] = lr }
             case "test":
                 finalTestAccuracy = number("final_accuracy")
                 bestTestAccuracy = number("best_accuracy")
-                bestEpoch = number("best_epoch").map(Int.init)
+                bestEpoch = integer("best_epoch")
                 testTimeAugmentation = fields["tta"] as? String
             default:
                 continue
