@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("val-split"), parsing: .unconditional, help: "Hold out the last N training images as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run (default 0).")
     var valSplit: Int?
 
-    @Option(parsing: .unconditional, help: "Zero padding before the random 32×32 crop; 0 disables the crop (default \(defaults.cropPadding)).")
+    @Option(parsing: .unconditional, help: "Zero padding before the random crop; 0 disables the 32×32 crop (smaller --crop-schedule crops still move) (default \(defaults.cropPadding)).")
     var cropPadding: Int?
 
     @Flag(inversion: .prefixedNo, help: "Random horizontal flip of training images (default on).")

@@ -34,8 +34,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// seed and recipe is compared on the same images.
     public var validationSplit: Int = 0
     /// Training augmentation: zero padding before the random 32×32 crop (torchvision's
-    /// `RandomCrop(32, padding: 4)` in the seed; 0 disables the crop) and the random
-    /// horizontal flip (`RandomHorizontalFlip()`).
+    /// `RandomCrop(32, padding: 4)` in the seed; 0 disables the 32×32 crop, not the smaller
+    /// ``cropSchedule`` ones) and the random horizontal flip (`RandomHorizontalFlip()`).
     public var cropPadding: Int = 4
     public var horizontalFlip: Bool = true
     /// Progressive resizing: smaller random crops for the first epochs (``CropSchedule``);
