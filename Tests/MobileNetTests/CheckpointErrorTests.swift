@@ -186,6 +186,15 @@ import Testing
             #expect(throws: CheckpointError.badMetadata(path: statePath, key: "options", reason: "not the JSON of TrainingOptions")) {
                 try TrainingCheckpoint(folder: saved)
             }
+            // Options that decode but are out of range (a crop size 0 would trap building the loader).
+            var options = CheckpointFixture.options(widthMultiplier: 0.125)
+            options.cropSchedule = CropSchedule(phases: [.init(size: 0, epochs: 1)])
+            let text = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+            try rewrite { $0["options"] = text }
+            #expect(throws: CheckpointError.badMetadata(path: statePath, key: "options",
+                                                        reason: "--crop-schedule: crop sizes must lie in 1...32, got 0 in 0:1")) {
+                try TrainingCheckpoint(folder: saved)
+            }
         }
     }
 

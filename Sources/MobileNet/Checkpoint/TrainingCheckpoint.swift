@@ -68,7 +68,7 @@ public struct TrainingCheckpoint: Sendable {
     public var modelPath: String { model.path }
     public var statePath: String { state.path }
 
-    /// Reads and checks a checkpoint folder (both files, metadata, positions).
+    /// Reads and checks a checkpoint folder (both files, metadata, options in range, positions).
     /// - Throws: ``CheckpointError``, or ``SafetensorsError`` for a damaged file.
     public init(folder: String) throws {
         let modelPath = folder + "/" + Self.modelFileName, statePath = folder + "/" + Self.stateFileName
@@ -89,6 +89,11 @@ public struct TrainingCheckpoint: Sendable {
         self.model = model
         self.state = state
         options = try meta.json("options", TrainingOptions.self)
+        do {
+            try options.validate()
+        } catch let error as TrainingOptions.InvalidOption {
+            throw CheckpointError.badMetadata(path: statePath, key: "options", reason: error.description)
+        }
         dataset = try meta.json("dataset", CheckpointDataset.self)
         epoch = try meta.int("epoch")
         step = try meta.int("step")
