@@ -76,14 +76,14 @@ extension BenchResults {
     }
 
     private func networkSection() -> String {
-        var table = TextTable(headers: ["threads", "batch", "train step ms", "train images/s", "inference ms", "inference images/s",
+        var table = TextTable(headers: ["threads", "batch", "image", "train step ms", "train images/s", "inference ms", "inference images/s",
                                         "eval-mode forward images/s"])
         for r in network {
-            table.append(["\(r.threads)", "\(r.batch)", milliseconds(r.trainStep), formatFixed(r.trainImagesPerSecond, 1),
+            table.append(["\(r.threads)", "\(r.batch)", "\(r.side)×\(r.side)", milliseconds(r.trainStep), formatFixed(r.trainImagesPerSecond, 1),
                           milliseconds(r.inference), formatFixed(r.inferenceImagesPerSecond, 1),
                           formatFixed(r.evalModeImagesPerSecond, 1)])
         }
-        return "## Whole network (random data, 32×32, 10 classes)\n\n"
+        return "## Whole network (random data, 10 classes)\n\n"
             + "Inference runs the deployment path, BatchNorm folded into the convolutions; the last column is the unfolded eval-mode forward.\n\n"
             + table.markdown() + "\n"
     }

@@ -57,7 +57,7 @@ struct CompareCommand: ParsableCommand {
         let mine = try JSONDecoder().decode(BenchResults.self, from: Data(contentsOf: URL(fileURLWithPath: ours)))
         let theirs = try JSONDecoder().decode(PyTorchReference.self, from: Data(contentsOf: URL(fileURLWithPath: pytorch)))
         func measured(_ batch: Int) throws -> ThroughputResult {
-            guard let r = mine.network.first(where: { $0.threads == theirs.threads && $0.batch == batch }) else {
+            guard let r = mine.network.first(where: { $0.threads == theirs.threads && $0.batch == batch && $0.side == CIFARImage.side }) else {
                 throw ValidationError("\(ours) has no whole-network figure at \(theirs.threads) thread(s), batch \(batch): run "
                                       + "mobilenet-bench --sections network --threads \(theirs.threads) --network-batch-sizes \(batch)")
             }

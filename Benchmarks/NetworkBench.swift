@@ -4,6 +4,10 @@ import MobileNet
 struct ThroughputResult: Codable {
     let threads: Int
     let batch: Int
+    /// Side S of the S×S input images (nil in results written before the option: 32).
+    var imageSize: Int?
+    /// ``imageSize``, 32 when absent.
+    var side: Int { imageSize ?? CIFARImage.side }
     /// TrainingSession.step: forward, cross-entropy, backward, SGD, OneCycleLR.
     let trainStep: Timing
     let trainImagesPerSecond: Double
@@ -82,35 +86,37 @@ struct NetworkFixture {
     let images: FeatureMap
     let targets: [Int32]
 
-    init(batch: Int, seed: UInt64 = 1) throws {
+    /// - Parameter imageSize: side S of the random S×S images (32: CIFAR's; smaller: a
+    ///   ``CropSchedule`` phase's crops).
+    init(batch: Int, imageSize: Int = CIFARImage.side, seed: UInt64 = 1) throws {
         let model = MobileNetV1(numClasses: 10, seed: seed)
         // 60 epochs × 391 steps: the schedule never runs out, the learning rate stays near its start.
         session = try TrainingSession(model: model, options: TrainingOptions(), stepsPerEpoch: 391)
         var generator = SeededGenerator(seed: seed &+ 1)
-        images = randomMap(FeatureShape(channels: 3, height: 32, width: 32, batch: batch), &generator)
+        images = randomMap(FeatureShape(channels: 3, height: imageSize, width: imageSize, batch: batch), &generator)
         targets = (0..<batch).map { _ in Int32(generator.below(10)) }
     }
 }
 
-/// Training-step and inference images/s for every thread count and batch size.
-func benchmarkThroughput(threads: [Int], batches: [Int], repetitions: Repetitions,
+/// Training-step and inference images/s for every thread count, image size and batch size.
+func benchmarkThroughput(threads: [Int], imageSizes: [Int] = [CIFARImage.side], batches: [Int], repetitions: Repetitions,
                          progress: (String) -> Void) throws -> [ThroughputResult] {
     var results: [ThroughputResult] = []
     for count in threads {
         setEngineThreads(count)
-        for batch in batches {
-            let fixture = try NetworkFixture(batch: batch)
+        for (imageSize, batch) in imageSizes.flatMap({ size in batches.map { (size, $0) } }) {
+            let fixture = try NetworkFixture(batch: batch, imageSize: imageSize)
             let train = try fixture.targets.withUnsafeBufferPointer { targets in
                 try measure(repetitions) { _ = try fixture.session.step(images: fixture.images, targets: targets) }
             }
             let evalMode = measure(repetitions) { _ = fixture.session.model.forward(fixture.images, training: false) }
             let folded = fixture.session.model.makeInferenceModel()
             let infer = measure(repetitions) { _ = folded.forward(fixture.images) }
-            let result = ThroughputResult(threads: count, batch: batch, trainStep: train,
+            let result = ThroughputResult(threads: count, batch: batch, imageSize: imageSize, trainStep: train,
                                           trainImagesPerSecond: Double(batch) / train.medianSeconds,
                                           inference: infer, inferenceImagesPerSecond: Double(batch) / infer.medianSeconds,
                                           evalModeForward: evalMode, evalModeImagesPerSecond: Double(batch) / evalMode.medianSeconds)
-            progress("network, \(count) thread(s), batch \(batch): train \(formatFixed(result.trainImagesPerSecond, 1)) images/s, "
+            progress("network, \(count) thread(s), batch \(batch), \(imageSize)×\(imageSize): train \(formatFixed(result.trainImagesPerSecond, 1)) images/s, "
                      + "inference \(formatFixed(result.inferenceImagesPerSecond, 1)) images/s (BatchNorm folded; "
                      + "eval-mode forward \(formatFixed(result.evalModeImagesPerSecond, 1)))")
             results.append(result)

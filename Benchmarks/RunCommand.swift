@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements (the breakdown and profile sections use the first).")
     var networkBatchSizes: [Int] = [128, 100]
 
+    @Option(parsing: .upToNextOption, help: "Image sides S (S×S inputs) for the whole-network measurements: 32, or smaller to price a --crop-schedule phase (the breakdown and profile sections use 32).")
+    var imageSizes: [Int] = [CIFARImage.side]
+
     @Option(parsing: .unconditional, help: "Timed runs per case, at least (median reported).")
     var runs: Int = 10
 
@@ -42,7 +45,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         try requireAtLeast(1, ("--layer-threads", [layerThreads]), ("--runs", [runs]), ("--layer-batch-sizes", layerBatchSizes),
-                           ("--threads", threads), ("--network-batch-sizes", networkBatchSizes))
+                           ("--threads", threads), ("--network-batch-sizes", networkBatchSizes), ("--image-sizes", imageSizes))
         try requireAtLeast(0, ("--warmup", [warmup]))
     }
 
@@ -71,8 +74,8 @@ struct RunCommand: ParsableCommand {
             }
         }
         if sections.contains(.network) {
-            results.network = try benchmarkThroughput(threads: threads, batches: networkBatches, repetitions: repetitions,
-                                                      progress: log)
+            results.network = try benchmarkThroughput(threads: threads, imageSizes: imageSizes, batches: networkBatches,
+                                                      repetitions: repetitions, progress: log)
         }
         if sections.contains(.breakdown) {
             for count in threads {
