@@ -106,9 +106,9 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
         var remaining = epochs < oldEpochs ? newEpochs - 1 : newEpochs
         var scaled: [Phase] = []
         for phase in phases {
-            let epochs = min(remaining, Int((Double(phase.epochs) * Double(newEpochs) / Double(oldEpochs)).rounded()))
-            if epochs > 0 { scaled.append(Phase(size: phase.size, epochs: epochs)) }
-            remaining -= epochs
+            let share = min(remaining, Int((Double(phase.epochs) * Double(newEpochs) / Double(oldEpochs)).rounded()))
+            if share > 0 { scaled.append(Phase(size: phase.size, epochs: share)) }
+            remaining -= share
         }
         return CropSchedule(phases: scaled)
     }
