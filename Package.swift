@@ -5,7 +5,6 @@ import PackageDescription
 
 let package = Package(
     name: "MobileNetCPU",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "MobileNet", targets: ["MobileNet"]),
         .executable(name: "mobilenet-train", targets: ["Trainer"]),
@@ -17,7 +16,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -39,7 +37,6 @@ let package = Package(
             dependencies: [
                 "COpenBLAS", "Im2Col",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/MobileNet"
         ),

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// A failed data set download; each message names the URL or file and what to do.
@@ -118,15 +117,15 @@ public struct CIFARDownloader: Sendable {
             throw CIFARDownloadError.fileSystem(path: path, reason: "cannot open the file for reading")
         }
         defer { try? handle.close() }
-        var hasher = Insecure.MD5()
+        var hasher = MD5()
         do {
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                hasher.update(data: chunk)
+                hasher.update(chunk)
             }
         } catch {
             throw CIFARDownloadError.fileSystem(path: path, reason: "reading failed: \(error.localizedDescription)")
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return MD5.hex(hasher.finalize())
     }
 
     /// Runs `tar -xzf archive -C directory`.
