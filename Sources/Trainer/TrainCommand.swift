@@ -235,8 +235,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let checkpoint = setup.checkpoint {
             say("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")
-            log?.write(["kind": "resume", "from": checkpoint.folder, "epoch": checkpoint.epoch + 1,
-                        "step": checkpoint.step, "global_step": checkpoint.globalStep])
+            log?.write(.resume(.init(from: checkpoint.folder, epoch: checkpoint.epoch + 1, step: checkpoint.step, globalStep: checkpoint.globalStep)))
         }
         say(run.checkpoints.map { "Checkpoints: \($0.path) (last → newest, best.safetensors)" }
             ?? "No --checkpoint-dir: nothing will be saved.")
@@ -260,8 +259,7 @@ struct TrainCommand: ParsableCommand {
                                  loss: p.runningLoss, learningRate: p.learningRate,
                                  imagesPerSecond: p.imagesPerSecond, elapsedSeconds: p.elapsedSeconds)
                 if p.globalStep % 100 == 0 {
-                    log?.write(["kind": "step", "epoch": p.epoch + 1, "step": p.globalStep, "loss": p.loss,
-                                "lr": p.learningRate, "momentum": p.momentum])
+                    log?.write(.step(.init(epoch: p.epoch + 1, step: p.globalStep, loss: p.loss, learningRate: p.learningRate, momentum: p.momentum)))
                 }
             }, onEpoch: { end in
                 progress?.finish()
@@ -307,8 +305,7 @@ struct TrainCommand: ParsableCommand {
             } else {
                 say("Interrupted by \(stop.signalName) \(position). No --checkpoint-dir was given, so nothing was saved.")
             }
-            log?.write(["kind": "interrupted", "epoch": run.epoch + 1, "step": run.step, "global_step": run.session.globalStep,
-                        "checkpoint": folder ?? ""])
+            log?.write(.interrupted(.init(epoch: run.epoch + 1, step: run.step, globalStep: run.session.globalStep, checkpoint: folder ?? "")))
             flushStandardOutput()
             ProcessGroup.leave(group)
             throw ExitCode(stop.exitStatus)
@@ -322,18 +319,17 @@ struct TrainCommand: ParsableCommand {
         let augmentation = run.session.options.testTimeAugmentation
         let label = augmentation == .flip ? "Test set (flip TTA)" : "Test set"
         print("\(label), once, final weights: \(result.final.summaryLine)")
-        var fields: [String: Any] = ["kind": "test", "final_loss": result.final.loss, "final_accuracy": result.final.top1Accuracy,
-                                     "final_top5_accuracy": result.final.topKAccuracy, "images": result.final.count]
-        if augmentation == .flip { fields["tta"] = augmentation.rawValue }
+        var line = MetricsLine.Test()
+        (line.finalLoss, line.finalAccuracy, line.finalTop5Accuracy) = (result.final.loss, result.final.top1Accuracy, result.final.topKAccuracy)
+        line.images = result.final.count
+        if augmentation == .flip { line.testTimeAugmentation = augmentation.rawValue }
         if let best = result.best {
             print("\(label), once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")
-            fields["best_epoch"] = best.epochsCompleted
-            fields["best_loss"] = best.tally.loss
-            fields["best_accuracy"] = best.tally.top1Accuracy
-            fields["best_top5_accuracy"] = best.tally.topKAccuracy
+            line.bestEpoch = best.epochsCompleted
+            (line.bestLoss, line.bestAccuracy, line.bestTop5Accuracy) = (best.tally.loss, best.tally.top1Accuracy, best.tally.topKAccuracy)
         }
         flushStandardOutput()
-        log?.write(fields)
+        log?.write(.test(line))
     }
 
     /// Builds the run (and, on rank 0, checks the checkpoint folder and opens the metrics
@@ -393,26 +389,15 @@ struct TrainCommand: ParsableCommand {
             print("  saved \(folder)\(end.isBest ? " and best.safetensors (best \(s.validation != nil ? "validation" : "test") accuracy so far)" : "")")
         }
         flushStandardOutput()
-        var fields: [String: Any] = ["kind": "epoch", "epoch": s.epoch + 1, "train_loss": s.trainLoss,
-                                     "train_accuracy": s.trainAccuracy, "epoch_seconds": s.epochSeconds,
-                                     "train_seconds": s.trainSeconds, "test_seconds": s.testSeconds,
-                                     "images_per_second": s.imagesPerSecond, "train_from_step": s.firstStep,
-                                     "crop_size": cropSize]
-        if let t = s.test {
-            fields["test_loss"] = t.loss
-            fields["test_accuracy"] = t.accuracy
-        }
-        if let v = s.validation {
-            fields["val_loss"] = v.loss
-            fields["val_accuracy"] = v.accuracy
-        }
-        if let folder = end.checkpoint { fields["checkpoint"] = folder }
-        if let c = collectives {
-            fields["ranks"] = c.ranks
-            fields["collective_seconds"] = c.seconds
-            fields["gradient_allreduce_seconds"] = c.gradientSeconds
-        }
-        log?.write(fields)
+        var line = MetricsLine.Epoch(epoch: s.epoch + 1)
+        (line.trainLoss, line.trainAccuracy) = (s.trainLoss, s.trainAccuracy)
+        (line.testLoss, line.testAccuracy) = (s.test?.loss, s.test?.accuracy)
+        (line.validationLoss, line.validationAccuracy) = (s.validation?.loss, s.validation?.accuracy)
+        (line.epochSeconds, line.trainSeconds, line.testSeconds) = (s.epochSeconds, s.trainSeconds, s.testSeconds)
+        (line.imagesPerSecond, line.trainFromStep, line.cropSize) = (s.imagesPerSecond, s.firstStep, cropSize)
+        line.checkpoint = end.checkpoint
+        (line.ranks, line.collectiveSeconds, line.gradientAllreduceSeconds) = (collectives?.ranks, collectives?.seconds, collectives?.gradientSeconds)
+        log?.write(.epoch(line))
     }
 }
 
