@@ -75,6 +75,15 @@ import Testing
         }
     }
 
+    /// Flags not given keep the base's values (a resumed checkpoint's), optional ones included.
+    @Test func flagsNotGivenKeepTheBase() throws {
+        var base = TrainingOptions()
+        (base.limitTrain, base.limitTest, base.epochs, base.nesterov, base.syncBatchNorm) = (320, 100, 2, true, true)
+        (base.horizontalFlip, base.noWeightDecayKinds, base.testTimeAugmentation, base.validationSplit) = (false, ["bias"], .flip, 64)
+        #expect(try RecipeTests.trainCommand([]).options(over: base) == base)
+        #expect(try RecipeTests.trainCommand(["--threads", "1", "--metrics", "m.jsonl"]).options(over: base) == base)
+    }
+
     /// Each recorded option given on the command line reaches the options: a value other
     /// than the default, typed as a user would.
     @Test func everyRecordedFlagSetsItsOption() throws {

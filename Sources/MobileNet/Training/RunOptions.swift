@@ -230,5 +230,13 @@ extension TrainingOptions {
             nonisolated(unsafe) let keyPath = keyPath
             return Override(keyPath: keyPath) { $0[keyPath: keyPath] = value }
         }
+
+        /// `value` for an optional property (a limit): nil means the flag was not given, not
+        /// "set to nil" (which the generic form above would read it as).
+        public static func set<Value: Sendable>(_ keyPath: WritableKeyPath<TrainingOptions, Value?>, _ value: Value?) -> Override? {
+            guard let value else { return nil }
+            nonisolated(unsafe) let keyPath = keyPath
+            return Override(keyPath: keyPath) { $0[keyPath: keyPath] = value }
+        }
     }
 }
