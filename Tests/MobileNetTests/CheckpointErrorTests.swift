@@ -223,11 +223,11 @@ import Testing
                 "train", "--data", folder, "--epochs", "2", "--batch-size", "8", "--width-multiplier", "0.125",
                 "--checkpoint-dir", folder + "/ck",
             ]) as? TrainCommand)
-            let setup = try RunSetup(command: command)
+            let setup = try TrainCommand.setUp(command.request)
             let saved = try #require(try setup.run.saveCheckpoint())
-            func resume(_ flags: [String]) throws -> RunSetup {
+            func resume(_ flags: [String]) throws -> TrainingRunSetup {
                 let command = try #require(try MobileNetTrain.parseAsRoot(["train", "--resume", folder + "/ck"] + flags) as? TrainCommand)
-                return try RunSetup(command: command)
+                return try TrainCommand.setUp(command.request)
             }
             let statePath = saved + "/training_state.safetensors"
             #expect(throws: CheckpointError.optionConflict(path: statePath, flag: "--epochs", given: "3", checkpoint: "2")) {
@@ -255,12 +255,12 @@ import Testing
                 "train", "--data", folder, "--epochs", "2", "--batch-size", "8", "--width-multiplier", "0.125",
                 "--checkpoint-dir", folder + "/ck", "--metrics", folder + "/m.jsonl",
             ]) as? TrainCommand)
-            let setup = try RunSetup(command: command)
+            let setup = try TrainCommand.setUp(command.request)
             #expect(setup.metricsPath == folder + "/m.jsonl")
             _ = try #require(try setup.run.saveCheckpoint())
-            func resume(_ flags: [String]) throws -> RunSetup {
+            func resume(_ flags: [String]) throws -> TrainingRunSetup {
                 let command = try #require(try MobileNetTrain.parseAsRoot(["train", "--resume", folder + "/ck"] + flags) as? TrainCommand)
-                return try RunSetup(command: command)
+                return try TrainCommand.setUp(command.request)
             }
             #expect(try resume([]).metricsPath == folder + "/m.jsonl")
             #expect(try resume(["--metrics", folder + "/other.jsonl"]).metricsPath == folder + "/other.jsonl")

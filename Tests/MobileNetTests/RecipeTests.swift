@@ -61,7 +61,7 @@ import Testing
         FlagTests.expectRejected(["train", "--val-split", "-1"], naming: "--val-split", mentioning: ["got -1"])
         FlagTests.expectRejected(["train", "--crop-padding", "33"], naming: "--crop-padding", mentioning: ["0...32"])
         FlagTests.expectRejected(["train", "--tta", "flip"], naming: "--tta", mentioning: ["--val-split"])
-        // On --resume the checkpoint supplies --val-split (RunSetup then checks --tta against it).
+        // On --resume the checkpoint supplies --val-split (TrainingRunSetup then checks --tta against it).
         #expect(throws: Never.self) { try MobileNetTrain.parseAsRoot(["train", "--resume", "runs/a", "--tta", "flip"]) }
         FlagTests.expectRejected(["train", "--val-split", "100", "--tta", "both"], naming: "--tta", mentioning: ["both"])
     }

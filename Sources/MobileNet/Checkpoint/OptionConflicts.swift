@@ -1,17 +1,7 @@
 extension TrainingOptions {
-    /// The command-line flag of each option whose flag is not its name in kebab case.
-    static let flagOverrides = ["maxLearningRate": "--max-lr", "noWeightDecayKinds": "--no-weight-decay-on",
-                                "validationSplit": "--val-split", "horizontalFlip": "--flip/--no-flip",
-                                "testTimeAugmentation": "--tta"]
-
-    /// The flag that sets option `name` (`batchSize` → `--batch-size`).
+    /// The flag that sets option `name` (`batchSize` → `--batch-size`), from ``RunOption/all``.
     public static func flag(for name: String) -> String {
-        if let flag = flagOverrides[name] { return flag }
-        var flag = "--"
-        for character in name {
-            if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
-        }
-        return flag
+        RunOption.entry(forProperty: name)?.flag ?? name
     }
 
     /// One option that differs between two runs.

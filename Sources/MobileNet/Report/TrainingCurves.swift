@@ -69,32 +69,31 @@ public struct TrainingCurves: Equatable, Sendable {
         var rates: [Int: Double] = [:]
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let lastLine = lines.lastIndex { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8))
-            guard let fields = object as? [String: Any] else {
+        for (index, text) in lines.enumerated() where !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            let line: MetricsLine
+            do {
+                line = try MetricsLine(jsonText: text)
+            } catch let error as MetricsLine.MalformedLine {
+                // Only epoch lines are required; a step or test line of a damaged file is skipped.
+                if error.kind == "epoch" { throw ReadError(path: path, line: index + 1, message: error.message) }
+                continue
+            } catch {
                 if index == lastLine { continue }  // a last line cut short while it was written
                 throw ReadError(path: path, line: index + 1, message: "not a JSON object; is this a file train wrote with --metrics?")
             }
-            func number(_ key: String) -> Double? { (fields[key] as? NSNumber)?.doubleValue }
-            // A count or size that is no whole Int (a damaged file) reads as absent.
-            func integer(_ key: String) -> Int? { number(key).flatMap { Int(exactly: $0) } }
-            switch fields["kind"] as? String {
-            case "epoch":
-                guard let epoch = integer("epoch") else {
-                    throw ReadError(path: path, line: index + 1, message: "an epoch line without a whole-number \"epoch\"")
-                }
-                epochsByNumber[epoch] = Epoch(epoch: epoch, trainLoss: number("train_loss"), trainAccuracy: number("train_accuracy"),
-                                              validationLoss: number("val_loss"), validationAccuracy: number("val_accuracy"),
-                                              testLoss: number("test_loss"), testAccuracy: number("test_accuracy"),
-                                              cropSize: integer("crop_size"))
-            case "step":
-                if let step = integer("step"), let lr = number("lr") { rates[step] = lr }
-            case "test":
-                finalTestAccuracy = number("final_accuracy")
-                bestTestAccuracy = number("best_accuracy")
-                bestEpoch = integer("best_epoch")
-                testTimeAugmentation = fields["tta"] as? String
-            default:
+            switch line {
+            case .epoch(let e):
+                epochsByNumber[e.epoch] = Epoch(epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy,
+                                                validationLoss: e.validationLoss, validationAccuracy: e.validationAccuracy,
+                                                testLoss: e.testLoss, testAccuracy: e.testAccuracy, cropSize: e.cropSize)
+            case .step(let s):
+                rates[s.step] = s.learningRate
+            case .test(let t):
+                finalTestAccuracy = t.finalAccuracy
+                bestTestAccuracy = t.bestAccuracy
+                bestEpoch = t.bestEpoch
+                testTimeAugmentation = t.testTimeAugmentation
+            case .resume, .interrupted, .other:
                 continue
             }
         }

@@ -4,10 +4,8 @@ import Foundation
 /// written, so a crash loses at most the line being written and an existing file is
 /// never truncated (a resumed run appends to it).
 ///
-/// Line kinds (field `kind`): `step` (every 100 optimizer steps: epoch, step, loss, lr,
-/// momentum), `epoch` (train loss/accuracy, test loss/accuracy, seconds, images/s, the
-/// training crop size),
-/// and whatever else the caller writes.
+/// Each line is a ``MetricsLine`` (its `kind` says which: `step`, `epoch`, `test`,
+/// `resume`, `interrupted`), the type ``TrainingCurves`` reads them back with.
 public final class MetricsLog {
     public enum Error: Swift.Error, CustomStringConvertible {
         case cannotOpen(path: String, reason: String)
@@ -52,10 +50,9 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    /// Appends one JSON object (keys sorted) as a line.
-    public func write(_ fields: [String: Any]) {
-        guard JSONSerialization.isValidJSONObject(fields),
-              let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
-        handle.write(data + Data("\n".utf8))
+    /// Appends one line (``MetricsLine/jsonText()``: keys sorted).
+    public func write(_ line: MetricsLine) {
+        guard let text = try? line.jsonText() else { return }
+        handle.write(Data((text + "\n").utf8))
     }
 }

@@ -44,6 +44,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Test-time augmentation of the test pass after a run with a validation set
     /// (``TrainingRun/testOnce()``); the per-epoch evaluations stay plain.
     public var testTimeAugmentation: TestTimeAugmentation = .none
+    /// Data-parallel runs: BatchNorm statistics over the global batch (PyTorch's
+    /// SyncBatchNorm) rather than each rank's shard; no effect in a single process.
+    public var syncBatchNorm: Bool = false
 
     public init() {}
 
@@ -53,7 +56,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     /// Decodes options saved by this or an earlier version: options added later
-    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`) take their defaults
+    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
+    /// `syncBatchNorm`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -84,6 +88,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         horizontalFlip = try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? d.horizontalFlip
         cropSchedule = try c.decodeIfPresent(CropSchedule.self, forKey: .cropSchedule) ?? d.cropSchedule
         testTimeAugmentation = try c.decodeIfPresent(TestTimeAugmentation.self, forKey: .testTimeAugmentation) ?? d.testTimeAugmentation
+        syncBatchNorm = try c.decodeIfPresent(Bool.self, forKey: .syncBatchNorm) ?? d.syncBatchNorm
     }
 
     /// An invalid option: the flag's name and what is wrong with it.
@@ -93,38 +98,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         public var description: String { "\(flag): \(message)" }
     }
 
-    /// Checks every value's range.
+    /// Checks every value's range, with the checks of ``RunOption/all`` in its order.
     /// - Throws: ``InvalidOption`` naming the first bad flag.
     public func validate() throws {
-        func require(_ ok: Bool, _ flag: String, _ message: String) throws {
-            if !ok { throw InvalidOption(flag: flag, message: message) }
-        }
-        try require(epochs >= 1, "--epochs", "must be at least 1, got \(epochs)")
-        try require(batchSize >= 2, "--batch-size", "must be at least 2 (BatchNorm needs more than one value per channel in training), got \(batchSize)")
-        try require(testBatchSize >= 1, "--test-batch-size", "must be at least 1, got \(testBatchSize)")
-        try require(maxLearningRate > 0 && maxLearningRate.isFinite, "--max-lr", "must be a positive number, got \(maxLearningRate)")
-        try require(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay", "must be zero or positive, got \(weightDecay)")
-        try require(divFactor > 0 && divFactor.isFinite, "--div-factor", "must be positive, got \(divFactor)")
-        try require(finalDivFactor > 0 && finalDivFactor.isFinite, "--final-div-factor", "must be positive, got \(finalDivFactor)")
-        try require(pctStart > 0 && pctStart < 1, "--pct-start", "must lie strictly between 0 and 1, got \(pctStart)")
-        try require(baseMomentum >= 0 && baseMomentum < 1, "--base-momentum", "must lie in [0, 1), got \(baseMomentum)")
-        try require(maxMomentum >= 0 && maxMomentum < 1, "--max-momentum", "must lie in [0, 1), got \(maxMomentum)")
-        try require(labelSmoothing >= 0 && labelSmoothing <= 1, "--label-smoothing", "must lie in [0, 1], got \(labelSmoothing)")
-        try require(widthMultiplier > 0 && widthMultiplier <= 4, "--width-multiplier", "must lie in (0, 4], got \(widthMultiplier)")
-        try require(numClasses >= 2, "--num-classes", "must be at least 2, got \(numClasses)")
-        if let limitTrain { try require(limitTrain >= 2, "--limit-train", "must be at least 2, got \(limitTrain)") }
-        if let limitTest { try require(limitTest >= 1, "--limit-test", "must be at least 1, got \(limitTest)") }
-        try require(validationSplit >= 0, "--val-split", "must be zero or positive, got \(validationSplit)")
-        try require(testTimeAugmentation == .none || validationSplit > 0, "--tta", "applies to the test pass after a run with --val-split; give --val-split N too")
-        try require((0...CIFARImage.side).contains(cropPadding), "--crop-padding", "must lie in 0...\(CIFARImage.side), got \(cropPadding)")
-        for phase in cropSchedule.phases {
-            try require((1...CIFARImage.side).contains(phase.size), "--crop-schedule", "crop sizes must lie in 1...\(CIFARImage.side), got \(phase.size) in \(cropSchedule)")
-            try require(phase.epochs >= 1, "--crop-schedule", "each phase needs at least 1 epoch, got \(phase.epochs) in \(cropSchedule)")
-        }
-        try require(cropSchedule.epochs <= epochs, "--crop-schedule", "its phases cover \(cropSchedule.epochs) epochs, more than the run's \(epochs); shorten them, give --crop-schedule none, or raise --epochs")
-        try require(Recipe(rawValue: recipe) != nil, "--recipe", "unknown recipe '\(recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
-        for kind in noWeightDecayKinds {
-            try require(Parameter.Kind(rawValue: kind) != nil, "--no-weight-decay-on", "unknown parameter kind '\(kind)'; use \(Parameter.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        for option in RunOption.all {
+            if let problem = option.problem(in: self) { throw problem }
         }
     }
 }

@@ -1,0 +1,151 @@
+import Foundation
+
+/// A run that fails to set up for a reason the flags can fix.
+public enum TrainingRunSetupError: Error, CustomStringConvertible, Equatable {
+    /// The flags do not fit the data (too large a `--val-split`, too few images for a batch): a usage error.
+    case flagsDoNotFitData(String)
+    /// A combination this build cannot run (too small a batch for the ranks, `--val-split` under MPI),
+    /// or a checkpoint folder that cannot take the run.
+    case cannotRun(String)
+
+    public var description: String {
+        switch self {
+        case .flagsDoNotFitData(let message), .cannotRun(let message): message
+        }
+    }
+}
+
+/// Everything `train` builds before its first step, from a ``TrainingRunRequest``: the
+/// options (from the flags, or from a resumed checkpoint with the flags checked against it),
+/// data, model, loaders and the ``TrainingRun``, restored from the checkpoint when resuming.
+/// ``execute(metrics:shouldStop:onEvent:)`` then runs it, writing the metrics file.
+public struct TrainingRunSetup {
+    public let checkpoint: TrainingCheckpoint?
+    public let options: TrainingOptions
+    public let dataPath: String
+    public let train: CIFARDataset
+    /// The last --val-split training images (nil without a split).
+    public let validation: CIFARDataset?
+    public let test: CIFARDataset
+    public let run: TrainingRun
+    /// The metrics file: --metrics, else (on --resume) the one the run recorded; nil for none.
+    public let metricsPath: String?
+
+    /// - Parameter communicator: the MPI job this process is a rank of (nil: alone). Every
+    ///   rank loads the data and options alike; the loaders take this rank's shard of each
+    ///   batch; only rank 0 gets the checkpoint directory.
+    /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
+    ///   flag and both values), ``CIFARError``, ``StateDictError``, ``SafetensorsError``,
+    ///   ``TrainingRunSetupError``.
+    public init(_ request: TrainingRunRequest, communicator: (any Communicator)? = nil) throws {
+        checkpoint = try request.resumeFrom.map { try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: $0)) }
+        var options = request.options(over: checkpoint?.options ?? TrainingOptions())
+        if let checkpoint {
+            try Self.check(request, against: checkpoint, options: options)
+        }
+        var datasetKind = request.dataset
+        if let checkpoint {
+            guard let kind = Dataset(rawValue: checkpoint.dataset.name) else {
+                throw CheckpointError.badMetadata(path: checkpoint.statePath, key: "dataset", reason: "unknown data set '\(checkpoint.dataset.name)'")
+            }
+            datasetKind = kind
+        }
+        let coarseLabels = checkpoint?.dataset.coarseLabels ?? request.coarseLabels
+        dataPath = request.dataPath ?? checkpoint?.dataset.dataPath ?? RunOption.defaultDataPath
+        let loaded = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
+        test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: loaded.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
+        guard options.validationSplit <= loaded.count - 2 else {
+            throw TrainingRunSetupError.flagsDoNotFitData("\(RunOption.validationSplit.flag) \(options.validationSplit) would hold out all but \(max(0, loaded.count - options.validationSplit)) of the \(loaded.count) training images in \(dataPath); leave at least 2 for training (a smaller \(RunOption.validationSplit.flag), or more images with \(RunOption.limitTrain.flag)).")
+        }
+        if options.validationSplit > 0 {
+            (train, validation) = loaded.holdingOut(last: options.validationSplit)
+        } else {
+            (train, validation) = (loaded, nil)
+        }
+        if let checkpoint {
+            let recorded = checkpoint.dataset
+            if loaded.count != recorded.trainImages || loaded.classNames != recorded.classNames {
+                throw Self.conflict(checkpoint, RunOption.data.flag, "\(dataPath) (\(loaded.count) training images, \(loaded.classNames.count) classes)",
+                                    "\(recorded.dataPath ?? "data") (\(recorded.trainImages) training images, \(recorded.classNames.count) classes)")
+            }
+        } else {
+            options.numClasses = train.classNames.count
+        }
+        self.options = options
+
+        let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
+        let dataParallel = communicator.map { DataParallel(communicator: $0, syncBatchNorm: options.syncBatchNorm) }
+        let shard = dataParallel?.shard ?? .whole
+        if shard.count > 1 && validation != nil {
+            throw TrainingRunSetupError.cannotRun("--val-split is not supported with several MPI ranks yet (the test pass after the run is not sharded); train without it, or in one process.")
+        }
+        // BatchNorm per rank needs 2 images on every rank; synchronised, 1 (the global batch has ≥ 2).
+        let minimumShard = options.syncBatchNorm ? 1 : 2
+        if shard.count > 1 && shard.smallestShard(ofBatch: min(options.batchSize, train.count)) < minimumShard {
+            throw TrainingRunSetupError.cannotRun("--batch-size \(options.batchSize) shared by \(shard.count) ranks gives a rank \(shard.smallestShard(ofBatch: min(options.batchSize, train.count))) image(s)"
+                + (options.syncBatchNorm ? "; every rank needs at least 1. Use --batch-size ≥ \(shard.count) or fewer ranks."
+                                         : "; BatchNorm per rank needs at least 2. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
+        }
+        let trainLoader = BatchLoader(dataset: train, configuration: .training(
+            batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: options.trainingAugmentation,
+            shard: shard, minimumShardImages: minimumShard))
+        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
+        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize)) }
+        guard trainLoader.stepsPerEpoch > 0 else {
+            throw TrainingRunSetupError.flagsDoNotFitData("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
+        }
+        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: trainLoader.stepsPerEpoch, dataParallel: dataParallel)
+        let isRoot = communicator?.isRoot ?? true
+        let directory = !isRoot ? nil : request.checkpointDirectory.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
+        metricsPath = request.metricsPath ?? checkpoint?.dataset.metricsPath
+        let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
+                                            trainImages: loaded.count, dataPath: dataPath, metricsPath: metricsPath)
+        run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
+                                             validationLoader: validationLoader),
+                          dataset: description, checkpoints: directory)
+        if let checkpoint { try run.resume(from: checkpoint) }
+    }
+
+    /// A resume's flags against the checkpoint: every recorded option (``RunOption/ResumeRule/recorded``)
+    /// must equal the checkpoint's, and the data set flags its data set.
+    /// - Throws: ``CheckpointError/optionConflict(path:flag:given:checkpoint:)`` naming the flag and both values.
+    private static func check(_ request: TrainingRunRequest, against checkpoint: TrainingCheckpoint, options: TrainingOptions) throws {
+        if let difference = options.differences(from: checkpoint.options).first {
+            throw conflict(checkpoint, difference.flag, difference.value, difference.otherValue)
+        }
+        if let dataset = request.dataset, dataset.rawValue != checkpoint.dataset.name {
+            throw conflict(checkpoint, RunOption.dataset.flag, dataset.rawValue, checkpoint.dataset.name)
+        }
+        if request.coarseLabels && !checkpoint.dataset.coarseLabels {
+            throw conflict(checkpoint, RunOption.coarseLabels.flag, "(coarse labels)", "fine labels")
+        }
+    }
+
+    private static func conflict(_ checkpoint: TrainingCheckpoint, _ flag: String, _ given: String, _ recorded: String) -> CheckpointError {
+        .optionConflict(path: checkpoint.statePath, flag: flag, given: given, checkpoint: recorded)
+    }
+
+    /// Checks the checkpoint folder before the first step, so a problem costs no training:
+    /// a new run never overwrites another run's checkpoints, and the folder must be writable
+    /// (a probe file is written atomically and removed). Nothing to do without a folder.
+    /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the folder and what to do.
+    public func prepareCheckpointDirectory() throws {
+        guard let directory = run.checkpoints else { return }
+        let resuming = checkpoint != nil
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) is a file, not a folder. Choose a folder path.")
+        }
+        if !resuming, directory.lastFolder != nil || FileManager.default.fileExists(atPath: directory.bestPath) {
+            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")
+        }
+        try directory.create()
+        let probe = directory.path + "/.write-test-\(getpid())"
+        do {
+            try AtomicFile.write(Data("probe".utf8), to: probe)
+        } catch {
+            throw TrainingRunSetupError.cannotRun("cannot write checkpoints to \(directory.path): \(error) Or choose another --checkpoint-dir.")
+        }
+        try? FileManager.default.removeItem(atPath: probe)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import MobileNet
+
+/// What `train` prints: the lines before the first step, after every epoch and after the
+/// test pass that follows a run with a validation set.
+extension TrainCommand {
+    /// The model, data, schedule, threads, data parallelism, resume position and checkpoint folder.
+    static func header(_ setup: TrainingRunSetup, engineThreads: Int, ranks: Int) -> [String] {
+        let run = setup.run, options = setup.options
+        let validationText = setup.validation.map { " / \($0.count) validation (the last training images)" } ?? ""
+        var lines = [
+            "MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters, recipe \(options.recipe); "
+                + "\(setup.train.dataset): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)",
+            "\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
+                + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)",
+        ]
+        if let dataParallel = run.session.dataParallel {
+            lines.append("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
+                + "BatchNorm \(options.syncBatchNorm ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "
+                + "gradients in \(dataParallel.bucketCount(for: run.session.optimizer.parameters)) allreduce bucket(s)")
+        }
+        if let checkpoint = setup.checkpoint {
+            lines.append("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")
+        }
+        lines.append(run.checkpoints.map { "Checkpoints: \($0.path) (last → newest, best.safetensors)" } ?? "No --checkpoint-dir: nothing will be saved.")
+        return lines
+    }
+
+    /// "Epoch 3/60 (24×24 crops): train loss … | val loss … | 61.2 s (803 img/s), total 3.1 min", the
+    /// collectives' share under MPI, and the checkpoint saved.
+    static func epochLines(_ report: TrainingRunEvent.EpochReport, options: TrainingOptions) -> [String] {
+        let s = report.end.summary
+        // Under a crop schedule every epoch line says which size it trained on.
+        let crop = options.cropSchedule.phases.isEmpty ? "" : " (\(report.cropSize)×\(report.cropSize) crops)"
+        let testText = s.validation.map { String(format: "val loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) }
+            ?? s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? "no test"
+        let resumed = s.firstStep > 0 ? " (steps \(s.firstStep + 1)… only, resumed)" : ""
+        var lines = [String(format: "Epoch %d/%d%@: train loss %.4f acc %.2f%%%@ | %@ | %.1f s (%.0f img/s), total %.1f min",
+                            s.epoch + 1, options.epochs, crop, s.trainLoss, 100 * s.trainAccuracy, resumed, testText, s.epochSeconds,
+                            s.imagesPerSecond, report.elapsedSeconds / 60)]
+        if let c = report.collectives {
+            lines.append(String(format: "  %d ranks: %.1f s of %.1f s training in MPI collectives (%.1f %%; gradient allreduce %.1f s), waiting for slower ranks included",
+                                c.ranks, c.seconds, c.trainSeconds, 100 * c.fraction, c.gradientSeconds))
+        }
+        if let folder = report.end.checkpoint {
+            lines.append("  saved \(folder)\(report.end.isBest ? " and best.safetensors (best \(s.validation != nil ? "validation" : "test") accuracy so far)" : "")")
+        }
+        return lines
+    }
+
+    /// The test set, once, for the final weights and the best (validation-picked) checkpoint.
+    static func testLines(_ result: TrainingRun.TestResult, augmentation: TestTimeAugmentation) -> [String] {
+        let label = augmentation == .flip ? "Test set (flip TTA)" : "Test set"
+        var lines = ["\(label), once, final weights: \(result.final.summaryLine)"]
+        if let best = result.best {
+            lines.append("\(label), once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")
+        }
+        return lines
+    }
+}
