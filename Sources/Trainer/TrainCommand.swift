@@ -2,17 +2,17 @@ import ArgumentParser
 import Foundation
 import MobileNet
 
-/// `mobilenet-train train`: the seed's recipe by default, every knob a flag; checkpoints
+/// `mobilenet-train train`: the reference recipe by default, every knob a flag; checkpoints
 /// after every epoch and on SIGINT/SIGTERM; `--resume` continues a run bit for bit.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train MobileNetV1 on CIFAR with SGD + OneCycleLR and report test accuracy each epoch.",
         discussion: """
-        --recipe fast fits the recipe into about an hour on two cores (see the README's results); \
-        the defaults reproduce the seed's recipe (--recipe seed): batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
+        --recipe fast fits the recipe into about an hour on two cores (docs/results.md); \
+        the defaults reproduce the reference recipe (--recipe reference), that of the original PyTorch CIFAR-10 MobileNetV1 tutorial: batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
         cosine, momentum cycled 0.95 → 0.85 → 0.95), SGD weight decay 5e-4, random crop 32 \
-        with 4-pixel zero padding, horizontal flip, normalisation with the seed's mean/std. \
+        with 4-pixel zero padding, horizontal flip, normalisation with that tutorial's CIFAR-10 mean/std. \
         The schedule spans epochs × steps per epoch; the last partial batch is kept unless --drop-last.
 
         With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \
@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "CIFAR-100: train on the 20 coarse superclasses instead of the 100 fine labels.")
     var coarseLabels = false
 
-    @Option(help: "Start from a named recipe, then apply the other flags: seed (the seed's recipe, the default) or fast (the seed's recipe over 42 epochs, the first 22 on 24×24 crops: the best one measured for an hour on two cores; with --epochs, the crop phases keep their share of the run).")
+    @Option(help: "Start from a named recipe, then apply the other flags: reference (the recipe of the original PyTorch CIFAR-10 tutorial, the default; 'seed' is its former name) or fast (the reference recipe over 42 epochs, the first 22 on 24×24 crops: the best one measured for an hour on two cores; with --epochs, the crop phases keep their share of the run).")
     var recipe: Recipe?
 
     @Option(name: .customLong("val-split"), parsing: .unconditional, help: "Hold out the last N training images as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run (default 0).")
@@ -100,7 +100,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed for initialisation, order and augmentation (default \(defaults.seed)).")
     var seed: UInt64?
 
-    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; the default is all cores (under MPI: the cores shared among this machine's ranks). Results do not depend on it.")
+    @Option(parsing: .unconditional, help: "Threads for the engine and OpenBLAS; the default is all cores (under MPI: the cores shared among the ranks on the same host). Results do not depend on it.")
     var threads: Int?
 
     @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).")
@@ -109,7 +109,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Test on the first N test images only.")
     var limitTest: Int?
 
-    @Flag(help: "Drop the last partial training batch (PyTorch's drop_last); kept by default as the seed does.")
+    @Flag(help: "Drop the last partial training batch (PyTorch's drop_last); kept by default, as the reference recipe does.")
     var dropLast = false
 
     @Option(help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch. On --resume, the run's own metrics file when omitted.")

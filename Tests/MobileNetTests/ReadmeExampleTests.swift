@@ -15,7 +15,7 @@ import MobileNet
         let train = try CIFARDataset.load(directory: folder, split: .train)
         let loader = BatchLoader(dataset: train, configuration: .training(batchSize: 8, seed: 0))
         let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: 0)
-        var options = TrainingOptions()                           // the seed's recipe
+        var options = TrainingOptions()                           // the reference recipe
         options.epochs = 1
         let session = try TrainingSession(model: model, options: options, stepsPerEpoch: loader.stepsPerEpoch)
 
