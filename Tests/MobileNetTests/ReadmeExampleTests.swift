@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import MobileNet
 
-/// The README's library example, kept compiling and running (on a generated data set
-/// instead of the real CIFAR-10 folder).
+/// The library example of docs/library.md (linked from the README), kept compiling and
+/// running (on a generated data set instead of the real CIFAR-10 folder).
 @Suite struct ReadmeExampleTests {
     @Test func buildTrainAStepAndPredict() throws {
         let folder = CIFARFixture.temporaryFolder()
