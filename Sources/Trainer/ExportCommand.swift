@@ -25,8 +25,9 @@ struct ExportCommand: ParsableCommand {
             try loaded.model.save(to: output, metadata: ["source": loaded.path])
             let tensors = loaded.model.namedParameters.count + loaded.model.namedBuffers.count
             print("exported \(loaded.path) (\(loaded.architecture)) to \(output): \(tensors) tensors")
-            print("PyTorch: MobileNetV1(num_classes=\(loaded.model.numClasses), alpha=\(loaded.model.widthMultiplier))"
-                  + ".load_state_dict(safetensors.torch.load_file(\"\(output)\"), strict=True)")
+            print("PyTorch (pip install -e python/ in this repository): import mobilenet_cpu; "
+                  + "net = mobilenet_cpu.load(\"\(output)\")  # MobileNetV1(num_classes=\(loaded.model.numClasses), "
+                  + "alpha=\(loaded.model.widthMultiplier)), strict=True, eval mode")
         }
     }
 }
