@@ -4,7 +4,7 @@
 #   make bench                counted and timed cost of standard vs separable convolution
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
-#   make test-python          the PyTorch model in python/mobilenet_cpu against the golden fixture (needs torch)
+#   make test-python          the PyTorch model in python/mobilenet_cpu against the golden fixture (needs torch; part of make test when installed)
 #   make release-mpi          the trainer with Open MPI (package trait MPI) in .build-mpi/release
 #   make test-mpi             the distributed test alone (2 MPI ranks against 1 process); part of `make test` when Open MPI is installed
 #   make measure-mpi          1 process × 2 threads against 2 ranks × 1 thread, and allreduce bandwidth (quiet machine)
@@ -49,6 +49,8 @@ test: deps
 	$(SWIFT) test
 	@if [ "$(HAVE_MPI)" = yes ]; then $(MAKE) --no-print-directory test-mpi; \
 	else echo "Open MPI not installed: distributed test skipped (apt-get install $(MPI_PACKAGES); .ci/run installs it)"; fi
+	@if python3 -c "import torch, safetensors, numpy" 2>/dev/null; then $(MAKE) --no-print-directory test-python; \
+	else echo "PyTorch not installed: python/mobilenet_cpu test skipped (pip install torch safetensors numpy; make test-python)"; fi
 
 # Installs Open MPI when missing (its pkg-config name is ompi).
 deps-mpi: deps
@@ -104,7 +106,8 @@ bench-pytorch: deps
 	    --infer-batch 100 --output $(BENCH_OUT)/pytorch/comparison.json
 
 # The project's PyTorch model (python/mobilenet_cpu) against the golden fixture. Needs torch,
-# safetensors and numpy; not part of CI (torch is a large download).
+# safetensors and numpy (a large download: .ci/run does not install them); part of `make test`
+# when they are installed.
 test-python:
 	@python3 -c "import torch, safetensors, numpy" 2>/dev/null || { echo "needs: pip install torch safetensors numpy"; exit 1; }
 	python3 -m unittest discover -s python/tests -v
