@@ -4,6 +4,7 @@
 #   make bench                counted and timed cost of standard vs separable convolution
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
+#   make test-python          the PyTorch model in python/mobilenet_cpu against the golden fixture (needs torch; part of make test when installed)
 #   make release-mpi          the trainer with Open MPI (package trait MPI) in .build-mpi/release
 #   make test-mpi             the distributed test alone (2 MPI ranks against 1 process); part of `make test` when Open MPI is installed
 #   make measure-mpi          1 process × 2 threads against 2 ranks × 1 thread, and allreduce bandwidth (quiet machine)
@@ -15,13 +16,13 @@ SHARED_DATA := ../shared/data/cifar-10-batches-bin
 DATA ?= $(if $(wildcard $(SHARED_DATA)/data_batch_1.bin),$(SHARED_DATA),data/cifar-10-batches-bin)
 TRAIN_FLAGS ?=
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
-# Release builds are tuned for this machine's CPU (AVX2/AVX-512 for the depthwise and
+# Release builds are tuned for the building machine's CPU (AVX2/AVX-512 for the depthwise and
 # BatchNorm kernels); set NATIVE= to build a portable x86-64 binary instead.
 NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps deps-mpi build release test train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
+.PHONY: deps deps-mpi build release test test-python train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
 
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
@@ -48,6 +49,8 @@ test: deps
 	$(SWIFT) test
 	@if [ "$(HAVE_MPI)" = yes ]; then $(MAKE) --no-print-directory test-mpi; \
 	else echo "Open MPI not installed: distributed test skipped (apt-get install $(MPI_PACKAGES); .ci/run installs it)"; fi
+	@if python3 -c "import torch, safetensors, numpy" 2>/dev/null; then $(MAKE) --no-print-directory test-python; \
+	else echo "PyTorch not installed: python/mobilenet_cpu test skipped (pip install torch safetensors numpy; make test-python)"; fi
 
 # Installs Open MPI when missing (its pkg-config name is ompi).
 deps-mpi: deps
@@ -80,7 +83,7 @@ train: release
 
 BENCH_OUT ?= bench-results
 BENCH_FLAGS ?=
-PYTORCH_REFERENCE := ../shared/bench/pytorch_reference.py
+PYTORCH_BENCH := scripts/pytorch_bench.py
 
 # Counts and timings (a few minutes on 2 cores): $(BENCH_OUT)/report.md, results.json, *.svg.
 bench: release
@@ -93,15 +96,21 @@ bench-pytorch: deps
 	  echo "PyTorch is not installed for $$(command -v python3). Install it with: pip install torch"; \
 	  echo "The CPU-only build is enough (a torch wheel tagged +cpu); on Linux the default wheel also pulls GBs of CUDA packages."; \
 	  exit 1; }
-	@test -f $(PYTORCH_REFERENCE) || { echo "$(PYTORCH_REFERENCE) not found: it sits in the shared folder beside the project"; exit 1; }
 	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
 	mkdir -p $(BENCH_OUT)/pytorch && \
 	  $(BIN)/mobilenet-bench run --sections network --threads $(THREADS) --network-batch-sizes 128 100 \
 	    --warmup 3 --runs 10 --output $(BENCH_OUT)/pytorch && \
-	  python3 $(PYTORCH_REFERENCE) --threads $(THREADS) --batch 128 --infer-batch 100 --steps 10 --warmup 3 \
+	  python3 $(PYTORCH_BENCH) --threads $(THREADS) --batch 128 --infer-batch 100 --steps 10 --warmup 3 \
 	    > $(BENCH_OUT)/pytorch/pytorch.json && \
 	  $(BIN)/mobilenet-bench compare $(BENCH_OUT)/pytorch/results.json $(BENCH_OUT)/pytorch/pytorch.json \
 	    --infer-batch 100 --output $(BENCH_OUT)/pytorch/comparison.json
+
+# The project's PyTorch model (python/mobilenet_cpu) against the golden fixture. Needs torch,
+# safetensors and numpy (a large download: .ci/run does not install them); part of `make test`
+# when they are installed.
+test-python:
+	@python3 -c "import torch, safetensors, numpy" 2>/dev/null || { echo "needs: pip install torch safetensors numpy"; exit 1; }
+	python3 -m unittest discover -s python/tests -v
 
 # libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over
 # FUZZ_TIMEOUT s, no allocation over FUZZ_MALLOC_MB). The corpus grows in fuzz/<target>/corpus

@@ -8,9 +8,9 @@ import MobileNet
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Print ours ÷ PyTorch speed ratios from results.json and pytorch_reference.py's JSON.")
+        abstract: "Print ours ÷ PyTorch speed ratios from results.json and scripts/pytorch_bench.py's JSON.")
 
-    /// The one line ../shared/bench/pytorch_reference.py prints.
+    /// The one line scripts/pytorch_bench.py prints.
     struct PyTorchReference: Decodable {
         let torch: String
         let threads: Int
@@ -40,10 +40,10 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "mobilenet-bench's results.json (with whole-network figures).")
     var ours: String
 
-    @Argument(help: "The JSON printed by pytorch_reference.py.")
+    @Argument(help: "The JSON printed by scripts/pytorch_bench.py.")
     var pytorch: String
 
-    @Option(parsing: .unconditional, help: "The inference batch pytorch_reference.py ran with (its --infer-batch).")
+    @Option(parsing: .unconditional, help: "The inference batch scripts/pytorch_bench.py ran with (its --infer-batch).")
     var inferBatch: Int = 100
 
     @Option(help: "Also write the ratios to this JSON file.")

@@ -7,7 +7,7 @@
 #
 # Why these settings: the comparison measures summation-order rounding (~2e-5 here), but this
 # training amplifies rounding wherever a pre-activation lands within rounding of ReLU6's kinks
-# or a BatchNorm bias gradient is a sum that cancels; with the seed's max lr 0.1 (OneCycleLR
+# or a BatchNorm bias gradient is a sum that cancels; with the reference recipe's max lr 0.1 (OneCycleLR
 # compressed into 3 steps) a 1e-6 perturbation of the weights alone changes the result by
 # 10–60 %, with real CIFAR images more often than with noise. Tests/…/DataParallelTests.swift
 # says more. MAX_LR=… overrides the lr.

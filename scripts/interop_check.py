@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""Interop check: a model file written by mobilenet-train, loaded into the seed's
-PyTorch MobileNetV1 with strict=True, gives the Swift engine's logits.
+"""Interop check: a model file written by mobilenet-train, loaded into the project's
+PyTorch MobileNetV1 (python/mobilenet_cpu) with strict=True, gives the Swift engine's logits.
 
-Needs torch and safetensors (pip install torch safetensors); not run in CI.
+Needs torch, safetensors and numpy (pip install torch safetensors numpy); not run in CI.
 
     python3 scripts/interop_check.py --model runs/a/best.safetensors \
-        --data ../shared/data/cifar-10-batches-bin [--count 500] \
+        --data data/cifar-10-batches-bin [--count 500] \
         [--trainer .build/release/mobilenet-train] [--tolerance 1e-4]
 
 1. The engine's logits: `mobilenet-train evaluate --checkpoint MODEL --data DATA
-   --limit N --dump-logits TMP` (eval mode, the seed's normalisation).
+   --limit-test N --dump-logits TMP` (eval mode, the reference recipe's normalisation).
 2. PyTorch's: the first N records of test_batch.bin, read here, scaled to [0, 1] and
-   normalised with the seed's mean/std; MobileNetV1(num_classes, alpha) from
-   ../shared/reference/seed_model.py, load_state_dict(load_file(MODEL), strict=True), eval().
+   normalised with mobilenet_cpu.MEAN and STD; mobilenet_cpu.load(MODEL): width and class
+   count from the file, load_state_dict(strict=True), eval().
 3. Prints the max abs difference of the logits (and of the labels' agreement) and exits
    1 if it exceeds the tolerance.
 """
@@ -24,12 +24,12 @@ import tempfile
 
 import numpy as np
 import torch
-from safetensors import safe_open
 from safetensors.torch import load_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2023, 0.1994, 0.2010)
+sys.path.insert(0, os.path.join(ROOT, "python"))  # mobilenet_cpu, also without pip install -e python/
+import mobilenet_cpu  # noqa: E402
+
 RECORD = 1 + 3 * 32 * 32
 
 
@@ -44,26 +44,16 @@ def cifar10_test(folder, count):
     records = raw.reshape(-1, RECORD)[:count]
     labels = records[:, 0].astype(np.int64)
     images = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255)
-    mean = np.array(MEAN, dtype=np.float32).reshape(1, 3, 1, 1)
-    std = np.array(STD, dtype=np.float32).reshape(1, 3, 1, 1)
+    mean = np.array(mobilenet_cpu.MEAN, dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.array(mobilenet_cpu.STD, dtype=np.float32).reshape(1, 3, 1, 1)
     return torch.from_numpy((images - mean) / std), labels
-
-
-def architecture(model_path):
-    """(num_classes, alpha) from the file's metadata, else from linear.weight's shape."""
-    with safe_open(model_path, "pt") as f:
-        meta = f.metadata() or {}
-        shape = f.get_slice("linear.weight").get_shape()
-    classes = int(meta.get("num_classes", shape[0]))
-    alpha = float(meta.get("width_multiplier", shape[1] / 1024))
-    return classes, alpha
 
 
 def engine_logits(trainer, model_path, data, count):
     with tempfile.TemporaryDirectory() as tmp:
         dump = os.path.join(tmp, "logits.safetensors")
         command = [trainer, "evaluate", "--checkpoint", model_path, "--data", data,
-                   "--limit", str(count), "--dump-logits", dump]
+                   "--limit-test", str(count), "--dump-logits", dump]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr}")
@@ -74,21 +64,15 @@ def engine_logits(trainer, model_path, data, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a model file (export, best.safetensors or a checkpoint's model.safetensors)")
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "cifar-10-batches-bin"))
+    parser.add_argument("--data", default=os.path.join(ROOT, "data", "cifar-10-batches-bin"),
+                        help="CIFAR-10 binary folder (mobilenet-train download --dataset cifar10 --output data)")
     parser.add_argument("--count", type=int, default=500, help="test images compared")
     parser.add_argument("--trainer", default=os.path.join(ROOT, ".build", "release", "mobilenet-train"))
-    parser.add_argument("--reference", default=os.path.join(ROOT, "..", "shared", "reference"),
-                        help="folder holding seed_model.py")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs logit difference allowed")
     args = parser.parse_args()
 
-    sys.path.insert(0, args.reference)
-    from seed_model import MobileNetV1
-
-    classes, alpha = architecture(args.model)
-    net = MobileNetV1(num_classes=classes, alpha=alpha)
-    net.load_state_dict(load_file(args.model), strict=True)
-    net.eval()
+    classes, alpha = mobilenet_cpu.architecture(args.model)
+    net = mobilenet_cpu.load(args.model, strict=True)
     images, labels = cifar10_test(args.data, args.count)
     with torch.no_grad():
         reference = net(images)

@@ -1,7 +1,7 @@
 // Open MPI for Swift. MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, MPI_IN_PLACE … are macros that
 // expand to addresses of Open MPI's predefined objects (casts Swift cannot import), so each
 // handle the engine uses is returned by a static inline function. Only imported with the
-// package trait MPI (`swift build --traits MPI`); see README, "Training on several machines".
+// package trait MPI (`swift build --traits MPI`); see docs/distributed.md.
 #ifndef CMPI_SHIM_H
 #define CMPI_SHIM_H
 #include <mpi.h>

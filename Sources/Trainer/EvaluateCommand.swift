@@ -10,8 +10,8 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Evaluate a model on the CIFAR test set (or a run's validation images): loss, top-1 and top-5 accuracy, per-class accuracy, confusion matrix.",
         discussion: """
         The width multiplier and class count come from the file (this project's metadata, or the \
-        tensor shapes of a state_dict PyTorch saved). Images are normalised with the seed's \
-        mean/std, evaluated in eval mode (BatchNorm running statistics). A 20-class model on a \
+        tensor shapes of a state_dict PyTorch saved). Images are normalised with the reference \
+        recipe's CIFAR-10 mean/std, evaluated in eval mode (BatchNorm running statistics). A 20-class model on a \
         CIFAR-100 folder is evaluated on the coarse superclasses.
         """
     )
@@ -39,8 +39,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Test-time augmentation: none, or flip (each image and its left-right mirror; predictions and loss use the mean of their two softmax probability vectors, p̄, the loss being −log p̄[target]).")
     var tta: TestTimeAugmentation = .none
 
-    @Option(help: "Evaluate the first N images of the split only.")
-    var limit: Int?
+    @Option(name: .customLong("limit-test"), help: "Evaluate the first N images of the split only (the name train gives the same limit; with --split validation, the first N validation images).")
+    var limitTest: Int?
+
+    /// `--limit`, the former name of `--limit-test`, still accepted.
+    @Option(name: .customLong("limit"), help: .hidden)
+    var limitAlias: Int?
+
+    /// The images evaluated at most: `--limit-test` or its alias `--limit`.
+    var limit: Int? { limitTest ?? limitAlias }
 
     @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py); the images as given, not mirrored, also with --tta flip.")
     var dumpLogits: String?
@@ -50,7 +57,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size: must be at least 1, got \(batchSize)") }
-        if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1, got \(limit)") }
+        if limitTest != nil, limitAlias != nil { throw ValidationError("--limit is the former name of --limit-test: give one of them") }
+        if let limit, limit < 1 { throw ValidationError("--limit-test: must be at least 1, got \(limit)") }
         if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
         switch (split, valSplit) {
         case (.validation, let count?) where count < 1: throw ValidationError("--val-split: must be at least 1, got \(count)")
@@ -100,7 +108,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     /// The images of --split (the test batch, or the run's held-out training images),
-    /// the first --limit of them.
+    /// the first --limit-test of them.
     func images(dataset: Dataset?, coarseLabels: Bool, heldOut: HeldOut?) throws -> CIFARDataset {
         guard split == .validation, let heldOut else {
             return try CIFARDataset.load(directory: data, split: .test, dataset: dataset, coarseLabels: coarseLabels, limit: limit)

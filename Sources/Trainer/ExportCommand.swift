@@ -2,14 +2,14 @@ import ArgumentParser
 import MobileNet
 
 /// `mobilenet-train export`: the model alone, as a safetensors state_dict PyTorch loads
-/// with strict=True into the seed's MobileNetV1.
+/// with strict=True into MobileNetV1 (`python/mobilenet_cpu`).
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a checkpoint's model alone (no optimizer state) as a safetensors file for PyTorch.",
         discussion: """
-        In PyTorch: net = MobileNetV1(num_classes=C, alpha=α) (../shared/reference/seed_model.py); \
-        net.load_state_dict(safetensors.torch.load_file(FILE), strict=True). The file's metadata \
+        In PyTorch, with the project's module (pip install -e python/): net = mobilenet_cpu.load(FILE), or \
+        net = mobilenet_cpu.MobileNetV1(num_classes=C, alpha=α); net.load_state_dict(safetensors.torch.load_file(FILE), strict=True). The file's metadata \
         records width_multiplier and num_classes.
         """
     )
@@ -25,8 +25,9 @@ struct ExportCommand: ParsableCommand {
             try loaded.model.save(to: output, metadata: ["source": loaded.path])
             let tensors = loaded.model.namedParameters.count + loaded.model.namedBuffers.count
             print("exported \(loaded.path) (\(loaded.architecture)) to \(output): \(tensors) tensors")
-            print("PyTorch: MobileNetV1(num_classes=\(loaded.model.numClasses), alpha=\(loaded.model.widthMultiplier))"
-                  + ".load_state_dict(safetensors.torch.load_file(\"\(output)\"), strict=True)")
+            print("PyTorch (pip install -e python/ in this repository): import mobilenet_cpu; "
+                  + "net = mobilenet_cpu.load(\"\(output)\")  # MobileNetV1(num_classes=\(loaded.model.numClasses), "
+                  + "alpha=\(loaded.model.widthMultiplier)), strict=True, eval mode")
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import MobileNet
 
 /// `mobilenet-train flops`: what depthwise-separable convolution saves, counted by the
-/// engine's own multiply-add counter (``CostReport``): the seed's toy case term by
+/// engine's own multiply-add counter (``CostReport``): the toy case of Howard et al. §3.1 term by
 /// term, the per-layer table of MobileNetV1 and the totals for α ∈ {1, 0.75, 0.5, 0.25}.
 struct FlopsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

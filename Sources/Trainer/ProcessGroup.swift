@@ -13,7 +13,7 @@ enum ProcessGroup {
         launcherSizeVariables.lazy.compactMap { environment[$0].flatMap(Int.init) }.first
     }
 
-    /// Ranks of this job on this machine (OMPI_COMM_WORLD_LOCAL_SIZE), 1 when unknown.
+    /// Ranks of this job on the local host (OMPI_COMM_WORLD_LOCAL_SIZE), 1 when unknown.
     static func localSize(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
         environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init).map { max(1, $0) } ?? 1
     }

@@ -6,7 +6,7 @@ import Glibc
 
 /// Per-epoch progress: on a terminal, one line redrawn in place (bar, step/total,
 /// loss, lr, images/s, elapsed and remaining time); otherwise a plain line every
-/// `plainInterval` steps, as the seed's script prints, so logs stay readable.
+/// `plainInterval` steps, as the original tutorial's script prints, so logs stay readable.
 final class ProgressBar {
     let isTerminal: Bool
     let plainInterval: Int

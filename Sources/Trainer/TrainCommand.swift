@@ -2,17 +2,17 @@ import ArgumentParser
 import Foundation
 import MobileNet
 
-/// `mobilenet-train train`: the seed's recipe by default, every knob a flag; checkpoints
+/// `mobilenet-train train`: the reference recipe by default, every knob a flag; checkpoints
 /// after every epoch and on SIGINT/SIGTERM; `--resume` continues a run bit for bit.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train MobileNetV1 on CIFAR with SGD + OneCycleLR and report test accuracy each epoch.",
         discussion: """
-        --recipe fast fits the recipe into about an hour on two cores (see the README's results); \
-        the defaults reproduce the seed's recipe (--recipe seed): batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
+        --recipe fast fits the recipe into about an hour on two cores (docs/results.md); \
+        the defaults reproduce the reference recipe (--recipe reference), that of the original PyTorch CIFAR-10 MobileNetV1 tutorial: batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
         cosine, momentum cycled 0.95 → 0.85 → 0.95), SGD weight decay 5e-4, random crop 32 \
-        with 4-pixel zero padding, horizontal flip, normalisation with the seed's mean/std. \
+        with 4-pixel zero padding, horizontal flip, normalisation with that tutorial's CIFAR-10 mean/std. \
         The schedule spans epochs × steps per epoch; the last partial batch is kept unless --drop-last.
 
         With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \

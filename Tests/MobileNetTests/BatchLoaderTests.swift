@@ -54,7 +54,7 @@ import Testing
         let batches = Self.epoch(loader, 0)
         #expect(batches.map { $0.shape.batch } == [5, 5, 5, 5])
         #expect(Set(batches.flatMap(\.indices)).count == 20)
-        // PyTorch's count for the seed: 50,000 = 390 · 128 + 80.
+        // PyTorch's count for the reference recipe: 50,000 = 390 · 128 + 80.
         #expect(Self.training(prefetch: 0, batchSize: 4).stepsPerEpoch == 6)
         #expect(Self.training(prefetch: 0, batchSize: 4, dropLast: true).stepsPerEpoch == 5)
     }

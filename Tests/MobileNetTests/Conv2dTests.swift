@@ -74,7 +74,7 @@ import Testing
             #expect(layer.multiplyAdds(inputHeight: block.inputSize, inputWidth: block.inputSize)
                     == block.standardMultiplyAdds, "\(block.name)")
         }
-        // The seed's toy example: K = 2, M = 3, N = 8, F = 5 (a 5×5 output, 6×6 input, no padding).
+        // The toy example of Howard et al. §3.1: K = 2, M = 3, N = 8, F = 5 (a 5×5 output, 6×6 input, no padding).
         #expect(Conv2d.multiplyAdds(inChannels: 3, outChannels: 8, kernelSize: 2, inputHeight: 6, inputWidth: 6) == 2400)
     }
 

@@ -88,7 +88,7 @@ import Testing
 
     /// The draw is torchvision's: row then column, each uniform over every position of the
     /// S×S window in the padded image (0...32 + 2p − S), then the flip; past the schedule it
-    /// is the seed's 32×32 draw, number for number.
+    /// is the reference recipe's 32×32 draw, number for number.
     @Test func drawCoversEveryWindowPositionAndKeepsTheSeedsDrawAfterwards() throws {
         let options = AugmentationOptions(cropSchedule: try CropSchedule(parsing: "24:1"))
         var generator = SeededGenerator.derive(42, 0, 7)

@@ -94,7 +94,7 @@ import Testing
     /// the weights and running statistics of 1 process after 3 steps, per tensor
     /// ‖a − b‖₂ ≤ 1e-4·‖b‖₂, and the same step losses.
     ///
-    /// Why max lr 5e-4 and not the seed's 0.1: the comparison measures summation-order
+    /// Why max lr 5e-4 and not the reference recipe's 0.1: the comparison measures summation-order
     /// rounding (~1e-5 here), but this training amplifies rounding. The BatchNorm biases start
     /// at 0 and their gradients Σdy' are sums that largely cancel, and a pre-activation that
     /// lands within rounding of ReLU6's kinks (0, 6) switches its gradient on or off: perturbing

@@ -134,7 +134,7 @@ import Testing
                                                  inputHeight: block.inputSize, inputWidth: block.inputSize)
                     == block.depthwiseMultiplyAdds, "\(block.name)")
         }
-        // The seed's toy example: K = 2, M = 3, F = 5 → K·K·M·F·F = 300 (of the 900 separable).
+        // The toy example of Howard et al. §3.1: K = 2, M = 3, F = 5 → K·K·M·F·F = 300 (of the 900 separable).
         #expect(DepthwiseConv2d(channels: 3, kernelSize: 2, padding: 0).multiplyAdds(inputHeight: 6, inputWidth: 6) == 300)
     }
 

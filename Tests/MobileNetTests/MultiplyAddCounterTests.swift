@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MobileNet
 
-/// flops.json (golden, from the seed's PyTorch model), decoded.
+/// flops.json (golden, from the PyTorch model), decoded.
 private struct GoldenFlops: Decodable {
     struct Toy: Decodable { let K, M, N, F, standard, separable: Int }
     struct Layer: Decodable {

@@ -63,7 +63,7 @@ import Testing
             #expect(PointwiseConv2d(inChannels: block.inChannels, outChannels: block.outChannels)
                         .multiplyAdds(inputHeight: size, inputWidth: size) == block.pointwiseMultiplyAdds, "\(block.name)")
         }
-        // The seed's toy example: M = 3, N = 8, F = 5 → M·N·F·F = 600 (of the 900 separable).
+        // The toy example of Howard et al. §3.1: M = 3, N = 8, F = 5 → M·N·F·F = 600 (of the 900 separable).
         #expect(PointwiseConv2d.multiplyAdds(inChannels: 3, outChannels: 8, inputHeight: 5, inputWidth: 5) == 600)
     }
 

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import MobileNet
 
-/// The README's library example, kept compiling and running (on a generated data set
-/// instead of the real CIFAR-10 folder).
+/// The library example of docs/library.md (linked from the README), kept compiling and
+/// running (on a generated data set instead of the real CIFAR-10 folder).
 @Suite struct ReadmeExampleTests {
     @Test func buildTrainAStepAndPredict() throws {
         let folder = CIFARFixture.temporaryFolder()
@@ -15,7 +15,7 @@ import MobileNet
         let train = try CIFARDataset.load(directory: folder, split: .train)
         let loader = BatchLoader(dataset: train, configuration: .training(batchSize: 8, seed: 0))
         let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: 0)
-        var options = TrainingOptions()                           // the seed's recipe
+        var options = TrainingOptions()                           // the reference recipe
         options.epochs = 1
         let session = try TrainingSession(model: model, options: options, stepsPerEpoch: loader.stepsPerEpoch)
 

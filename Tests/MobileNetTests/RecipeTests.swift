@@ -11,16 +11,16 @@ import Testing
         try #require(try MobileNetTrain.parseAsRoot(["train"] + arguments) as? TrainCommand)
     }
 
-    @Test func seedRecipeIsTheSeedsExactRecipe() {
-        let seed = Recipe.seed.options
+    @Test func referenceRecipeIsTheTutorialsExactRecipe() {
+        let seed = Recipe.reference.options
         #expect(seed == TrainingOptions())
         #expect(seed.epochs == 60 && seed.batchSize == 128 && seed.maxLearningRate == 0.1 && seed.weightDecay == 5e-4)
         #expect(seed.noWeightDecayKinds.isEmpty && !seed.nesterov && seed.labelSmoothing == 0)
         #expect(seed.cropPadding == 4 && seed.horizontalFlip && seed.validationSplit == 0)
     }
 
-    @Test func fastRecipeDiffersFromTheSeedInExactlyItsDocumentedKnobs() {
-        let differences = Recipe.fast.options.differences(from: Recipe.seed.options)
+    @Test func fastRecipeDiffersFromTheReferenceInExactlyItsDocumentedKnobs() {
+        let differences = Recipe.fast.options.differences(from: Recipe.reference.options)
         #expect(differences.map(\.flag) == ["--recipe", "--epochs", "--crop-schedule"])
         #expect(differences.map(\.value) == ["fast", "42", "24:22"])
     }
@@ -37,8 +37,8 @@ import Testing
         expected.testTimeAugmentation = .flip
         #expect(options == expected)
         #expect(options.trainingAugmentation == AugmentationOptions(cropPadding: 2, horizontalFlip: false, cropSchedule: expected.cropSchedule))
-        // Without --recipe the flags apply over the seed's options.
-        #expect(try Self.trainCommand(["--nesterov"]).options(over: TrainCommand.defaults).recipe == "seed")
+        // Without --recipe the flags apply over the reference recipe's options.
+        #expect(try Self.trainCommand(["--nesterov"]).options(over: TrainCommand.defaults).recipe == "reference")
     }
 
     /// `--resume DIR --recipe fast` of a fast run shortened with --epochs 2 keeps the
@@ -47,7 +47,7 @@ import Testing
         var base = Recipe.fast.options
         base.epochs = 2
         #expect(try Self.trainCommand(["--recipe", "fast"]).options(over: base) == base)
-        #expect(try Self.trainCommand(["--recipe", "seed"]).options(over: base).differences(from: base).first?.flag == "--recipe")
+        #expect(try Self.trainCommand(["--recipe", "reference"]).options(over: base).differences(from: base).first?.flag == "--recipe")
     }
 
     @Test func aRecipeKeepsTheResumedRunsClassCount() throws {
@@ -68,7 +68,7 @@ import Testing
 
     /// Checkpoints written before `recipe`, `validationSplit`, `cropPadding`,
     /// `horizontalFlip`, `cropSchedule` and `testTimeAugmentation` existed still load, with the values those runs used.
-    @Test func optionsSavedBeforeTheNewKnobsDecodeWithTheSeedsValues() throws {
+    @Test func optionsSavedBeforeTheNewKnobsDecodeWithTheReferenceValues() throws {
         let current = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingOptions())) as! [String: Any]
         var old = current
         for key in ["recipe", "validationSplit", "cropPadding", "horizontalFlip", "cropSchedule", "testTimeAugmentation"] { old.removeValue(forKey: key) }
@@ -122,7 +122,7 @@ import Testing
             let validation = try images(["--split", "validation"], .init(count: 5, limitTrain: nil))
             #expect(validation.labels == Array(train.labels[7...]))
             #expect(validation.images == Array(train.images[(7 * CIFARImage.bytes)...]))
-            let limited = try images(["--split", "validation", "--limit", "2"], .init(count: 5, limitTrain: nil))
+            let limited = try images(["--split", "validation", "--limit-test", "2"], .init(count: 5, limitTrain: nil))
             #expect(limited.labels == Array(train.labels[7..<9]) && limited.images == Array(train.images[(7 * CIFARImage.bytes)..<(9 * CIFARImage.bytes)]))
             // A run trained with --limit-train 6 --val-split 2 held out images 4 and 5.
             let ofLimited = try images(["--split", "validation"], .init(count: 2, limitTrain: 6))

@@ -1,5 +1,5 @@
 /// ‖a − b‖₂ / ‖b‖₂ in Double (0 when both are zero, +inf when only b is): the norm-wise
-/// comparison of the golden README, for results whose summation order differs.
+/// comparison the tests use against PyTorch, for results whose summation order differs.
 /// - Precondition: equal counts.
 public func relativeL2Difference(_ a: [Float], _ b: [Float]) -> Double {
     precondition(a.count == b.count, "expected equal counts, got \(a.count) and \(b.count)")

@@ -12,7 +12,7 @@ public enum StateDictError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missingTensors(let p, let names):
-            return "\(p) is missing \(names.count) tensor(s) the model needs: \(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", …" : ""). Is it a MobileNetV1 checkpoint of this project or the seed?"
+            return "\(p) is missing \(names.count) tensor(s) the model needs: \(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", …" : ""). Is it a MobileNetV1 state_dict of this project (or of its PyTorch model, python/mobilenet_cpu)?"
         case .unexpectedTensors(let p, let names):
             return "\(p) has \(names.count) tensor(s) the model does not have: \(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", …" : ""). Pass --non-strict to ignore them."
         case .shapeMismatch(let p, let t, let e, let a):
@@ -32,8 +32,8 @@ extension MobileNetV1 {
     }
 
     /// The model's state_dict as a safetensors writer: every parameter (F32) and buffer
-    /// (running statistics F32, num_batches_tracked I64 of shape []), named as the seed's
-    /// `state_dict()`, so `model.load_state_dict(load_file(p), strict=True)` works in PyTorch.
+    /// (running statistics F32, num_batches_tracked I64 of shape []), named as the PyTorch
+    /// model's `state_dict()` (`python/mobilenet_cpu`), so `model.load_state_dict(load_file(p), strict=True)` works in PyTorch.
     public func stateDictWriter(prefix: String = "") -> SafetensorsWriter {
         var writer = SafetensorsWriter()
         appendStateDict(to: &writer, prefix: prefix)

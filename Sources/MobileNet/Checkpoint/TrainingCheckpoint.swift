@@ -28,7 +28,7 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
 }
 
 /// A training checkpoint: a folder holding
-/// - `model.safetensors`: the model alone, the seed's state_dict names, loadable in PyTorch
+/// - `model.safetensors`: the model alone, the PyTorch model's state_dict names, loadable in PyTorch
 ///   with `model.load_state_dict(safetensors.torch.load_file(p), strict=True)`;
 /// - `training_state.safetensors`: SGD's momentum buffers as `momentum_buffer.<parameter
 ///   name>` (F32, the parameter's shape), and in `__metadata__` JSON strings: `format`,

@@ -1,7 +1,7 @@
 /// A trainable tensor and its gradient, as torch.nn.Parameter plus its `.grad`.
 ///
 /// `name` is the local name inside its layer ("weight", "bias"); the model prefixes
-/// it with the module path to form the seed's state_dict name.
+/// it with the module path to form the PyTorch state_dict name.
 public final class Parameter: @unchecked Sendable {
     /// What kind of weight this is, for optimizer parameter groups
     /// (e.g. no weight decay on BatchNorm and depthwise weights, MobileNets §4).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The seed's image transforms, as options so later recipes can vary them.
+/// The reference recipe's image transforms (those of the original PyTorch CIFAR-10 tutorial), as options so later recipes can vary them.
 ///
 /// Training (torchvision): `RandomCrop(S, padding: cropPadding)` with zero padding of the
 /// uint8 image (S = 32, or the ``cropSchedule``'s smaller size in its early epochs),
@@ -18,7 +18,7 @@ public struct AugmentationOptions: Equatable, Sendable {
     /// Per-channel (R, G, B) standard deviation divided by after subtracting the mean.
     public var std: [Float]
 
-    /// The seed's CIFAR-10 statistics: mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010).
+    /// The reference recipe's CIFAR-10 statistics: mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010).
     public static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
     public static let cifarStd: [Float] = [0.2023, 0.1994, 0.2010]
 
@@ -38,9 +38,9 @@ public struct AugmentationOptions: Equatable, Sendable {
         self.std = std
     }
 
-    /// The seed's training transforms: crop with 4 pixels of zero padding, flip, normalise.
+    /// The reference recipe's training transforms: crop with 4 pixels of zero padding, flip, normalise.
     public static let training = AugmentationOptions()
-    /// The seed's test transforms: normalise only.
+    /// The reference recipe's test transforms: normalise only.
     public static let evaluation = AugmentationOptions(cropPadding: 0, horizontalFlip: false)
 
     /// True when every image gets the same (identity) crop and no flip.

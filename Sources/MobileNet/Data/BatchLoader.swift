@@ -1,5 +1,5 @@
 /// Iterates a CIFAR split in batches in the engine layout, like PyTorch's
-/// `DataLoader(dataset, batch_size: B, shuffle: …, drop_last: …)` over the seed's transforms.
+/// `DataLoader(dataset, batch_size: B, shuffle: …, drop_last: …)` over the reference recipe's transforms.
 ///
 /// ```swift
 /// let loader = BatchLoader(dataset: train, configuration: .training(seed: 1))
@@ -36,7 +36,7 @@ public final class BatchLoader {
         /// Drop the last batch when it holds a single image (N mod B = 1, B > 1), even without
         /// `dropLast`. Training needs this: BatchNorm2d in training mode cannot normalise one
         /// value per channel (PyTorch stops with "Expected more than 1 value per channel when
-        /// training"), so the seed's recipe on 50,001 images with batch 128 would crash in its
+        /// training"), so the reference recipe on 50,001 images with batch 128 would crash in its
         /// last step. That image is skipped for the epoch; the shuffled order skips a
         /// different one each epoch. ``BatchLoader/stepsPerEpoch`` counts without that batch,
         /// so the OneCycleLR schedule spans exactly the steps taken.
@@ -68,7 +68,7 @@ public final class BatchLoader {
             self.minimumShardImages = minimumShardImages
         }
 
-        /// The seed's training loader: batch 128, shuffled, crop + flip + normalise (or
+        /// The reference recipe's training loader: batch 128, shuffled, crop + flip + normalise (or
         /// `augmentation`'s transforms), last
         /// partial batch kept (50,000 = 390 · 128 + 80) unless it holds a single image
         /// (see ``dropSingleImageBatch``).
@@ -80,7 +80,7 @@ public final class BatchLoader {
                           shard: shard, minimumShardImages: minimumShardImages)
         }
 
-        /// The seed's test loader: batch 100, in order, normalise only. A shard may be
+        /// The reference recipe's test loader: batch 100, in order, normalise only. A shard may be
         /// empty (a last batch smaller than the number of ranks); evaluation skips it.
         public static func evaluation(batchSize: Int = 100, prefetch: Int = 1, shard: BatchShard = .whole) -> Configuration {
             Configuration(batchSize: batchSize, shuffle: false, augmentation: .evaluation, prefetch: prefetch, shard: shard)

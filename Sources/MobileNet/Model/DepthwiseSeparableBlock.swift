@@ -1,9 +1,9 @@
-/// The seed's DSCconv: depthwise 3×3 (groups = channels, padding 1, stride s) → BN →
+/// The tutorial network's DSCconv: depthwise 3×3 (groups = channels, padding 1, stride s) → BN →
 /// ReLU6 → pointwise 1×1 → BN → ReLU6 (Howard et al. 2017, §3.1 and Figure 3).
 ///
 /// Composed of existing layers; BatchNorm and ReLU6 run fused in one pass (and
 /// ``MobileNetV1`` runs the depthwise half channel by channel with its neighbours). Module
-/// paths follow the seed: `<name>.depthConv.0` (depthwise), `.depthConv.1` (BN),
+/// paths follow the PyTorch model: `<name>.depthConv.0` (depthwise), `.depthConv.1` (BN),
 /// `.pointConv.0` (pointwise), `.pointConv.1` (BN).
 /// - Input [inChannels, H, W, N] → output [outChannels, F, F', N], F = (H + 2 − 3)/s + 1.
 public final class DepthwiseSeparableBlock {

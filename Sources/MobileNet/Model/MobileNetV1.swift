@@ -1,15 +1,16 @@
 /// MobileNetV1 (Howard et al. 2017, arXiv:1704.04861), CIFAR variant, returning logits.
 ///
-/// The seed's network (../shared/reference/seed_model.py): an entry 3×3 conv with
+/// The network of the original PyTorch CIFAR-10 tutorial (its PyTorch definition:
+/// `python/mobilenet_cpu`): an entry 3×3 conv with
 /// stride 1, thirteen depthwise-separable blocks (``DepthwiseSeparableBlock``) from
 /// ``blockTable``, global average pooling and a linear classifier. The width
 /// multiplier α (§3.3) scales every channel count to `Int(n·α)` (Python's `int`,
-/// i.e. truncation), as the seed does.
+/// i.e. truncation), as that tutorial does.
 ///
 /// - Input: normalised images as a ``FeatureMap`` [inputChannels, H, W, N] (engine
 ///   layout). The CIFAR variant expects 32×32, but any H, W ≥ 1 work.
 /// - Output: logits [numClasses, 1, 1, N]; no softmax (that belongs to the loss).
-/// - Parameters and buffers carry the seed's `state_dict` names (`entry.0.weight`,
+/// - Parameters and buffers carry that PyTorch model's `state_dict` names (`entry.0.weight`,
 ///   `stage2.3.pointConv.1.running_var`, `linear.bias`, …), in PyTorch's order.
 public final class MobileNetV1 {
     /// One row of the paper's Table 1, CIFAR variant: a block's place and shape at α = 1.
@@ -100,7 +101,7 @@ public final class MobileNetV1 {
         resetParameters(seed: seed)
     }
 
-    /// The seed's channel rule: `int(n * alpha)`, at least 1.
+    /// The tutorial's channel rule: `int(n * alpha)`, at least 1.
     public static func scaledChannels(_ n: Int, _ widthMultiplier: Double) -> Int {
         max(1, Int(Double(n) * widthMultiplier))
     }

@@ -25,7 +25,7 @@ public enum SGDError: Error, CustomStringConvertible, Equatable {
 /// momentum set this way is used even if the optimizer was built with momentum 0.
 /// Momentum buffers are allocated lazily, once, on the first step with m ≠ 0.
 /// Weight decay can be switched off per ``Parameter/Kind`` (e.g. BatchNorm and
-/// depthwise weights, MobileNets §4); the seed decays every parameter.
+/// depthwise weights, MobileNets §4); the reference recipe decays every parameter.
 public final class SGD {
     /// The parameters updated, in the order the buffers are indexed.
     public let parameters: [Parameter]

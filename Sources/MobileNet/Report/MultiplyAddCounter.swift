@@ -19,7 +19,7 @@ public struct CostRow: Codable, Equatable, Sendable {
 
     /// flops.json's name: "entry", "dsc1" … "dsc13", "linear".
     public let name: String
-    /// The module path in the seed's state_dict ("entry.0", "stage2.3", "linear").
+    /// The module path in the PyTorch state_dict ("entry.0", "stage2.3", "linear").
     public let modulePath: String
     public let kind: Kind
     public let inChannels: Int

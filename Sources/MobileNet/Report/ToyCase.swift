@@ -1,4 +1,4 @@
-/// The seed's worked example of what a depthwise-separable convolution saves
+/// The worked example of what a depthwise-separable convolution saves
 /// (Howard et al. 2017, §3.1, equations 2 and 5): a K×K convolution from M to N channels
 /// producing an F×F output, stride 1, no padding.
 ///

@@ -96,7 +96,7 @@ extension RunOption {
 
     public static let recipe = recorded(
         "recipe", \.recipe, property: "recipe",
-        help: "Start from a named recipe, then apply the other flags: seed (the recipe of the original PyTorch tutorial, the default) or fast (that recipe over 42 epochs, the first 22 on 24×24 crops: the best one measured for an hour on two cores; with --epochs, the crop phases keep their share of the run)",
+        help: "Start from a named recipe, then apply the other flags: reference (the recipe of the original PyTorch CIFAR-10 tutorial, the default; 'seed' is its former name) or fast (the reference recipe over 42 epochs, the first 22 on 24×24 crops: the best one measured for an hour on two cores; with --epochs, the crop phases keep their share of the run)",
         shownDefault: "") { o in
             Recipe(rawValue: o.recipe) == nil ? "unknown recipe '\(o.recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))" : nil
         }

@@ -55,7 +55,7 @@ public struct EpochSummary: Sendable {
     /// the training figures cover only the steps after it).
     public let firstStep: Int
     /// Mean training loss per image and top-1 accuracy on the augmented training batches
-    /// (training mode, before each update), as the seed's loop reports them.
+    /// (training mode, before each update), as the original tutorial's loop reports them.
     public let trainLoss: Double
     public let trainAccuracy: Double
     /// Validation-set evaluation after the epoch (nil without a validation loader).

@@ -1,10 +1,10 @@
-/// Everything that defines a training run: the seed's recipe by default
-/// (OneCycleLR max 0.1, SGD momentum cycled 0.95→0.85→0.95, weight decay 5e-4,
-/// batch 128, 60 epochs; ``Recipe/seed``). Saved in checkpoints so a resumed run can be
+/// Everything that defines a training run: the reference recipe by default (that of the
+/// original PyTorch CIFAR-10 MobileNetV1 tutorial: OneCycleLR max 0.1, SGD momentum cycled
+/// 0.95→0.85→0.95, weight decay 5e-4, batch 128, 60 epochs; ``Recipe/reference``). Saved in checkpoints so a resumed run can be
 /// checked against the flags it is resumed with.
 public struct TrainingOptions: Codable, Equatable, Sendable {
-    /// The ``Recipe`` these options started from ("seed", "fast"); flags may change any value after it.
-    public var recipe: String = Recipe.seed.rawValue
+    /// The ``Recipe`` these options started from ("reference", "fast"); flags may change any value after it.
+    public var recipe: String = Recipe.reference.rawValue
     public var epochs: Int = 60
     public var batchSize: Int = 128
     public var testBatchSize: Int = 100
@@ -26,7 +26,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Use only the first N training / test images (quick runs); nil for all.
     public var limitTrain: Int? = nil
     public var limitTest: Int? = nil
-    /// Drop the last partial training batch (PyTorch's drop_last); the seed keeps it.
+    /// Drop the last partial training batch (PyTorch's drop_last); the reference recipe keeps it.
     public var dropLast: Bool = false
     /// Hold the last N training images out as a validation set (evaluated each epoch in
     /// place of the test set, and used to pick the best checkpoint); 0 for none. As Keras's
@@ -34,12 +34,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// seed and recipe is compared on the same images.
     public var validationSplit: Int = 0
     /// Training augmentation: zero padding before the random 32×32 crop (torchvision's
-    /// `RandomCrop(32, padding: 4)` in the seed; 0 disables the 32×32 crop, not the smaller
+    /// `RandomCrop(32, padding: 4)` in the reference recipe; 0 disables the 32×32 crop, not the smaller
     /// ``cropSchedule`` ones) and the random horizontal flip (`RandomHorizontalFlip()`).
     public var cropPadding: Int = 4
     public var horizontalFlip: Bool = true
     /// Progressive resizing: smaller random crops for the first epochs (``CropSchedule``);
-    /// ``CropSchedule/none`` (the seed) trains on 32×32 crops throughout.
+    /// ``CropSchedule/none`` (the reference recipe) trains on 32×32 crops throughout.
     public var cropSchedule: CropSchedule = .none
     /// Test-time augmentation of the test pass after a run with a validation set
     /// (``TrainingRun/testOnce()``); the per-epoch evaluations stay plain.
@@ -50,7 +50,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// The training transforms these options ask for (normalisation as the seed's).
+    /// The training transforms these options ask for (the reference recipe's normalisation).
     public var trainingAugmentation: AugmentationOptions {
         AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule)
     }
@@ -63,7 +63,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainingOptions()
-        recipe = try c.decodeIfPresent(String.self, forKey: .recipe) ?? d.recipe
+        // Options saved under a recipe's deprecated name carry its current one ("seed" → "reference").
+        let savedRecipe = try c.decodeIfPresent(String.self, forKey: .recipe) ?? d.recipe
+        recipe = Recipe(rawValue: savedRecipe)?.rawValue ?? savedRecipe
         epochs = try c.decode(Int.self, forKey: .epochs)
         batchSize = try c.decode(Int.self, forKey: .batchSize)
         testBatchSize = try c.decode(Int.self, forKey: .testBatchSize)
@@ -111,26 +113,38 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 /// augmentation for MobileNetV1 at α = 1 (the network never changes). Flags given after
 /// a recipe override its values.
 public enum Recipe: String, CaseIterable, Codable, Sendable {
-    /// The seed's recipe, exactly: 60 epochs, batch 128, OneCycleLR max lr 0.1 (30 %
-    /// warm-up, cosine, momentum 0.95 → 0.85 → 0.95), SGD weight decay 5e-4 on every
-    /// parameter, plain momentum, no label smoothing, crop (padding 4) + flip.
-    case seed
-    /// The seed's recipe fitted to an hour on two cores: its OneCycleLR schedule over 42
+    /// The recipe of the original PyTorch CIFAR-10 MobileNetV1 tutorial, exactly: 60 epochs,
+    /// batch 128, OneCycleLR max lr 0.1 (30 % warm-up, cosine, momentum 0.95 → 0.85 → 0.95),
+    /// SGD weight decay 5e-4 on every parameter, plain momentum, no label smoothing, crop
+    /// (padding 4) + flip, normalisation with that tutorial's CIFAR-10 mean and std.
+    /// `seed`, its former name, is still accepted (``init(rawValue:)``).
+    case reference
+    /// The reference recipe fitted to an hour on two cores: its OneCycleLR schedule over 42
     /// epochs, the first 22 on 24×24 crops (progressive resizing, ``CropSchedule``; a 24×24
-    /// step costs about 0.6 of a 32×32 one), everything else as ``seed``. Chosen on
+    /// step costs about 0.6 of a 32×32 one), everything else as ``reference``. Chosen on
     /// validation accuracy (last 5,000 training images held out): 87.98 % in 58 minutes,
-    /// against 87.18 % for the seed's recipe over 30 epochs at 32×32 (51.5 minutes) and
+    /// against 87.18 % for the reference recipe over 30 epochs at 32×32 (51.5 minutes) and
     /// 86.42 % for those 30 epochs with Nesterov momentum, label smoothing 0.1 and no weight
     /// decay on BatchNorm parameters and depthwise filters (Howard et al. 2017, §4) added;
     /// those stay available as flags.
     case fast
+
+    /// The recipe named `rawValue`; `seed`, the reference recipe's former name, is accepted
+    /// as an alias so older scripts and checkpoints keep working.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "reference", "seed": self = .reference
+        case "fast": self = .fast
+        default: return nil
+        }
+    }
 
     /// The options this recipe stands for.
     public var options: TrainingOptions {
         var o = TrainingOptions()
         o.recipe = rawValue
         switch self {
-        case .seed:
+        case .reference:
             break
         case .fast:
             o.epochs = 42

@@ -53,7 +53,7 @@ public final class TrainingSession {
 
     /// - Parameters:
     ///   - stepsPerEpoch: batches per epoch; the schedule spans `options.epochs × stepsPerEpoch`
-    ///     steps (the real count, unlike the seed's 150-vs-60 mismatch).
+    ///     steps (the real count; the original tutorial's script sizes its schedule for 150 epochs and trains 60).
     ///   - dataParallel: the rank group this session is one rank of (nil: one process);
     ///     `stepsPerEpoch` counts global batches then.
     /// - Throws: ``OneCycleLRError`` for an impossible schedule.
