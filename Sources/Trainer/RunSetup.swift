@@ -15,6 +15,9 @@ struct RunSetup {
     let run: TrainingRun
     /// The metrics file: --metrics, else (on --resume) the one the run recorded; nil for none.
     let metricsPath: String?
+    /// A line saying the last partial training batch is left out each epoch (BatchNorm
+    /// could not train on it), or nil when every image trains.
+    let lastBatchNote: String?
 
     /// - Parameter communicator: the MPI job this process is a rank of (nil: alone). Every
     ///   rank loads the data and options alike; the loaders take this rank's shard of each
@@ -72,16 +75,28 @@ struct RunSetup {
         if shard.count > 1 && validation != nil {
             throw CommandFailure("--val-split is not supported with several MPI ranks yet (the test pass after the run is not sharded); train without it, or in one process.")
         }
-        // BatchNorm per rank needs 2 images on every rank; synchronised, 1 (the global batch has ≥ 2).
-        let minimumShard = command.syncBN ? 1 : 2
+        // BatchNorm trains on more than one value per channel (PyTorch's rule): one image
+        // gives the last (smallest) maps' H×W values, 4 at 32×32 or 24×24, 1 at 16×16.
+        let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: options.trainingAugmentation.trainingCropSides)
+        // Per rank, a shard needs that many images; synchronised, 1 (the global batch has more).
+        let minimumShard = command.syncBN || valuesPerImage > 1 ? 1 : 2
         if shard.count > 1 && shard.smallestShard(ofBatch: min(options.batchSize, train.count)) < minimumShard {
             throw CommandFailure("--batch-size \(options.batchSize) shared by \(shard.count) ranks gives a rank \(shard.smallestShard(ofBatch: min(options.batchSize, train.count))) image(s)"
-                + (command.syncBN ? "; every rank needs at least 1. Use --batch-size ≥ \(shard.count) or fewer ranks."
-                                  : "; BatchNorm per rank needs at least 2. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
+                + (minimumShard == 1 ? "; every rank needs at least 1. Use --batch-size ≥ \(shard.count) or fewer ranks."
+                                     : "; BatchNorm per rank needs at least 2 at 1×1 last maps. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
         }
         let trainLoader = BatchLoader(dataset: train, configuration: .training(
             batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: options.trainingAugmentation,
-            shard: shard, minimumShardImages: minimumShard))
+            shard: shard, minimumShardImages: minimumShard, batchNormValuesPerImage: valuesPerImage))
+        if trainLoader.droppedForBatchNorm > 0 {
+            let side = options.trainingAugmentation.trainingCropSides.min { MobileNetV1.lastMapSide(inputSide: $0) < MobileNetV1.lastMapSide(inputSide: $1) } ?? 32
+            lastBatchNote = "note: the last batch of \(trainLoader.droppedForBatchNorm) image(s) (\(train.count) = \(train.count / options.batchSize) × \(options.batchSize) + \(train.count % options.batchSize)) is left out of every epoch: "
+                + (shard.count > 1 && valuesPerImage > 1 ? "a rank's share of it would be empty" :
+                   "at \(side)×\(side) crops BatchNorm would see one value per channel in it (PyTorch stops there)")
+                + "; the shuffled order leaves out different images each epoch."
+        } else {
+            lastBatchNote = nil
+        }
         let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
         let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize)) }
         guard trainLoader.stepsPerEpoch > 0 else {

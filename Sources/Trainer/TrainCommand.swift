@@ -228,6 +228,7 @@ struct TrainCommand: ParsableCommand {
             + "\(setup.train.dataset): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)")
         say("\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
             + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)")
+        if let note = setup.lastBatchNote { say(note) }
         if let dataParallel = run.session.dataParallel {
             say("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
                 + "BatchNorm \(syncBN ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "
