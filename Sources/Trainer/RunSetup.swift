@@ -47,6 +47,9 @@ struct RunSetup {
             datasetKind = kind
         }
         let coarseLabels = checkpoint?.dataset.coarseLabels ?? command.coarseLabels
+        if command.data == nil, let checkpoint, let relative = checkpoint.dataset.unreachableRelativeDataPath {
+            throw CommandFailure("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the CIFAR folder (checkpoints record absolute paths now).")
+        }
         dataPath = command.data ?? checkpoint?.dataset.dataPath ?? TrainCommand.defaultData
         let loaded = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
         test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: loaded.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
@@ -107,7 +110,8 @@ struct RunSetup {
         let directory = !isRoot ? nil : command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         metricsPath = command.metrics ?? checkpoint?.dataset.metricsPath
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
-                                            trainImages: loaded.count, dataPath: dataPath, metricsPath: metricsPath)
+                                            trainImages: loaded.count, dataPath: CheckpointDataset.absolutePath(dataPath),
+                                            metricsPath: metricsPath.map(CheckpointDataset.absolutePath))
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
                                              validationLoader: validationLoader),
                           dataset: description, checkpoints: directory)
