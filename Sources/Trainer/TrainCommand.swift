@@ -229,6 +229,7 @@ struct TrainCommand: ParsableCommand {
         say("\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
             + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)")
         if let note = setup.lastBatchNote { say(note) }
+        if setup.test.classNamesFileMissing { say(CIFARDataset.fixedClassNamesNote(folder: setup.dataPath)) }
         if let dataParallel = run.session.dataParallel {
             say("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
                 + "BatchNorm \(syncBN ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "
