@@ -68,6 +68,24 @@ import Testing
         }
     }
 
+    /// torch.save output (Fixtures/pytorch, written by scripts/make_pickle_fixtures.py) is
+    /// recognised by its signature, and the message says how to save safetensors instead.
+    @Test(arguments: [("state_dict_zip.pt", "a zip archive of pickles"), ("state_dict_legacy.pt", "a pickle")])
+    func aPyTorchPickleIsRecognised(file: String, format: String) throws {
+        let path = Fixtures.url("pytorch/" + file).path
+        #expect(throws: SafetensorsError.pyTorchPickle(path: path, format: format)) { try SafetensorsFile(contentsOfFile: path) }
+        #expect(SafetensorsError.pyTorchPickle(path: path, format: format).description
+            .contains("save_file(model.state_dict(), \"model.safetensors\")"))
+        // A safetensors file whose header length happens to start 0x80 0x02 is still read.
+        var writer = SafetensorsWriter()
+        writer.add("x", shape: [1], floats: [1])
+        var bytes = Array(writer.serialized())
+        let length = Int(bytes[0]) | Int(bytes[1]) << 8
+        bytes.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(0x0280).littleEndian, Array.init))
+        bytes.insert(contentsOf: Array(repeating: UInt8(ascii: " "), count: 0x0280 - length), at: 8 + length)
+        #expect(throws: Never.self) { try SafetensorsFile(data: Data(bytes), path: Self.path) }
+    }
+
     @Test func headerLengthBeyondTheFileIsReported() {
         var bytes = Self.bytes.prefix(64).map { $0 }
         bytes.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(1 << 40).littleEndian, Array.init))
