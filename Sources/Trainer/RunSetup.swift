@@ -109,6 +109,7 @@ struct RunSetup {
         let isRoot = communicator?.isRoot ?? true
         let directory = !isRoot ? nil : command.checkpointDir.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         metricsPath = command.metrics ?? checkpoint?.dataset.metricsPath
+        if let given = command.metrics { try MetricsLog.checkBelongs(path: given, toRunWritingTo: checkpoint?.dataset.metricsPath) }
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
                                             trainImages: loaded.count, dataPath: CheckpointDataset.absolutePath(dataPath),
                                             metricsPath: metricsPath.map(CheckpointDataset.absolutePath))

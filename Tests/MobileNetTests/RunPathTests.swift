@@ -40,3 +40,25 @@ import Testing
         #expect(CheckpointDataset.absolutePath("x/y") == FileManager.default.currentDirectoryPath + "/x/y")
     }
 }
+
+/// A metrics file belongs to one run: a fresh run, or another run's resume, is refused it.
+@Suite struct MetricsOwnershipTests {
+    @Test func anotherRunsMetricsFileIsRefusedUnlessResumingIt() throws {
+        try CIFARFixture.withFolder { folder in
+            try FileManager.default.createDirectory(atPath: folder + "/cifar", withIntermediateDirectories: true)
+            CIFARFixture.writeCIFAR10(in: folder + "/cifar")
+            let metrics = folder + "/m.jsonl"
+            let base = ["--data", folder + "/cifar", "--epochs", "1", "--batch-size", "4", "--width-multiplier", "0.03125", "--metrics", metrics]
+            // Missing or empty: fine.
+            _ = try RunSetup(command: RunPathTests.command(base))
+            FileManager.default.createFile(atPath: metrics, contents: Data())
+            _ = try RunSetup(command: RunPathTests.command(base))
+            try Data("{\"kind\":\"epoch\",\"epoch\":1}\n{\"kind\":\"epoch\",\"epoch\":2}\n".utf8).write(to: URL(fileURLWithPath: metrics))
+            #expect(throws: MetricsLog.Error.holdsAnotherRun(path: metrics, lines: 2)) { try RunSetup(command: RunPathTests.command(base)) }
+            #expect(MetricsLog.Error.holdsAnotherRun(path: metrics, lines: 2).description.contains("--resume"))
+            // The run that wrote it (its checkpoint records the file) may append.
+            #expect(throws: Never.self) { try MetricsLog.checkBelongs(path: metrics, toRunWritingTo: metrics) }
+            #expect(throws: MetricsLog.Error.self) { try MetricsLog.checkBelongs(path: metrics, toRunWritingTo: folder + "/other.jsonl") }
+        }
+    }
+}
