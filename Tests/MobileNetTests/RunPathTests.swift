@@ -62,3 +62,27 @@ import Testing
         }
     }
 }
+
+/// export --output never replaces a file of a training run.
+@Suite struct ExportGuardTests {
+    @Test func outputInsideACheckpointFolderOrTheRunsBestModelIsRefused() throws {
+        try CIFARFixture.withFolder { folder in
+            let run = folder + "/run", step = run + "/step-3"
+            try FileManager.default.createDirectory(atPath: step, withIntermediateDirectories: true)
+            for name in [TrainingCheckpoint.modelFileName, TrainingCheckpoint.stateFileName] {
+                FileManager.default.createFile(atPath: step + "/" + name, contents: Data("x".utf8))
+            }
+            try FileManager.default.createSymbolicLink(atPath: run + "/last", withDestinationPath: "step-3")
+            FileManager.default.createFile(atPath: run + "/best.safetensors", contents: Data("x".utf8))
+            for output in [step + "/training_state.safetensors", run + "/last/model.safetensors", step + "/other.safetensors", run + "/best.safetensors"] {
+                let command = try #require(try MobileNetTrain.parseAsRoot(["export", "--checkpoint", folder + "/m.safetensors", "--output", output]) as? ExportCommand)
+                #expect(throws: CommandFailure.self, "\(output)") { try command.refuseOverwriting(input: folder + "/m.safetensors") }
+            }
+            #expect(CheckpointLocation.runFileOverwritten(by: step + "/training_state.safetensors")?.contains("could no longer be resumed") == true)
+            let fine = try #require(try MobileNetTrain.parseAsRoot(["export", "--checkpoint", step, "--output", folder + "/exported.safetensors"]) as? ExportCommand)
+            #expect(throws: Never.self) { try fine.refuseOverwriting(input: step + "/model.safetensors") }
+            let itself = try #require(try MobileNetTrain.parseAsRoot(["export", "--checkpoint", folder + "/m.safetensors", "--output", folder + "/./m.safetensors"]) as? ExportCommand)
+            #expect(throws: CommandFailure.self) { try itself.refuseOverwriting(input: folder + "/m.safetensors") }
+        }
+    }
+}
