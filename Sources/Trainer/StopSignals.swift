@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Turns SIGINT and SIGTERM into a request the training loop polls after every step:
+/// Turns SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh) into a request the training loop polls after every step:
 /// the first signal lets the current step finish and a checkpoint be saved; a second one
 /// exits at once (status 128 + signal) without saving — safe, since checkpoint writes are
 /// atomic and the previous checkpoint stays whole.
@@ -16,9 +16,9 @@ final class StopSignals: @unchecked Sendable {
     private var received: Int32?
     private var sources: [DispatchSourceSignal] = []
 
-    /// Starts listening for SIGINT and SIGTERM.
+    /// Starts listening for SIGINT, SIGTERM and SIGHUP.
     func install() {
-        for number in [SIGINT, SIGTERM] {
+        for number in Self.handled {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in receive(number) }
@@ -30,9 +30,19 @@ final class StopSignals: @unchecked Sendable {
     /// The first signal received, if any.
     var signalNumber: Int32? { lock.withLock { received } }
     var stopRequested: Bool { signalNumber != nil }
-    /// 130 for SIGINT, 143 for SIGTERM (the shell's 128 + signal).
+    /// 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP (the shell's 128 + signal).
     var exitStatus: Int32 { 128 + (signalNumber ?? 0) }
-    var signalName: String { signalNumber == SIGTERM ? "SIGTERM" : "SIGINT" }
+    var signalName: String { Self.name(of: signalNumber ?? SIGINT) }
+
+    static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    static func name(of number: Int32) -> String {
+        switch number {
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "SIGINT"
+        }
+    }
 
     private func receive(_ number: Int32) {
         let first = lock.withLock { () -> Bool in

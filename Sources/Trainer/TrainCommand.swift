@@ -17,8 +17,8 @@ struct TrainCommand: ParsableCommand {
 
         With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \
         in PyTorch, and training_state.safetensors) is saved after every epoch, and the model with \
-        the best test accuracy (validation accuracy with --val-split) as DIR/best.safetensors. SIGINT or SIGTERM finishes the current step, \
-        saves, and exits with status 130 or 143. --resume DIR continues the run from its checkpoint \
+        the best test accuracy (validation accuracy with --val-split) as DIR/best.safetensors. SIGINT, SIGTERM or SIGHUP finishes the current step, \
+        saves, and exits with status 130, 143 or 129. --resume DIR continues the run from its checkpoint \
         with the checkpoint's options; the weights then equal those of an uninterrupted run, bit for \
         bit. A flag that contradicts the checkpoint (--epochs included: a run cannot be extended) is \
         an error; --threads, --metrics and --data may be given.
@@ -115,7 +115,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch. On --resume, the run's own metrics file when omitted.")
     var metrics: String?
 
-    @Option(help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM (default when resuming: the checkpoint's folder).")
+    @Option(help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM/SIGHUP (default when resuming: the checkpoint's folder).")
     var checkpointDir: String?
 
     @Option(help: "Continue a run: a --checkpoint-dir, a checkpoint folder, or a file in one.")
@@ -196,6 +196,9 @@ struct TrainCommand: ParsableCommand {
             throw CommandFailure("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")
         }
         try directory.create()
+        for stale in directory.removeStaleSaves() {
+            print("note: removed \(stale.path) (\(stale.bytes / 1_000_000) MB), a checkpoint save that process \(stale.pid) did not finish; the saved checkpoints are untouched")
+        }
         let probe = directory.path + "/.write-test-\(getpid())"
         do {
             try AtomicFile.write(Data("probe".utf8), to: probe)
