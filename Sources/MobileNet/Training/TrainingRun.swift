@@ -10,8 +10,9 @@ import Foundation
 /// Resuming (``resume(from:)``) restores model, momentum buffers and schedule position and
 /// continues at the checkpoint's (epoch, step); since every batch is a function of
 /// (seed, epoch, step), the weights then equal those of a run never interrupted, bit for bit.
-/// After a resume mid-epoch, that epoch's training loss and accuracy cover only the steps
-/// run since the resume.
+/// After a resume mid-epoch, that epoch's training loss and accuracy cover all its steps:
+/// the checkpoint carries the epoch's running sums (``EpochTally``); a checkpoint written
+/// without them gives figures of the steps after the resume (``EpochSummary/firstStep`` > 0).
 public final class TrainingRun {
     /// What ``run(shouldStop:onStep:onEpoch:)`` reports after each epoch.
     public struct EpochEnd {
@@ -39,6 +40,9 @@ public final class TrainingRun {
     /// The position: `step` steps of 0-based `epoch` done.
     public private(set) var epoch = 0
     public private(set) var step = 0
+    /// The running figures of the epoch in progress (nil at an epoch's start, or after a
+    /// resume from a checkpoint that carried none).
+    public private(set) var epochTally: EpochTally?
     /// Best selection accuracy (validation, else test) after an epoch so far, in [0, 1].
     public private(set) var bestAccuracy: Double?
     private var lastSaved: (folder: String, globalStep: Int)?
@@ -59,6 +63,7 @@ public final class TrainingRun {
         try checkpoint.restore(into: session)
         epoch = checkpoint.epoch
         step = checkpoint.step
+        epochTally = checkpoint.epochTally
         bestAccuracy = checkpoint.bestAccuracy
     }
 
@@ -73,8 +78,9 @@ public final class TrainingRun {
                     onEpoch: (EpochEnd) -> Void = { _ in }) throws -> Outcome {
         while !isComplete {
             if shouldStop() { return .stopped(checkpoint: try saveCheckpoint()) }
-            let (summary, completed) = try loop.runEpoch(epoch, startStep: step, shouldStop: shouldStop) { progress in
+            let (summary, completed) = try loop.runEpoch(epoch, startStep: step, carried: epochTally, shouldStop: shouldStop) { progress in
                 step = progress.step
+                epochTally = progress.tally
                 onStep(progress)
             }
             guard completed else { return .stopped(checkpoint: try saveCheckpoint()) }
@@ -87,6 +93,7 @@ public final class TrainingRun {
             }
             epoch += 1
             step = 0
+            epochTally = nil
             var isBest = false
             if let accuracy = summary.selection?.accuracy, accuracy > (bestAccuracy ?? -1) {
                 bestAccuracy = accuracy
@@ -109,7 +116,7 @@ public final class TrainingRun {
         if let lastSaved, lastSaved.globalStep == session.globalStep { return lastSaved.folder }
         let folder = try checkpoints.save(globalStep: session.globalStep) { folder in
             try TrainingCheckpoint.write(session: session, epoch: epoch, step: step, dataset: dataset,
-                                         bestAccuracy: bestAccuracy, into: folder)
+                                         bestAccuracy: bestAccuracy, epochTally: step > 0 ? epochTally : nil, into: folder)
         }
         lastSaved = (folder, session.globalStep)
         return folder
