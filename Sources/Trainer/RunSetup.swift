@@ -75,9 +75,6 @@ struct RunSetup {
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
         let dataParallel = communicator.map { DataParallel(communicator: $0, syncBatchNorm: command.syncBN) }
         let shard = dataParallel?.shard ?? .whole
-        if shard.count > 1 && validation != nil {
-            throw CommandFailure("--val-split is not supported with several MPI ranks yet (the test pass after the run is not sharded); train without it, or in one process.")
-        }
         // BatchNorm trains on more than one value per channel (PyTorch's rule): one image
         // gives the last (smallest) maps' H×W values, 4 at 32×32 or 24×24, 1 at 16×16.
         let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: options.trainingAugmentation.trainingCropSides)
@@ -101,7 +98,8 @@ struct RunSetup {
             lastBatchNote = nil
         }
         let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
-        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize)) }
+        // Sharded as the test pass: each rank evaluates its part, the totals are summed.
+        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard)) }
         guard trainLoader.stepsPerEpoch > 0 else {
             throw ValidationError("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
         }

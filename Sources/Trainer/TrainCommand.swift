@@ -323,7 +323,7 @@ struct TrainCommand: ParsableCommand {
     /// After a run with a validation set: the test set, once, for the final weights and the
     /// best (validation-picked) checkpoint; printed and written as a `test` metrics line.
     func reportTest(_ run: TrainingRun, log: MetricsLog?) throws {
-        guard let result = try run.testOnce() else { return }
+        guard let result = try run.testOnce(), run.session.dataParallel?.communicator.isRoot ?? true else { return }
         let augmentation = run.session.options.testTimeAugmentation
         let label = augmentation == .flip ? "Test set (flip TTA)" : "Test set"
         print("\(label), once, final weights: \(result.final.summaryLine)")
@@ -366,7 +366,14 @@ struct TrainCommand: ParsableCommand {
             ProcessGroup.leave(group)
             throw ExitCode.failure
         }
-        return try attempt.get()
+        // Different flags or data on one rank would hang the first collective: compare first.
+        let agreed = try attempt.get()
+        if let disagreement = agreed.0.fingerprint.disagreement(over: group) {
+            if isRoot || disagreement.localValue != nil { printError("error: \(disagreement)") }
+            ProcessGroup.leave(group)
+            throw ExitCode.failure
+        }
+        return agreed
     }
 
     /// Time spent in collectives during an epoch's training (data-parallel runs).

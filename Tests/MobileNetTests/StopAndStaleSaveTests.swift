@@ -38,3 +38,13 @@ import Testing
         }
     }
 }
+
+/// Under mpirun (any launcher's rank-count variable) the progress bar prints plain lines.
+@Suite struct ProgressBarLauncherTests {
+    @Test func noRedrawUnderALauncher() {
+        #expect(ProgressBar.redrawsInPlace(isTerminal: true, environment: [:]))
+        #expect(!ProgressBar.redrawsInPlace(isTerminal: true, environment: ["OMPI_COMM_WORLD_SIZE": "2"]))
+        #expect(!ProgressBar.redrawsInPlace(isTerminal: true, environment: ["OMPI_COMM_WORLD_SIZE": "1"]))
+        #expect(!ProgressBar.redrawsInPlace(isTerminal: false, environment: [:]))
+    }
+}

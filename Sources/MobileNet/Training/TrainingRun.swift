@@ -148,20 +148,43 @@ public final class TrainingRun {
     /// then holds them.
     /// - Returns: nil without a test loader.
     /// - Throws: ``SafetensorsError``, ``StateDictError`` reading the best checkpoint.
+    ///
+    /// With ``TrainingSession/dataParallel`` (collective: every rank calls it): each rank
+    /// evaluates its shards of the test set and the tallies are summed; rank 0, which holds
+    /// the checkpoints, reads `best.safetensors` and broadcasts its weights to the other ranks.
     public func testOnce() throws -> TestResult? {
         guard let testLoader = loop.testLoader else { return nil }
         let augmentation = session.options.testTimeAugmentation
-        let final = EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation)
-        var best: (EvaluationTally, Int)?
+        let group = session.dataParallel
+        func evaluated() -> EvaluationTally {
+            var tally = EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation)
+            if let group { tally.sum(over: group.communicator) }
+            return tally
+        }
+        let final = evaluated()
+        // Rank 0 (or the single process) reads the best model and tells the others its
+        // epochs (-1 when unrecorded), or `none`; a failed read ends the pass on every rank.
+        let none = Int64.min
+        var failure: Error?
+        var epochs = none
         if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.bestPath) {
-            let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
-            let epochs = Int(file.metadata["epochs_completed"] ?? "") ?? -1
-            if epochs == epoch {
-                best = (final, epochs)  // the final weights are the best ones
-            } else {
-                try session.model.load(from: file)
-                best = (EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation), epochs)
+            do {
+                let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
+                let recorded = Int64(file.metadata["epochs_completed"] ?? "") ?? -1
+                if recorded != Int64(epoch) { try session.model.load(from: file) }
+                epochs = recorded
+            } catch {
+                failure = error
             }
+        }
+        if let group { withUnsafeMutableBytes(of: &epochs) { group.communicator.broadcast($0, root: 0) } }
+        if let failure { throw failure }
+        var best: (EvaluationTally, Int)?
+        if epochs == Int64(epoch) {
+            best = (final, Int(epochs))  // the final weights are the best ones
+        } else if epochs != none {
+            if let group { group.broadcastState(model: session.model, optimizer: session.optimizer) }
+            best = (evaluated(), Int(epochs))
         }
         return TestResult(final: final, best: best)
     }
