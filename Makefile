@@ -57,10 +57,12 @@ deps-mpi: deps
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(MPI_PACKAGES); \
 	fi
 
-# 2 ranks × batch 8 with --sync-bn against 1 process × batch 8, 3 steps (scripts/distributed_check.sh).
+# 2 ranks × batch 8 with --sync-bn against 1 process × batch 8, 3 steps (scripts/distributed_check.sh);
+# then the fault checks: different flags, SIGTERM, Ctrl-C on mpirun, kill -9 (scripts/mpi_faults_check.sh).
 test-mpi: deps-mpi
 	$(SWIFT) build --traits MPI --scratch-path $(MPI_SCRATCH) --product mobilenet-train
 	scripts/distributed_check.sh $(MPI_SCRATCH)/debug/mobilenet-train
+	scripts/mpi_faults_check.sh $(MPI_SCRATCH)/debug/mobilenet-train
 
 release-mpi: deps-mpi
 	$(SWIFT) build $(RELEASE_FLAGS) --traits MPI --scratch-path $(MPI_SCRATCH) --product mobilenet-train

@@ -124,6 +124,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Data-parallel training as one rank of an MPI job (automatic under mpirun with more than one rank; needs a build with the MPI trait). --batch-size stays the global batch.")
     var distributed = false
 
+    @Option(parsing: .unconditional, help: "With several ranks: end a rank whose MPI collective waits longer than this many seconds for the others (a rank or host gone without the launcher noticing); 0 for no limit (default 300).")
+    var collectiveTimeout: Double = 300
+
     @Flag(name: .customLong("sync-bn"), help: "With several ranks: BatchNorm statistics over the global batch (PyTorch's SyncBatchNorm) instead of each rank's shard (DDP's default).")
     var syncBN = false
 
@@ -172,6 +175,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
+        if !(collectiveTimeout >= 0) || !collectiveTimeout.isFinite { throw ValidationError("--collective-timeout: must be 0 (no limit) or a number of seconds, got \(collectiveTimeout)") }
         do {
             // On --resume the flags go over the checkpoint's options, and RunSetup refuses any
             // that contradicts them; here only what the flags say alone is checked, so a flag
@@ -209,7 +213,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let group = try reportingErrors { try ProcessGroup.join(requested: distributed) }
+        let group = try reportingErrors { try ProcessGroup.join(requested: distributed, collectiveTimeout: collectiveTimeout > 0 ? collectiveTimeout : nil) }
         let ranks = group?.size ?? 1
         if syncBN && ranks == 1 {
             printError("note: --sync-bn has no effect in a single process (it shares BatchNorm statistics among MPI ranks); training as without it")

@@ -81,3 +81,32 @@ final class ModelBox: @unchecked Sendable {
         self.data = data
     }
 }
+
+/// A collective that waits past the timeout is reported (rank 1 of 2 never arrives).
+@Suite struct CollectiveWatchdogTests {
+    final class Messages: @unchecked Sendable {
+        let lock = NSLock()
+        var texts: [String] = []
+        func add(_ text: String) { lock.withLock { texts.append(text) } }
+        var all: [String] { lock.withLock { texts } }
+    }
+
+    @Test func aCollectiveThatWaitsTooLongIsReported() async throws {
+        let group = ThreadGroup(size: 2)
+        let messages = Messages()
+        let watchdog = CollectiveWatchdog(group.communicator(rank: 0), timeout: 0.5) { messages.add($0) }
+        // A quick collective stays silent.
+        _ = try group.run { rank in
+            rank == 0 ? watchdog.anyRank(false) : group.communicator(rank: 1).anyRank(false)
+        }
+        #expect(messages.all.isEmpty)
+        // Rank 1 arrives 1.5 s late: the watchdog speaks while rank 0 waits.
+        _ = try group.run { rank in
+            if rank == 1 { usleep(1_500_000) }
+            return rank == 0 ? watchdog.anyRank(false) : group.communicator(rank: 1).anyRank(false)
+        }
+        watchdog.stop()
+        #expect(messages.all.count == 1)
+        #expect(messages.all.first?.contains("rank 0 of 2: MPI_Allreduce has waited 0.5 s for the other ranks (--collective-timeout)") == true)
+    }
+}
