@@ -28,9 +28,9 @@ private let stopSignalHandler: @convention(c) (Int32) -> Void = { number in
 ///
 /// A plain `sigaction` handler that only stores the signal number (async-signal-safe); the
 /// message is printed by the thread that polls. It is installed after MPI_Init, so it
-/// replaces whatever handler the MPI library set, and it works whichever thread the kernel
-/// picks for the signal (Open MPI starts threads of its own that do not block signals, so a
-/// mechanism relying on a blocked signal, as Dispatch's signal sources, never sees it).
+/// replaces whatever handler the MPI library set. (A Dispatch signal source, used before,
+/// never fired in ranks started by Open MPI 4.1's mpirun: SIGTERM to both ranks left them
+/// training to the end; `scripts/mpi_faults_check.sh` checks the handler under mpirun.)
 final class StopSignals: @unchecked Sendable {
     private let lock = NSLock()
     private var announced = false

@@ -5,8 +5,8 @@ import Testing
 
 /// SIGHUP stops a run as SIGINT and SIGTERM do; a save killed part-way is cleaned up.
 @Suite struct StopAndStaleSaveTests {
-    /// In a child process: SIGHUP becomes a stop request with status 129 (128 + 1), also
-    /// when another thread that does not block signals exists (as Open MPI's threads).
+    /// In a child process: SIGHUP becomes a stop request with status 129 (128 + 1), with
+    /// another thread running (the signal may go to any thread that does not block it).
     @Test func sigHUPIsAStopRequestWithStatus129() async {
         await #expect(processExitsWith: .exitCode(129)) {
             let stop = StopSignals()
