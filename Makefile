@@ -27,7 +27,7 @@ BIN := .build/release
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
 MPI_SCRATCH := .build-mpi
-MPI_PACKAGES := libopenmpi-dev openmpi-bin
+MPI_PACKAGES := libopenmpi-dev openmpi-bin iproute2
 HAVE_MPI = $(shell command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi 2>/dev/null && echo yes)
 
 # Installs OpenBLAS (and pkg-config, which SwiftPM uses to find it) when missing.
@@ -54,16 +54,21 @@ test: deps
 
 # Installs Open MPI when missing (its pkg-config name is ompi).
 deps-mpi: deps
-	@if ! command -v mpirun >/dev/null 2>&1 || ! pkg-config --exists ompi 2>/dev/null; then \
+	@if ! command -v mpirun >/dev/null 2>&1 || ! pkg-config --exists ompi 2>/dev/null || ! command -v ip >/dev/null 2>&1; then \
 	  echo "Installing $(MPI_PACKAGES) (apt-get)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(MPI_PACKAGES); \
 	fi
 
-# 2 ranks × batch 8 with --sync-bn against 1 process × batch 8, 3 steps (scripts/distributed_check.sh).
+# 2 ranks × batch 8 with --sync-bn against 1 process × batch 8, 3 steps (scripts/distributed_check.sh);
+# then the fault checks: different flags, SIGTERM, Ctrl-C on mpirun, kill -9 (scripts/mpi_faults_check.sh);
+# then the same check across two hosts simulated by network namespaces, over TCP only, and the
+# allreduce time over that link (scripts/netns_check.sh; needs root, fails with CI=true without namespaces).
 test-mpi: deps-mpi
 	$(SWIFT) build --traits MPI --scratch-path $(MPI_SCRATCH) --product mobilenet-train
 	scripts/distributed_check.sh $(MPI_SCRATCH)/debug/mobilenet-train
+	scripts/mpi_faults_check.sh $(MPI_SCRATCH)/debug/mobilenet-train
+	scripts/netns_check.sh $(MPI_SCRATCH)/debug/mobilenet-train
 
 release-mpi: deps-mpi
 	$(SWIFT) build $(RELEASE_FLAGS) --traits MPI --scratch-path $(MPI_SCRATCH) --product mobilenet-train

@@ -142,6 +142,7 @@ struct EvaluateCommand: ParsableCommand {
                 " (the last \(h.count) of the " + (h.limitTrain.map { "first \($0) " } ?? "") + "training images)"
             } ?? ""
             let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)" : ""
+            if test.classNamesFileMissing { print(CIFARDataset.fixedClassNamesNote(folder: data)) }
             print("data: \(test.dataset) \(split) set\(heldText), \(test.count) images from \(data)\(augmentation)\n")
 
             let loader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: batchSize))

@@ -30,7 +30,9 @@ enum ProcessGroup {
     /// Joins the MPI job when launched by mpirun with more than one rank, or when
     /// `requested` (--distributed); nil for a single process.
     /// - Throws: ``CommandFailure`` when MPI is needed but this build lacks the MPI trait.
-    static func join(requested: Bool) throws -> (any Communicator)? {
+    /// - Parameter collectiveTimeout: seconds one collective may wait for the other ranks
+    ///   before this rank ends (``CollectiveWatchdog``); nil for no limit.
+    static func join(requested: Bool, collectiveTimeout: Double? = nil) throws -> (any Communicator)? {
         let launched = (launcherSize() ?? 1) > 1
         guard requested || launched else { return nil }
         #if MPI
@@ -39,7 +41,7 @@ enum ProcessGroup {
             communicator.finalize()
             return nil
         }
-        return communicator
+        return collectiveTimeout.map { CollectiveWatchdog(communicator, timeout: $0) } ?? communicator
         #else
         throw CommandFailure("""
             \(requested ? "--distributed was given" : "this process was started by mpirun with \(launcherSize() ?? 1) ranks"), \
@@ -52,7 +54,9 @@ enum ProcessGroup {
     /// MPI_Finalize before a normal exit (nothing for a single process).
     static func leave(_ communicator: (any Communicator)?) {
         #if MPI
-        (communicator as? MPICommunicator)?.finalize()
+        let watchdog = communicator as? CollectiveWatchdog
+        watchdog?.stop()
+        ((watchdog?.base ?? communicator) as? MPICommunicator)?.finalize()
         #endif
     }
 }

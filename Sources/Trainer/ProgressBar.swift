@@ -12,7 +12,16 @@ final class ProgressBar {
     let plainInterval: Int
     private var lastDraw: Double = 0
 
-    init(isTerminal: Bool = isatty(STDOUT_FILENO) != 0, plainInterval: Int = 100) {
+    /// Whether to redraw one line in place: only on a terminal and outside an MPI launcher.
+    /// Open MPI hands its ranks a pseudo-terminal when mpirun's own output is one, and then
+    /// forwards (and, across hosts, interleaves) what they print, so escape codes would end
+    /// up in the log; under a launcher the plain lines are printed instead.
+    static func redrawsInPlace(isTerminal: Bool = isatty(STDOUT_FILENO) != 0,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        isTerminal && ProcessGroup.launcherSize(environment) == nil
+    }
+
+    init(isTerminal: Bool = ProgressBar.redrawsInPlace(), plainInterval: Int = 100) {
         self.isTerminal = isTerminal
         self.plainInterval = plainInterval
     }

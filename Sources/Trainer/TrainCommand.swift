@@ -3,7 +3,7 @@ import Foundation
 import MobileNet
 
 /// `mobilenet-train train`: the reference recipe by default, every knob a flag; checkpoints
-/// after every epoch and on SIGINT/SIGTERM; `--resume` continues a run bit for bit.
+/// after every epoch and on SIGINT/SIGTERM/SIGHUP; `--resume` continues a run bit for bit.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -17,8 +17,8 @@ struct TrainCommand: ParsableCommand {
 
         With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \
         in PyTorch, and training_state.safetensors) is saved after every epoch, and the model with \
-        the best test accuracy (validation accuracy with --val-split) as DIR/best.safetensors. SIGINT or SIGTERM finishes the current step, \
-        saves, and exits with status 130 or 143. --resume DIR continues the run from its checkpoint \
+        the best test accuracy (validation accuracy with --val-split) as DIR/best.safetensors. SIGINT, SIGTERM or SIGHUP finishes the current step, \
+        saves, and exits with status 130, 143 or 129. --resume DIR continues the run from its checkpoint \
         with the checkpoint's options; the weights then equal those of an uninterrupted run, bit for \
         bit. A flag that contradicts the checkpoint (--epochs included: a run cannot be extended) is \
         an error; --threads, --metrics and --data may be given.
@@ -126,6 +126,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .entry(.distributed), help: .entry(.distributed))
     var distributed = false
 
+    @Option(name: .entry(.collectiveTimeout), parsing: .unconditional, help: .entry(.collectiveTimeout))
+    var collectiveTimeout: Double = 300
+
     @Flag(name: .entry(.syncBatchNorm), help: .entry(.syncBatchNorm))
     var syncBN = false
 
@@ -155,6 +158,9 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("\(RunOption.threads.flag): must be at least 1, got \(threads)") }
+        if !(collectiveTimeout >= 0) || !collectiveTimeout.isFinite {
+            throw ValidationError("\(RunOption.collectiveTimeout.flag): must be 0 (no limit) or a number of seconds, got \(collectiveTimeout)")
+        }
         do {
             try request.validate()
         } catch let error as TrainingOptions.InvalidOption {
@@ -163,7 +169,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let group = try reportingErrors { try ProcessGroup.join(requested: distributed) }
+        let group = try reportingErrors { try ProcessGroup.join(requested: distributed, collectiveTimeout: collectiveTimeout > 0 ? collectiveTimeout : nil) }
         let ranks = group?.size ?? 1
         if syncBN && ranks == 1 {
             printError("note: --sync-bn has no effect in a single process (it shares BatchNorm statistics among MPI ranks); training as without it")
@@ -245,7 +251,9 @@ struct TrainCommand: ParsableCommand {
         let isRoot = group?.isRoot ?? true
         let attempt = Result { () throws -> (TrainingRunSetup, MetricsLog?) in
             let setup = try Self.setUp(request, communicator: group)
-            try setup.prepareCheckpointDirectory()
+            for stale in try setup.prepareCheckpointDirectory() {
+                print("note: removed \(stale.path) (\(stale.bytes / 1_000_000) MB), a checkpoint save that process \(stale.pid) did not finish; the saved checkpoints are untouched")
+            }
             return (setup, try isRoot ? setup.metricsPath.map { try MetricsLog(path: $0) } : nil)
         }
         guard let group else { return try reportingErrors { try attempt.get() } }
@@ -260,7 +268,14 @@ struct TrainCommand: ParsableCommand {
             ProcessGroup.leave(group)
             throw ExitCode.failure
         }
-        return try attempt.get()
+        // Different flags or data on one rank would hang the first collective: compare first.
+        let agreed = try attempt.get()
+        if let disagreement = agreed.0.fingerprint.disagreement(over: group) {
+            if isRoot || disagreement.localValue != nil { printError("error: \(disagreement)") }
+            ProcessGroup.leave(group)
+            throw ExitCode.failure
+        }
+        return agreed
     }
 
     /// ``TrainingRunSetup/init(_:communicator:)`` with flags that do not fit the data

@@ -14,6 +14,8 @@ extension TrainCommand {
             "\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
                 + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)",
         ]
+        if let note = setup.lastBatchNote { lines.append(note) }
+        if setup.test.classNamesFileMissing { lines.append(CIFARDataset.fixedClassNamesNote(folder: setup.dataPath)) }
         if let dataParallel = run.session.dataParallel {
             lines.append("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
                 + "BatchNorm \(options.syncBatchNorm ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "

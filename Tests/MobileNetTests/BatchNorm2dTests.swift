@@ -208,10 +208,14 @@ import Testing
         #expect(one == two)
     }
 
-    @Test func trainingWithOneValuePerChannelStops() async {
-        await #expect(processExitsWith: .failure) {
+    /// The message goes through fatalError, which release builds print too ("Fatal error: …");
+    /// a precondition's message ("Precondition failed: …") is dropped under -O.
+    @Test func trainingWithOneValuePerChannelStopsWithAMessage() async throws {
+        let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let bn = BatchNorm2d(numFeatures: 2)
             _ = bn.forward(FeatureMap(shape: FeatureShape(channels: 2, height: 1, width: 1, batch: 1)), training: true)
         }
+        let text = String(decoding: result.standardErrorContent, as: UTF8.self)
+        #expect(text.contains("Fatal error: BatchNorm2d: Expected more than 1 value per channel when training, got input size [1, 2, 1, 1]"))
     }
 }

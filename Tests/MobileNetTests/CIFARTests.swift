@@ -118,9 +118,18 @@ import Testing
             }
             try FileManager.default.removeItem(atPath: third)
             CIFARFixture.writeCIFAR10(in: folder)
+            // CIFAR-10's class names are fixed: a folder without batches.meta.txt uses them, and says so.
+            #expect(try CIFARDataset.load(directory: folder, split: .test).classNamesFileMissing == false)
             try FileManager.default.removeItem(atPath: folder + "/batches.meta.txt")
-            expectCIFARError(.missingFile(path: folder + "/batches.meta.txt", dataset: .cifar10), naming: "batches.meta.txt") {
-                _ = try CIFARDataset.load(directory: folder, split: .test)
+            let fixed = try CIFARDataset.load(directory: folder, split: .test)
+            #expect(fixed.classNames == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
+            #expect(fixed.classNamesFileMissing)
+            // CIFAR-100's class-name files stay required (its names are not built in).
+            try FileManager.default.createDirectory(atPath: folder + "/c100", withIntermediateDirectories: false)
+            CIFARFixture.writeCIFAR100(in: folder + "/c100")
+            try FileManager.default.removeItem(atPath: folder + "/c100/fine_label_names.txt")
+            expectCIFARError(.missingFile(path: folder + "/c100/fine_label_names.txt", dataset: .cifar100), naming: "fine_label_names.txt") {
+                _ = try CIFARDataset.load(directory: folder + "/c100", split: .test)
             }
         }
     }

@@ -68,6 +68,24 @@ import Testing
         }
     }
 
+    /// torch.save output (Fixtures/pytorch, written by scripts/make_pickle_fixtures.py) is
+    /// recognised by its signature, and the message says how to save safetensors instead.
+    @Test(arguments: [("state_dict_zip.pt", "a zip archive of pickles"), ("state_dict_legacy.pt", "a pickle")])
+    func aPyTorchPickleIsRecognised(file: String, format: String) throws {
+        let path = Fixtures.url("pytorch/" + file).path
+        #expect(throws: SafetensorsError.pyTorchPickle(path: path, format: format)) { try SafetensorsFile(contentsOfFile: path) }
+        #expect(SafetensorsError.pyTorchPickle(path: path, format: format).description
+            .contains("save_file(model.state_dict(), \"model.safetensors\")"))
+        // A safetensors file whose header length happens to start 0x80 0x02 is still read.
+        var writer = SafetensorsWriter()
+        writer.add("x", shape: [1], floats: [1])
+        var bytes = Array(writer.serialized())
+        let length = Int(bytes[0]) | Int(bytes[1]) << 8
+        bytes.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(0x0280).littleEndian, Array.init))
+        bytes.insert(contentsOf: Array(repeating: UInt8(ascii: " "), count: 0x0280 - length), at: 8 + length)
+        #expect(throws: Never.self) { try SafetensorsFile(data: Data(bytes), path: Self.path) }
+    }
+
     @Test func headerLengthBeyondTheFileIsReported() {
         var bytes = Self.bytes.prefix(64).map { $0 }
         bytes.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(1 << 40).littleEndian, Array.init))
@@ -122,12 +140,39 @@ import Testing
     @Test func anotherWidthOrClassCountIsNamedAsSuch() {
         let wider = Self.stateDict(model: MobileNetV1(numClasses: 10, widthMultiplier: 0.25))
         expectLoad(wider, throws: StateDictError.architectureMismatch(
-            path: Self.path, checkpoint: "a MobileNetV1 with width multiplier 0.25 (256 features) and 10 classes",
+            path: Self.path, checkpoint: "a MobileNetV1 with width multiplier 0.25 (256 features) and 10 classes ('entry.0.weight' of shape [8, 3, 3, 3] where the model has [4, 3, 3, 3])",
             model: Self.model.architectureDescription), mentioning: ["width multiplier 0.25", "width multiplier 0.125"])
         let hundred = Self.stateDict(model: MobileNetV1(numClasses: 100, widthMultiplier: 0.125))
         expectLoad(hundred, throws: StateDictError.architectureMismatch(
-            path: Self.path, checkpoint: "a MobileNetV1 with width multiplier 0.125 (128 features) and 100 classes",
+            path: Self.path, checkpoint: "a MobileNetV1 with width multiplier 0.125 (128 features) and 100 classes ('linear.weight' of shape [100, 128] where the model has [10, 128])",
             model: Self.model.architectureDescription), mentioning: ["100 classes", "10 classes"])
+    }
+
+    /// A file of the model's own architecture with only the classifier of another shape names
+    /// that tensor and both shapes (as compare does), not another width multiplier.
+    @Test func anOddClassifierAloneIsNamedWithBothShapes() {
+        let file = Self.stateDict(replacing: "linear.weight") { $0.add("linear.weight", shape: [10, 64], floats: Array(repeating: 0, count: 640)) }
+        expectLoad(file, throws: StateDictError.shapeMismatch(path: Self.path, tensor: "linear.weight", expected: [10, 128], actual: [10, 64]),
+                   mentioning: ["'linear.weight'", "[10, 64]", "[10, 128]"])
+    }
+
+    /// A file with none of the model's names says so (not "missing 164 tensors"), and spots a
+    /// prefix such as nn.DataParallel's "module.".
+    @Test func aFileSharingNoTensorNamesSaysSo() throws {
+        var other = SafetensorsWriter()
+        other.add("features.0.weight", shape: [2], floats: [1, 2])
+        other.add("classifier.weight", shape: [1], floats: [3])
+        let file = try SafetensorsFile(data: other.serialized(), path: Self.path)
+        let expected = StateDictError.noSharedTensors(path: Self.path, tensorCount: 2, names: ["classifier.weight", "features.0.weight"], prefix: nil)
+        expectLoad(file, throws: expected, mentioning: ["shares no tensor names", "'classifier.weight'"])
+        #expect(throws: expected) { try ModelArchitecture(of: file) }
+        var wrapped = SafetensorsWriter()
+        Self.model.appendStateDict(to: &wrapped, prefix: "module.")
+        let prefixed = try SafetensorsFile(data: wrapped.serialized(), path: Self.path)
+        #expect(throws: StateDictError.noSharedTensors(path: Self.path, tensorCount: 164, names: ["module.entry.0.weight", "module.entry.1.bias", "module.entry.1.num_batches_tracked"], prefix: "module.")) {
+            try Self.model.load(from: prefixed)
+        }
+        #expect(StateDictError.noSharedTensors(path: Self.path, tensorCount: 164, names: [], prefix: "module.").description.contains("removeprefix('module.')"))
     }
 
     @Test func resumeFromSomethingThatIsNoTrainingCheckpointIsExplained() throws {

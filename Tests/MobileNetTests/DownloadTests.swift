@@ -136,6 +136,29 @@ import Testing
         #expect(Self.contents(folder) == [])
     }
 
+    /// An archive copied by hand with the wrong MD5, and no network: the error says the file
+    /// is there with the wrong checksum (not "copy the archive by hand"), and keeps it.
+    @Test func handCopiedArchiveWithAnotherMD5IsNamed() async throws {
+        let folder = CIFARFixture.temporaryFolder()
+        defer { CIFARFixture.remove(folder) }
+        let copied = Data("not the archive".utf8)
+        try copied.write(to: URL(fileURLWithPath: folder + "/" + Self.name))
+        let closed = LocalHTTPServer(routes: [:])
+        closed.stop()
+        let downloader = CIFARDownloader(baseURL: closed.baseURL, checksums: [.cifar10: Self.archive.md5])
+        let actual = try CIFARDownloader.md5(ofFile: folder + "/" + Self.name)
+        await Self.expectDownloadError({ try await downloader.download(dataset: .cifar10, to: URL(fileURLWithPath: folder)) }) {
+            guard case .existingArchiveChecksumMismatch(let file, let expected, actual, _) = $0 else { return false }
+            return file == folder + "/" + Self.name && expected == Self.archive.md5
+                && $0.description.contains("is there, but its MD5 is \(actual)")
+        }
+        #expect(FileManager.default.contents(atPath: folder + "/" + Self.name) == copied)
+        // With the network up, a good download replaces it.
+        let url = try await Self.download(.body(Self.archive.data), md5: Self.archive.md5, into: folder)
+        #expect(try CIFARDownloader.md5(ofFile: folder + "/" + Self.name) == Self.archive.md5)
+        #expect(url.lastPathComponent == "cifar-10-batches-bin")
+    }
+
     @Test func archiveThatTarCannotReadFailsExtraction() async {
         let folder = CIFARFixture.temporaryFolder()
         defer { CIFARFixture.remove(folder) }

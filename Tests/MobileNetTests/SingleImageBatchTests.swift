@@ -1,8 +1,8 @@
 import Testing
 @testable import MobileNet
 
-/// A last training batch of one image would stop BatchNorm2d (one value per channel);
-/// the training loader drops it and counts its steps without it.
+/// A last training batch that would give BatchNorm2d one value per channel (one image at
+/// 1×1 last maps) is dropped and its steps counted without it; one 32×32 image is trained on.
 @Suite struct SingleImageBatchTests {
     static func dataset(count: Int) -> CIFARDataset {
         let split = CIFARFixture.split(count: count, classes: 10, seed: 5)
@@ -58,5 +58,48 @@ import Testing
         }
         // Every scheduled OneCycleLR step was taken, none past its end.
         #expect(session.globalStep == 4)
+    }
+
+    /// The last maps' side, by hand: 32 → 16 → 8 → 4 → 2 over the four stride-2 blocks;
+    /// 24 → 12 → 6 → 3 → 2 (⌈3/2⌉); 16 → … → 1.
+    @Test func lastMapSidesAndValuesPerImage() {
+        #expect(MobileNetV1.lastMapSide(inputSide: 32) == 2)
+        #expect(MobileNetV1.lastMapSide(inputSide: 24) == 2)
+        #expect(MobileNetV1.lastMapSide(inputSide: 16) == 1)
+        #expect(MobileNetV1.batchNormValuesPerImage(cropSides: [32]) == 4)
+        #expect(MobileNetV1.batchNormValuesPerImage(cropSides: [24, 32]) == 4)
+        #expect(MobileNetV1.batchNormValuesPerImage(cropSides: [16, 32]) == 1)
+    }
+
+    /// As PyTorch: a last batch of one 32×32 image gives every BatchNorm 4 values per channel
+    /// (2×2 last maps), so it is trained on: 17 images, batch 8 → 3 steps, the last of 1.
+    @Test func lastBatchOfOne32x32ImageIsTrainedOn() throws {
+        let values = MobileNetV1.batchNormValuesPerImage(cropSides: AugmentationOptions.training.trainingCropSides)
+        let loader = BatchLoader(dataset: Self.dataset(count: 17), configuration: .training(batchSize: 8, seed: 1, prefetch: 0,
+                                                                                          batchNormValuesPerImage: values))
+        #expect(loader.stepsPerEpoch == 3)
+        #expect(loader.droppedForBatchNorm == 0)
+        #expect(BatchLoaderTests.epoch(loader, 0).map { $0.shape.batch } == [8, 8, 1])
+        var options = TrainingOptions()
+        options.epochs = 1
+        options.batchSize = 8
+        options.widthMultiplier = 1.0 / 32
+        let model = MobileNetV1(numClasses: 10, widthMultiplier: options.widthMultiplier, seed: 1)
+        let session = try TrainingSession(model: model, options: options, stepsPerEpoch: loader.stepsPerEpoch)
+        let loop = TrainingLoop(session: session, trainLoader: loader, testLoader: nil)
+        let (summary, completed) = try loop.runEpoch(0, onStep: { _ in })
+        #expect(completed && summary.trainLoss.isFinite)
+        #expect(session.globalStep == 3)
+    }
+
+    /// Under a 16×16 crop phase the last maps are 1×1: the batch of one is dropped and counted.
+    @Test func lastBatchOfOneAt16x16IsDroppedAndCounted() {
+        let schedule = AugmentationOptions(cropSchedule: CropSchedule(phases: [.init(size: 16, epochs: 1)]))
+        let values = MobileNetV1.batchNormValuesPerImage(cropSides: schedule.trainingCropSides)
+        let loader = BatchLoader(dataset: Self.dataset(count: 17), configuration: .training(batchSize: 8, seed: 1, prefetch: 0,
+                                                                                          batchNormValuesPerImage: values))
+        #expect(values == 1)
+        #expect(loader.stepsPerEpoch == 2)
+        #expect(loader.droppedForBatchNorm == 1)
     }
 }

@@ -26,13 +26,18 @@ public struct ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
     /// metadata if present, otherwise from the channel counts: every layer's count c = int(n·α)
     /// bounds α to [c/n, (c+1)/n); the shortest decimal inside all those bounds is taken
     /// (0.25 for 8, 16, …, 256 channels).
-    /// - Throws: ``StateDictError/missingTensors(path:names:)`` if the file lacks the tensors
+    /// - Throws: ``StateDictError/noSharedTensors(path:tensorCount:names:prefix:)`` if no
+    ///   name is a MobileNetV1 one, ``StateDictError/missingTensors(path:names:)`` if the file lacks the tensors
     ///   needed, ``StateDictError/architectureMismatch(path:checkpoint:model:)`` if no α gives its
     ///   channel counts, ``CheckpointError/badMetadata(path:key:reason:)``.
     public init(of file: SafetensorsFile, prefix: String = "") throws {
         let needed = ["entry.0.weight", "linear.weight"] + MobileNetV1.blockTable.map { "\($0.name).pointConv.0.weight" }
         let missing = needed.filter { file.entries[prefix + $0] == nil }
-        if !missing.isEmpty { throw StateDictError.missingTensors(path: file.path, names: missing.map { prefix + $0 }) }
+        if !missing.isEmpty {
+            let modelNames = MobileNetV1(numClasses: 1, widthMultiplier: 1.0 / 32).namedParameters.map(\.name)
+            if let error = MobileNetV1.noSharedTensors(file, prefix: prefix, modelNames: modelNames) { throw error }
+            throw StateDictError.missingTensors(path: file.path, names: missing.map { prefix + $0 })
+        }
         let entry = try file.entry(prefix + "entry.0.weight").shape
         let linear = try file.entry(prefix + "linear.weight").shape
         guard entry.count == 4, linear.count == 2, entry[1] >= 1, linear[0] >= 1 else {

@@ -5,6 +5,9 @@ import Foundation
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case truncated(path: String, size: Int)
+    /// The file is PyTorch's `torch.save` output, recognised by its signature: a zip
+    /// archive ("PK\u{3}\u{4}", the default since PyTorch 1.6) or a bare pickle (0x80, protocol 2–5).
+    case pyTorchPickle(path: String, format: String)
     case headerTooLarge(path: String, headerLength: UInt64, fileSize: Int)
     case headerNotJSON(path: String, reason: String)
     case badEntry(path: String, tensor: String, reason: String)
@@ -22,6 +25,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
             return "cannot read safetensors file \(p): \(r)."
         case .truncated(let p, let s):
             return "\(p) is truncated (\(s) bytes): a safetensors file starts with an 8-byte header length. Re-export or re-download it."
+        case .pyTorchPickle(let p, let format):
+            return "\(p) is a PyTorch torch.save file (\(format)), not safetensors; pickles are not read here (loading one can run code). Save the weights as safetensors in Python: from safetensors.torch import save_file; save_file(model.state_dict(), \"model.safetensors\") — then pass that file."
         case .headerTooLarge(let p, let h, let s):
             return "\(p): header length \(h) bytes is beyond the file's \(s) bytes; the file is truncated or not safetensors."
         case .headerNotJSON(let p, let r):
@@ -98,10 +103,23 @@ public struct SafetensorsFile: Sendable {
         try self.init(data: data, path: path)
     }
 
+    /// "a zip archive of pickles" or "a pickle" when `data` starts as `torch.save` output
+    /// does, else nil. A safetensors file starts with its header length (little-endian
+    /// UInt64) followed by "{", which neither signature can be.
+    static func pyTorchSignature(_ data: Data) -> String? {
+        let head = Array(data.prefix(9))
+        // Byte 8 opens a safetensors header's JSON: such a file is never taken for a pickle.
+        if head.count == 9 && head[8] == UInt8(ascii: "{") { return nil }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "a zip archive of pickles" }
+        if head.count >= 2, head[0] == 0x80, (2...5).contains(head[1]) { return "a pickle" }
+        return nil
+    }
+
     /// Parses and validates safetensors bytes; `path` is only used in messages.
     public init(data: Data, path: String) throws {
         self.path = path
         self.bytes = data
+        if let format = Self.pyTorchSignature(data) { throw SafetensorsError.pyTorchPickle(path: path, format: format) }
         guard data.count >= 8 else { throw SafetensorsError.truncated(path: path, size: data.count) }
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }

@@ -8,6 +8,10 @@ public enum StateDictError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(path: String, tensor: String, expected: [Int], actual: [Int])
     case wrongDType(path: String, tensor: String, expected: String, actual: String)
     case architectureMismatch(path: String, checkpoint: String, model: String)
+    /// Not one tensor name of the file is a MobileNetV1 state_dict name (another network,
+    /// or names under a prefix such as nn.DataParallel's "module."). `names`: the file's
+    /// first names, sorted; `prefix`: a prefix under which the file does hold the model, if any.
+    case noSharedTensors(path: String, tensorCount: Int, names: [String], prefix: String?)
 
     public var description: String {
         switch self {
@@ -21,6 +25,11 @@ public enum StateDictError: Error, CustomStringConvertible, Equatable {
             return "\(p): tensor '\(t)' is \(a), expected \(e)."
         case .architectureMismatch(let p, let checkpoint, let model):
             return "\(p) holds \(checkpoint), but the model was built as \(model). Build the model with the checkpoint's settings (--width-multiplier, class count) or choose another checkpoint."
+        case .noSharedTensors(let p, let count, let names, let prefix):
+            let listed = names.map { "'\($0)'" }.joined(separator: ", ") + (count > names.count ? ", …" : "")
+            let hint = prefix.map { " Every name carries the prefix '\($0)' (as nn.DataParallel's 'module.'): save the state_dict without it, e.g. {k.removeprefix('\($0)'): v for k, v in sd.items()}." }
+                ?? " It is not a MobileNetV1 state_dict of this project or the seed (whose names are 'entry.0.weight', 'stage1.0.depthConv.0.weight', …, 'linear.weight')."
+            return "\(p) shares no tensor names with MobileNetV1: its \(count) tensor(s) are named \(listed).\(hint)"
         }
     }
 }
@@ -78,8 +87,16 @@ extension MobileNetV1 {
             expectedNames.insert(prefix + name)
             guard let entry = file.entries[prefix + name] else { missing.append(name); return }
             if entry.shape != shape {
-                if name == "linear.weight" || name == "entry.0.weight" {
-                    throw StateDictError.architectureMismatch(path: file.path, checkpoint: Self.describeCheckpoint(file, prefix: prefix), model: architectureDescription)
+                // Another width or class count is named as such; a file of this architecture
+                // with one odd tensor (even the classifier) gets the tensor and both shapes.
+                if name == "linear.weight" || name == "entry.0.weight",
+                   let architecture = try? ModelArchitecture(of: file, prefix: prefix),
+                   architecture.widthMultiplier != widthMultiplier || architecture.numClasses != numClasses
+                    || architecture.inputChannels != inputChannels {
+                    throw StateDictError.architectureMismatch(
+                        path: file.path, checkpoint: Self.describeCheckpoint(file, prefix: prefix)
+                            + " ('\(prefix + name)' of shape \(entry.shape) where the model has \(shape))",
+                        model: architectureDescription)
                 }
                 throw StateDictError.shapeMismatch(path: file.path, tensor: prefix + name, expected: shape, actual: entry.shape)
             }
@@ -95,7 +112,10 @@ extension MobileNetV1 {
             case .int64: try check(name, shape: [], dtype: .i64)
             }
         }
-        if !missing.isEmpty { throw StateDictError.missingTensors(path: file.path, names: missing.map { prefix + $0 }) }
+        if !missing.isEmpty {
+            if let error = Self.noSharedTensors(file, prefix: prefix, modelNames: parameters.map(\.name) + buffers.map(\.name)) { throw error }
+            throw StateDictError.missingTensors(path: file.path, names: missing.map { prefix + $0 })
+        }
         if strict {
             let unexpected = file.names.filter { $0.hasPrefix(prefix) && !expectedNames.contains($0) }
             if !unexpected.isEmpty { throw StateDictError.unexpectedTensors(path: file.path, names: unexpected) }
@@ -113,6 +133,17 @@ extension MobileNetV1 {
                 s.value = try file.int64s(prefix + name)[0]
             }
         }
+    }
+
+    /// The error for a file none of whose names under `prefix` is one of `modelNames`, or nil
+    /// when it shares at least one.
+    static func noSharedTensors(_ file: SafetensorsFile, prefix: String, modelNames: [String]) -> StateDictError? {
+        let fileNames = file.names.filter { $0.hasPrefix(prefix) }.sorted()
+        guard !modelNames.contains(where: { file.entries[prefix + $0] != nil }) else { return nil }
+        // A prefix under which the file holds the model: the part before "entry.0.weight".
+        let anchor = "entry.0.weight"
+        let found = fileNames.first { $0.hasSuffix("." + anchor) }.map { String($0.dropLast(anchor.count)) }
+        return .noSharedTensors(path: file.path, tensorCount: fileNames.count, names: Array(fileNames.prefix(3)), prefix: found)
     }
 
     /// What a checkpoint's classifier says about its architecture, for messages.

@@ -61,6 +61,9 @@ public struct TrainingCheckpoint: Sendable {
     /// Best accuracy after any epoch so far, in [0, 1], on the validation set with
     /// ``TrainingOptions/validationSplit`` > 0, else on the test set (nil without evaluations).
     public let bestAccuracy: Double?
+    /// The running training figures of the epoch in progress (metadata `epoch_tally`,
+    /// written mid-epoch; nil at an epoch boundary and in checkpoints written before it).
+    public let epochTally: EpochTally?
     /// The two files, parsed and validated.
     public let model: SafetensorsFile
     public let state: SafetensorsFile
@@ -102,6 +105,7 @@ public struct TrainingCheckpoint: Sendable {
         // "best_test_accuracy": the key of checkpoints written before validation splits existed.
         let bestKey = state.metadata["best_accuracy"] != nil ? "best_accuracy" : "best_test_accuracy"
         bestAccuracy = try state.metadata[bestKey].map { _ in try meta.double(bestKey) }
+        epochTally = try state.metadata["epoch_tally"].map { _ in try meta.json("epoch_tally", EpochTally.self) }
         try checkConsistency(momentumCount: try meta.int("momentum_buffers"))
     }
 
@@ -113,6 +117,8 @@ public struct TrainingCheckpoint: Sendable {
         try require(epoch >= 0 && epoch <= options.epochs, "epoch \(epoch) is outside 0...\(options.epochs)")
         try require(step >= 0 && step < stepsPerEpoch && (epoch < options.epochs || step == 0),
                     "step \(step) is outside epoch \(epoch) of \(stepsPerEpoch) steps")
+        try require(epochTally.map { $0.steps == step && $0.images >= 0 && (0...$0.images).contains($0.correct) } ?? true,
+                    "epoch_tally counts \(epochTally?.steps ?? 0) steps, not the \(step) done")
         try require(globalStep == epoch * stepsPerEpoch + step,
                     "global_step \(globalStep) ≠ epoch \(epoch) × \(stepsPerEpoch) steps + step \(step)")
         let modelStep = model.metadata["global_step"]
@@ -165,7 +171,7 @@ public struct TrainingCheckpoint: Sendable {
     /// - Throws: ``CheckpointError/nonFinite(tensor:)`` before writing anything, or
     ///   ``FileWriteError`` naming the file.
     public static func write(session: TrainingSession, epoch: Int, step: Int, dataset: CheckpointDataset,
-                             bestAccuracy: Double?, into folder: String) throws {
+                             bestAccuracy: Double?, epochTally: EpochTally? = nil, into folder: String) throws {
         precondition(epoch * session.stepsPerEpoch + step == session.globalStep,
                      "position (\(epoch), \(step)) is not global step \(session.globalStep)")
         let model = session.model
@@ -185,6 +191,7 @@ public struct TrainingCheckpoint: Sendable {
             "options": jsonText(session.options), "dataset": jsonText(dataset),
         ]) { a, _ in a }
         if let bestAccuracy { writer.metadata["best_accuracy"] = "\(bestAccuracy)" }
+        if let epochTally { writer.metadata["epoch_tally"] = jsonText(epochTally) }
         try writer.write(to: folder + "/" + stateFileName)
     }
 

@@ -33,14 +33,20 @@ public final class BatchLoader {
         public var augmentation: AugmentationOptions
         /// Drop the last batch when it is smaller than B (PyTorch's `drop_last`).
         public var dropLast: Bool
-        /// Drop the last batch when it holds a single image (N mod B = 1, B > 1), even without
-        /// `dropLast`. Training needs this: BatchNorm2d in training mode cannot normalise one
-        /// value per channel (PyTorch stops with "Expected more than 1 value per channel when
-        /// training"), so the reference recipe on 50,001 images with batch 128 would crash in its
-        /// last step. That image is skipped for the epoch; the shuffled order skips a
-        /// different one each epoch. ``BatchLoader/stepsPerEpoch`` counts without that batch,
-        /// so the OneCycleLR schedule spans exactly the steps taken.
+        /// Drop the last batch, even without `dropLast`, when it would give a BatchNorm2d one
+        /// value per channel: N mod B images × ``batchNormValuesPerImage`` ≤ 1, i.e. a single
+        /// image whose smallest maps are 1×1 (a 16×16 crop). BatchNorm2d in training mode
+        /// cannot normalise one value per channel (PyTorch stops with "Expected more than 1
+        /// value per channel when training"); where it sees more (a single 32×32 image gives
+        /// 2×2 last maps, 4 values) PyTorch trains on the batch, and so does this loader.
+        /// A dropped image is skipped for the epoch; the shuffled order skips a different one
+        /// each epoch. ``BatchLoader/stepsPerEpoch`` counts without that batch, so the
+        /// OneCycleLR schedule spans exactly the steps taken.
         public var dropSingleImageBatch: Bool
+        /// Values per channel one image gives the smallest BatchNorm2d map (H×W of the last
+        /// maps: 4 for MobileNetV1 on 32×32, see ``MobileNetV1/batchNormValuesPerImage(cropSides:)``);
+        /// 1 assumes 1×1 maps, so a last batch of one image is dropped.
+        public var batchNormValuesPerImage: Int
         /// Seeds the epoch order and the per-image augmentation.
         public var seed: UInt64
         /// Batches prepared ahead on the background thread (`prefetch + 1` buffers);
@@ -56,8 +62,9 @@ public final class BatchLoader {
 
         public init(batchSize: Int, shuffle: Bool, augmentation: AugmentationOptions,
                     dropLast: Bool = false, dropSingleImageBatch: Bool = false, seed: UInt64 = 0, prefetch: Int = 1,
-                    shard: BatchShard = .whole, minimumShardImages: Int = 1) {
+                    shard: BatchShard = .whole, minimumShardImages: Int = 1, batchNormValuesPerImage: Int = 1) {
             self.batchSize = batchSize
+            self.batchNormValuesPerImage = batchNormValuesPerImage
             self.shuffle = shuffle
             self.augmentation = augmentation
             self.dropLast = dropLast
@@ -70,14 +77,15 @@ public final class BatchLoader {
 
         /// The reference recipe's training loader: batch 128, shuffled, crop + flip + normalise (or
         /// `augmentation`'s transforms), last
-        /// partial batch kept (50,000 = 390 · 128 + 80) unless it holds a single image
-        /// (see ``dropSingleImageBatch``).
+        /// partial batch kept (50,000 = 390 · 128 + 80) unless BatchNorm would see one value
+        /// per channel in it (see ``dropSingleImageBatch``).
         public static func training(batchSize: Int = 128, seed: UInt64, dropLast: Bool = false,
                                     augmentation: AugmentationOptions = .training,
-                                    prefetch: Int = 1, shard: BatchShard = .whole, minimumShardImages: Int = 1) -> Configuration {
+                                    prefetch: Int = 1, shard: BatchShard = .whole, minimumShardImages: Int = 1,
+                                    batchNormValuesPerImage: Int = 1) -> Configuration {
             Configuration(batchSize: batchSize, shuffle: true, augmentation: augmentation,
                           dropLast: dropLast, dropSingleImageBatch: true, seed: seed, prefetch: prefetch,
-                          shard: shard, minimumShardImages: minimumShardImages)
+                          shard: shard, minimumShardImages: minimumShardImages, batchNormValuesPerImage: batchNormValuesPerImage)
         }
 
         /// The reference recipe's test loader: batch 100, in order, normalise only. A shard may be
@@ -108,9 +116,12 @@ public final class BatchLoader {
     /// Images in the data set, N.
     public let datasetCount: Int
     /// Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with `dropLast`, or with
-    /// `dropSingleImageBatch` when N mod B = 1 and B > 1 (or a shard of the last batch
-    /// would hold fewer than `minimumShardImages`).
+    /// `dropSingleImageBatch` when (N mod B) × `batchNormValuesPerImage` ≤ 1 and B > 1 (or a
+    /// shard of the last batch would hold fewer than `minimumShardImages`).
     public let stepsPerEpoch: Int
+    /// Images of the last partial batch dropped each epoch because BatchNorm2d could not
+    /// train on it (``Configuration/dropSingleImageBatch``); 0 when it is kept or with `dropLast`.
+    public let droppedForBatchNorm: Int
 
     private let plan: EpochPlan
     private var prefetcher: BatchPrefetcher?
@@ -128,8 +139,10 @@ public final class BatchLoader {
         let remainder = dataset.count % batchSize
         let shards = configuration.shard.count
         let shardTooSmall = shards > 1 && remainder / shards < configuration.minimumShardImages
-        let dropsRemainder = configuration.dropLast
-            || (configuration.dropSingleImageBatch && batchSize > 1 && (remainder == 1 || shardTooSmall))
+        let tooFewValues = remainder * max(1, configuration.batchNormValuesPerImage) <= 1
+        let dropsForBatchNorm = configuration.dropSingleImageBatch && batchSize > 1 && remainder > 0 && (tooFewValues || shardTooSmall)
+        let dropsRemainder = configuration.dropLast || dropsForBatchNorm
+        self.droppedForBatchNorm = dropsForBatchNorm && !configuration.dropLast ? remainder : 0
         self.stepsPerEpoch = dataset.count / batchSize + (remainder > 0 && !dropsRemainder ? 1 : 0)
         let assembler = BatchAssembler(dataset: dataset, options: configuration.augmentation, seed: configuration.seed)
         self.plan = EpochPlan(assembler: assembler, batchSize: batchSize, shard: configuration.shard,

@@ -40,6 +40,10 @@ public enum Dataset: String, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// CIFAR-10's ten class names, label order, as its batches.meta.txt lists them
+    /// (Krizhevsky 2009); used when a folder lacks that file.
+    public static let cifar10ClassNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
     /// Number of classes: 10; 100 fine or 20 coarse for CIFAR-100.
     public func classCount(coarseLabels: Bool) -> Int {
         switch self {

@@ -12,6 +12,14 @@ public struct CIFARDataset: Sendable {
     public var labels: [Int32]
     /// The class names, index = label.
     public var classNames: [String]
+    /// True when the folder had no batches.meta.txt (CIFAR-10) and ``classNames`` are the
+    /// release's fixed names (``Dataset/cifar10ClassNames``); callers may say so.
+    public var classNamesFileMissing = false
+
+    /// The line to print when ``classNamesFileMissing``: which names stand in for the file.
+    public static func fixedClassNamesNote(folder: String) -> String {
+        "note: \(folder) has no batches.meta.txt; using CIFAR-10's fixed class names (\(Dataset.cifar10ClassNames.joined(separator: ", ")))"
+    }
 
     /// Number of images, N.
     public var count: Int { labels.count }
@@ -55,7 +63,7 @@ public struct CIFARDataset: Sendable {
         let paths = kind.batchFiles(split).map { CIFARFolder.join(folder, $0) }
         let sizes = try paths.map { path throws(CIFARError) in try reader.checkedRecordCount(path) }
         let total = min(sizes.reduce(0, +), limit ?? .max)
-        let names = try reader.classNames(in: folder)
+        let (names, fixedNames) = try reader.classNames(in: folder)
 
         var images = [UInt8](repeating: 0, count: total * CIFARImage.bytes)
         var labels = [Int32](repeating: 0, count: total)
@@ -66,7 +74,9 @@ public struct CIFARDataset: Sendable {
                             images: &images, labels: &labels, at: loaded)
             loaded += take
         }
-        return CIFARDataset(dataset: kind, split: split, images: images, labels: labels, classNames: names)
+        var loadedSet = CIFARDataset(dataset: kind, split: split, images: images, labels: labels, classNames: names)
+        loadedSet.classNamesFileMissing = fixedNames
+        return loadedSet
     }
 
     /// Splits off the last `count` images as a validation set, as Keras's
@@ -79,9 +89,12 @@ public struct CIFARDataset: Sendable {
         precondition((0...self.count).contains(count), "cannot hold out \(count) of \(self.count) images")
         let kept = self.count - count
         let cut = kept * CIFARImage.bytes
-        return (CIFARDataset(dataset: dataset, split: split, images: Array(images[..<cut]),
-                             labels: Array(labels[..<kept]), classNames: classNames),
-                CIFARDataset(dataset: dataset, split: split, images: Array(images[cut...]),
-                             labels: Array(labels[kept...]), classNames: classNames))
+        var parts = (CIFARDataset(dataset: dataset, split: split, images: Array(images[..<cut]),
+                                  labels: Array(labels[..<kept]), classNames: classNames),
+                     CIFARDataset(dataset: dataset, split: split, images: Array(images[cut...]),
+                                  labels: Array(labels[kept...]), classNames: classNames))
+        parts.0.classNamesFileMissing = classNamesFileMissing
+        parts.1.classNamesFileMissing = classNamesFileMissing
+        return parts
     }
 }

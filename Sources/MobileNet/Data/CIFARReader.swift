@@ -122,9 +122,12 @@ struct CIFARBatchReader {
     }
 
     /// The class names (one per line, blank lines ignored), checked against the class count.
-    func classNames(in folder: String) throws(CIFARError) -> [String] {
+    /// The class names from the release's text file; for CIFAR-10 without batches.meta.txt,
+    /// the release's fixed names (``Dataset/cifar10ClassNames``) and `fixed` true.
+    func classNames(in folder: String) throws(CIFARError) -> (names: [String], fixed: Bool) {
         let path = CIFARFolder.join(folder, dataset.classNamesFile(coarseLabels: coarseLabels))
         switch fileAccess.entry(path) {
+        case .missing where dataset == .cifar10: return (Dataset.cifar10ClassNames, true)
         case .missing: throw .missingFile(path: path, dataset: dataset)
         case .directory: throw .isADirectory(path: path)
         case .file(let size) where size > Self.maxClassNamesBytes:
@@ -139,7 +142,7 @@ struct CIFARBatchReader {
         guard names.count == expected else {
             throw .classNameCount(path: path, found: names.count, expected: expected)
         }
-        return names
+        return (names, false)
     }
 
     private func readAll(_ path: String) throws(CIFARError) -> [UInt8] {

@@ -10,6 +10,9 @@ public enum CIFARDownloadError: Error, Equatable, CustomStringConvertible {
     case truncated(url: String, expectedBytes: Int64, receivedBytes: Int64)
     /// The archive's MD5 differs from the published one; the file was deleted.
     case checksumMismatch(file: String, expected: String, actual: String)
+    /// The output folder holds the archive (e.g. copied by hand) but with another MD5, and
+    /// fetching a good copy failed too (`reason`); the file was left as it was.
+    case existingArchiveChecksumMismatch(file: String, expected: String, actual: String, reason: String)
     /// `tar -xzf` failed.
     case extractionFailed(archive: String, reason: String)
     /// Creating, writing, reading or renaming a file failed.
@@ -27,6 +30,8 @@ public enum CIFARDownloadError: Error, Equatable, CustomStringConvertible {
             return "the download of \(url) stopped after \(received) of \(expected) bytes; the partial file was deleted. Try again."
         case .checksumMismatch(let file, let expected, let actual):
             return "\(file) has MD5 \(actual), expected \(expected); the damaged file was deleted. Try again; if it persists, the archive at the source has changed."
+        case .existingArchiveChecksumMismatch(let file, let expected, let actual, let reason):
+            return "\(file) is there, but its MD5 is \(actual), not the published \(expected) of the binary version (a partial copy, or another version such as the python one?); fetching a good copy failed too: \(reason) Copy the binary archive into the folder again; \(file) was left as it was."
         case .extractionFailed(let archive, let reason):
             return "extracting \(archive) with tar failed: \(reason). Check free space and that `tar` is installed, then try again."
         case .fileSystem(let path, let reason):
@@ -69,7 +74,8 @@ public struct CIFARDownloader: Sendable {
     ///
     /// Steps: if that folder already loads, nothing is fetched. Otherwise the archive is
     /// downloaded to a temporary file in `directory` (unless `directory` already holds the
-    /// archive with the right MD5), its size checked against Content-Length and its MD5
+    /// archive with the right MD5; one with another MD5 is replaced by a good download, or
+    /// named in the error when the download fails), its size checked against Content-Length and its MD5
     /// against ``checksums``, then renamed to its final name (a bad or partial download is
     /// deleted, never left under that name), extracted with `tar -xzf`, and both splits are
     /// loaded to validate it. The archive is kept.
@@ -89,10 +95,17 @@ public struct CIFARDownloader: Sendable {
         let name = Self.archiveName(dataset)
         let archive = directory.appendingPathComponent(name).path
         let expected = checksums[dataset] ?? ""
-        if (try? Self.md5(ofFile: archive)) != expected {
+        let existing = FileManager.default.fileExists(atPath: archive) ? try? Self.md5(ofFile: archive) : nil
+        if existing != expected {
             let partial = directory.appendingPathComponent(".\(name).part-\(ProcessInfo.processInfo.processIdentifier)").path
             defer { try? FileManager.default.removeItem(atPath: partial) }
-            try await HTTPFileTransfer.fetch(baseURL.appendingPathComponent(name), to: partial, progress: progress)
+            do {
+                try await HTTPFileTransfer.fetch(baseURL.appendingPathComponent(name), to: partial, progress: progress)
+            } catch let error as CIFARDownloadError {
+                // A copy of the archive is there but wrong: that, not "copy it by hand", is the news.
+                guard let existing else { throw error }
+                throw CIFARDownloadError.existingArchiveChecksumMismatch(file: archive, expected: expected, actual: existing, reason: error.description)
+            }
             let actual = try Self.md5(ofFile: partial)
             guard actual == expected else {
                 throw CIFARDownloadError.checksumMismatch(file: archive, expected: expected, actual: actual)

@@ -95,8 +95,11 @@ public final class BatchNorm2d: Layer {
     /// the kernel has run over every channel.
     func trainingForward(_ input: FeatureMap) -> (kernel: TrainingForward, output: FeatureMap) {
         let out = prepareOutput(input)
-        precondition(input.shape.channelStride > 1,
-                     "BatchNorm2d: Expected more than 1 value per channel when training, got input size \(input.shape.nchw)")
+        // fatalError, not precondition: release builds drop a precondition's message, and
+        // this is the misuse a caller meets first (a batch of one image at 1×1 maps).
+        guard input.shape.channelStride > 1 else {
+            fatalError("BatchNorm2d: Expected more than 1 value per channel when training, got input size \(input.shape.nchw) (N, C, H, W); train on batches with N·H·W > 1, or evaluate with training: false")
+        }
         numBatchesTracked.value += 1
         savedInput = input
         let kernel = TrainingForward(normalize: normalization(input, out, mean: batchMean),

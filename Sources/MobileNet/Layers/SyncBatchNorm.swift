@@ -18,7 +18,7 @@ extension BatchNorm2d {
         syncSums[2 * c] = Double(m)
         communicator.allreduceSum(syncSums)
         let total = syncSums[2 * c]
-        precondition(total > 1, "SyncBatchNorm: expected more than 1 value per channel over all ranks, got \(total)")
+        guard total > 1 else { fatalError("SyncBatchNorm: expected more than 1 value per channel over all ranks, got \(total)") }
         Parallel.forEachRange(c, SyncedApply(kernel: kernel, sums: SendablePointer(syncSums.baseAddress!), channels: c, total: total))
         return output
     }

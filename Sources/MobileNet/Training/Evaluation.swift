@@ -4,6 +4,13 @@ public struct ConfusionMatrix: Equatable, Sendable {
     /// Row-major: `counts[target · classCount + predicted]`.
     public private(set) var counts: [Int]
 
+    /// A matrix with the given row-major counts.
+    init(classCount: Int, counts: [Int]) {
+        precondition(counts.count == classCount * classCount, "expected \(classCount * classCount) counts, got \(counts.count)")
+        self.classCount = classCount
+        self.counts = counts
+    }
+
     public init(classCount: Int) {
         precondition(classCount >= 1, "expected at least one class, got \(classCount)")
         self.classCount = classCount
@@ -52,6 +59,18 @@ public struct EvaluationTally: Equatable, Sendable {
     public private(set) var top1Correct = 0
     public private(set) var topKCorrect = 0
     public private(set) var confusion: ConfusionMatrix
+
+    /// Sums the tallies of every rank (one allreduce of the counts, loss sum and confusion
+    /// matrix in Double): each rank evaluated its shards, every rank then holds the whole set's.
+    public mutating func sum(over communicator: any Communicator) {
+        var values = [Double(count), lossSum, Double(top1Correct), Double(topKCorrect)] + confusion.counts.map(Double.init)
+        values.withUnsafeMutableBufferPointer { communicator.allreduceSum($0) }
+        count = Int(values[0])
+        lossSum = values[1]
+        top1Correct = Int(values[2])
+        topKCorrect = Int(values[3])
+        confusion = ConfusionMatrix(classCount: classCount, counts: values[4...].map { Int($0) })
+    }
 
     public init(classCount: Int) {
         self.classCount = classCount

@@ -7,18 +7,34 @@ import Foundation
 /// Each line is a ``MetricsLine`` (its `kind` says which: `step`, `epoch`, `test`,
 /// `resume`, `interrupted`), the type ``TrainingCurves`` reads them back with.
 public final class MetricsLog {
-    public enum Error: Swift.Error, CustomStringConvertible {
+    public enum Error: Swift.Error, CustomStringConvertible, Equatable {
         case cannotOpen(path: String, reason: String)
+        /// A run that is not the file's own would append to another run's lines.
+        case holdsAnotherRun(path: String, lines: Int)
         public var description: String {
             switch self {
             case .cannotOpen(let path, let reason):
                 return "cannot open metrics file \(path): \(reason). Choose a writable path with --metrics."
+            case .holdsAnotherRun(let path, let lines):
+                return "--metrics \(path) already holds \(lines) line(s) of another run; appending would mix the two runs (plot would merge their epochs). Choose a new file, move that one away, or continue its run with --resume; nothing was written."
             }
         }
     }
 
     public let path: String
     private let handle: FileHandle
+
+    /// Refuses `path` for a run whose file it is not: a fresh run, or a resumed run given
+    /// another run's file (`ownPath`: the file the resumed run recorded). A missing or empty
+    /// file is fine. Refusing, rather than starting another file, keeps the name the user
+    /// chose meaning one run, and loses nothing.
+    /// - Throws: ``Error/holdsAnotherRun(path:lines:)``.
+    public static func checkBelongs(path: String, toRunWritingTo ownPath: String?) throws {
+        let absolute = CheckpointDataset.absolutePath(path)
+        if let ownPath, CheckpointDataset.absolutePath(ownPath) == absolute { return }
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return }
+        throw Error.holdsAnotherRun(path: path, lines: data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
+    }
 
     /// Opens `path` for appending, creating it (and its folder) if needed.
     /// - Throws: ``Error/cannotOpen(path:reason:)``.

@@ -79,7 +79,7 @@ extension RunOption {
         epochs, batchSize, testBatchSize, maxLearningRate, weightDecay, divFactor, finalDivFactor, pctStart, baseMomentum,
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
         cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
-        data, dataset, coarseLabels, threads, metrics, checkpointDir, resumeFrom, distributed,
+        data, dataset, coarseLabels, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 
     /// The entry whose ``property`` is `property` (a ``TrainingOptions`` property name).
@@ -198,11 +198,14 @@ extension RunOption {
         "metrics", help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch. On --resume, the run's own metrics file when omitted.",
         resume: .free)
     public static let checkpointDir = commandLine(
-        "checkpoint-dir", help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM (default when resuming: the checkpoint's folder).",
+        "checkpoint-dir", help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM/SIGHUP (default when resuming: the checkpoint's folder).",
         resume: .free)
     public static let resumeFrom = commandLine("resume", help: "Continue a run: a --checkpoint-dir, a checkpoint folder, or a file in one.", resume: .free)
     public static let distributed = commandLine(
         "distributed", help: "Data-parallel training as one rank of an MPI job (automatic under mpirun with more than one rank; needs a build with the MPI trait). --batch-size stays the global batch.",
+        resume: .free)
+    public static let collectiveTimeout = commandLine(
+        "collective-timeout", help: "With several ranks: end a rank whose MPI collective waits longer than this many seconds for the others (a rank or host gone without the launcher noticing); 0 for no limit (default 300).",
         resume: .free)
     public static let syncBatchNorm = recorded(
         "sync-bn", \.syncBatchNorm, property: "syncBatchNorm",

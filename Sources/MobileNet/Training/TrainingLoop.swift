@@ -45,14 +45,17 @@ public struct StepProgress: Sendable {
     public let images: Int
     public let elapsedSeconds: Double
     public var imagesPerSecond: Double { elapsedSeconds > 0 ? Double(images) / elapsedSeconds : 0 }
+    /// The epoch's training figures so far, from its first step when a carried tally
+    /// was given to ``TrainingLoop/runEpoch(_:startStep:carried:shouldStop:onStep:)``.
+    public let tally: EpochTally
 }
 
 /// What one epoch measured.
 public struct EpochSummary: Sendable {
     /// 0-based epoch.
     public let epoch: Int
-    /// The step the epoch started from: 0, or the step a resumed run continued at (then
-    /// the training figures cover only the steps after it).
+    /// The first step the training figures cover: 0, or the step a resumed run continued
+    /// at when its checkpoint carried no ``EpochTally`` (then they cover only the steps after it).
     public let firstStep: Int
     /// Mean training loss per image and top-1 accuracy on the augmented training batches
     /// (training mode, before each update), as the original tutorial's loop reports them.
@@ -99,23 +102,26 @@ public final class TrainingLoop {
     ///   - onStep: called after every step.
     /// - Returns: the summary, and whether the epoch ran to its end.
     /// - Throws: ``TrainingSession/NonFiniteError`` (weights untouched by the bad step).
-    public func runEpoch(_ epoch: Int, startStep: Int = 0,
+    ///   - carried: the epoch's figures from before `startStep` (a checkpoint's
+    ///     ``EpochTally``); used only when it counts exactly `startStep` steps.
+    public func runEpoch(_ epoch: Int, startStep: Int = 0, carried: EpochTally? = nil,
                          shouldStop: () -> Bool = { false },
                          onStep: (StepProgress) -> Void = { _ in }) throws -> (summary: EpochSummary, completed: Bool) {
         let start = monotonicSeconds()
-        var lossSum = 0.0, correct = 0, images = 0
+        let whole = startStep == 0 || carried?.steps == startStep
+        var tally = whole && startStep > 0 ? carried! : EpochTally()
+        var images = 0
         var completed = true
         trainLoader.start(epoch: epoch, step: startStep)
         defer { trainLoader.stop() }
         while let batch = trainLoader.next() {
             let result = try session.step(images: batch.images, targets: batch.labels, globalBatchSize: batch.globalSize)
-            lossSum += result.loss * Double(result.images)
-            correct += result.correct
+            tally.add(result)
             images += result.images
             onStep(StepProgress(epoch: epoch, step: batch.step + 1, stepsPerEpoch: trainLoader.stepsPerEpoch,
-                                globalStep: session.globalStep, loss: result.loss, runningLoss: lossSum / Double(images),
+                                globalStep: session.globalStep, loss: result.loss, runningLoss: tally.meanLoss,
                                 learningRate: result.learningRate, momentum: result.momentum,
-                                images: images, elapsedSeconds: monotonicSeconds() - start))
+                                images: images, elapsedSeconds: monotonicSeconds() - start, tally: tally))
             if shouldStop() && batch.step + 1 < trainLoader.stepsPerEpoch {
                 completed = false
                 break
@@ -136,8 +142,8 @@ public final class TrainingLoop {
             }
         }
         let testSeconds = monotonicSeconds() - testStart
-        let summary = EpochSummary(epoch: epoch, firstStep: startStep, trainLoss: images > 0 ? lossSum / Double(images) : .nan,
-                                   trainAccuracy: images > 0 ? Double(correct) / Double(images) : 0,
+        let summary = EpochSummary(epoch: epoch, firstStep: whole ? 0 : startStep, trainLoss: tally.meanLoss,
+                                   trainAccuracy: tally.accuracy,
                                    validation: validation, test: test, trainSeconds: trainSeconds, testSeconds: testSeconds,
                                    imagesPerSecond: trainSeconds > 0 ? Double(images) / trainSeconds : 0)
         return (summary, completed)

@@ -10,8 +10,9 @@ import Foundation
 /// Resuming (``resume(from:)``) restores model, momentum buffers and schedule position and
 /// continues at the checkpoint's (epoch, step); since every batch is a function of
 /// (seed, epoch, step), the weights then equal those of a run never interrupted, bit for bit.
-/// After a resume mid-epoch, that epoch's training loss and accuracy cover only the steps
-/// run since the resume.
+/// After a resume mid-epoch, that epoch's training loss and accuracy cover all its steps:
+/// the checkpoint carries the epoch's running sums (``EpochTally``); a checkpoint written
+/// without them gives figures of the steps after the resume (``EpochSummary/firstStep`` > 0).
 public final class TrainingRun {
     /// What ``run(shouldStop:onStep:onEpoch:)`` reports after each epoch.
     public struct EpochEnd {
@@ -39,6 +40,9 @@ public final class TrainingRun {
     /// The position: `step` steps of 0-based `epoch` done.
     public private(set) var epoch = 0
     public private(set) var step = 0
+    /// The running figures of the epoch in progress (nil at an epoch's start, or after a
+    /// resume from a checkpoint that carried none).
+    public private(set) var epochTally: EpochTally?
     /// Best selection accuracy (validation, else test) after an epoch so far, in [0, 1].
     public private(set) var bestAccuracy: Double?
     private var lastSaved: (folder: String, globalStep: Int)?
@@ -59,6 +63,7 @@ public final class TrainingRun {
         try checkpoint.restore(into: session)
         epoch = checkpoint.epoch
         step = checkpoint.step
+        epochTally = checkpoint.epochTally
         bestAccuracy = checkpoint.bestAccuracy
     }
 
@@ -73,8 +78,9 @@ public final class TrainingRun {
                     onEpoch: (EpochEnd) -> Void = { _ in }) throws -> Outcome {
         while !isComplete {
             if shouldStop() { return .stopped(checkpoint: try saveCheckpoint()) }
-            let (summary, completed) = try loop.runEpoch(epoch, startStep: step, shouldStop: shouldStop) { progress in
+            let (summary, completed) = try loop.runEpoch(epoch, startStep: step, carried: epochTally, shouldStop: shouldStop) { progress in
                 step = progress.step
+                epochTally = progress.tally
                 onStep(progress)
             }
             guard completed else { return .stopped(checkpoint: try saveCheckpoint()) }
@@ -87,6 +93,7 @@ public final class TrainingRun {
             }
             epoch += 1
             step = 0
+            epochTally = nil
             var isBest = false
             if let accuracy = summary.selection?.accuracy, accuracy > (bestAccuracy ?? -1) {
                 bestAccuracy = accuracy
@@ -109,7 +116,7 @@ public final class TrainingRun {
         if let lastSaved, lastSaved.globalStep == session.globalStep { return lastSaved.folder }
         let folder = try checkpoints.save(globalStep: session.globalStep) { folder in
             try TrainingCheckpoint.write(session: session, epoch: epoch, step: step, dataset: dataset,
-                                         bestAccuracy: bestAccuracy, into: folder)
+                                         bestAccuracy: bestAccuracy, epochTally: step > 0 ? epochTally : nil, into: folder)
         }
         lastSaved = (folder, session.globalStep)
         return folder
@@ -141,20 +148,43 @@ public final class TrainingRun {
     /// then holds them.
     /// - Returns: nil without a test loader.
     /// - Throws: ``SafetensorsError``, ``StateDictError`` reading the best checkpoint.
+    ///
+    /// With ``TrainingSession/dataParallel`` (collective: every rank calls it): each rank
+    /// evaluates its shards of the test set and the tallies are summed; rank 0, which holds
+    /// the checkpoints, reads `best.safetensors` and broadcasts its weights to the other ranks.
     public func testOnce() throws -> TestResult? {
         guard let testLoader = loop.testLoader else { return nil }
         let augmentation = session.options.testTimeAugmentation
-        let final = EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation)
-        var best: (EvaluationTally, Int)?
+        let group = session.dataParallel
+        func evaluated() -> EvaluationTally {
+            var tally = EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation)
+            if let group { tally.sum(over: group.communicator) }
+            return tally
+        }
+        let final = evaluated()
+        // Rank 0 (or the single process) reads the best model and tells the others its
+        // epochs (-1 when unrecorded), or `none`; a failed read ends the pass on every rank.
+        let none = Int64.min
+        var failure: Error?
+        var epochs = none
         if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.bestPath) {
-            let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
-            let epochs = Int(file.metadata["epochs_completed"] ?? "") ?? -1
-            if epochs == epoch {
-                best = (final, epochs)  // the final weights are the best ones
-            } else {
-                try session.model.load(from: file)
-                best = (EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation), epochs)
+            do {
+                let file = try SafetensorsFile(contentsOfFile: checkpoints.bestPath)
+                let recorded = Int64(file.metadata["epochs_completed"] ?? "") ?? -1
+                if recorded != Int64(epoch) { try session.model.load(from: file) }
+                epochs = recorded
+            } catch {
+                failure = error
             }
+        }
+        if let group { withUnsafeMutableBytes(of: &epochs) { group.communicator.broadcast($0, root: 0) } }
+        if let failure { throw failure }
+        var best: (EvaluationTally, Int)?
+        if epochs == Int64(epoch) {
+            best = (final, Int(epochs))  // the final weights are the best ones
+        } else if epochs != none {
+            if let group { group.broadcastState(model: session.model, optimizer: session.optimizer) }
+            best = (evaluated(), Int(epochs))
         }
         return TestResult(final: final, best: best)
     }

@@ -30,6 +30,9 @@ public struct TrainingRunSetup {
     public let run: TrainingRun
     /// The metrics file: --metrics, else (on --resume) the one the run recorded; nil for none.
     public let metricsPath: String?
+    /// A line saying the last partial training batch is left out each epoch (BatchNorm
+    /// could not train on it), or nil when every image trains.
+    public let lastBatchNote: String?
 
     /// - Parameter communicator: the MPI job this process is a rank of (nil: alone). Every
     ///   rank loads the data and options alike; the loaders take this rank's shard of each
@@ -51,6 +54,9 @@ public struct TrainingRunSetup {
             datasetKind = kind
         }
         let coarseLabels = checkpoint?.dataset.coarseLabels ?? request.coarseLabels
+        if request.dataPath == nil, let checkpoint, let relative = checkpoint.dataset.unreachableRelativeDataPath {
+            throw TrainingRunSetupError.cannotRun("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the CIFAR folder (checkpoints record absolute paths now).")
+        }
         dataPath = request.dataPath ?? checkpoint?.dataset.dataPath ?? RunOption.defaultDataPath
         let loaded = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
         test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: loaded.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
@@ -76,21 +82,31 @@ public struct TrainingRunSetup {
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
         let dataParallel = communicator.map { DataParallel(communicator: $0, syncBatchNorm: options.syncBatchNorm) }
         let shard = dataParallel?.shard ?? .whole
-        if shard.count > 1 && validation != nil {
-            throw TrainingRunSetupError.cannotRun("--val-split is not supported with several MPI ranks yet (the test pass after the run is not sharded); train without it, or in one process.")
-        }
-        // BatchNorm per rank needs 2 images on every rank; synchronised, 1 (the global batch has ≥ 2).
-        let minimumShard = options.syncBatchNorm ? 1 : 2
+        // BatchNorm trains on more than one value per channel (PyTorch's rule): one image
+        // gives the last (smallest) maps' H×W values, 4 at 32×32 or 24×24, 1 at 16×16.
+        let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: options.trainingAugmentation.trainingCropSides)
+        // Per rank, a shard needs that many images; synchronised, 1 (the global batch has more).
+        let minimumShard = options.syncBatchNorm || valuesPerImage > 1 ? 1 : 2
         if shard.count > 1 && shard.smallestShard(ofBatch: min(options.batchSize, train.count)) < minimumShard {
             throw TrainingRunSetupError.cannotRun("--batch-size \(options.batchSize) shared by \(shard.count) ranks gives a rank \(shard.smallestShard(ofBatch: min(options.batchSize, train.count))) image(s)"
-                + (options.syncBatchNorm ? "; every rank needs at least 1. Use --batch-size ≥ \(shard.count) or fewer ranks."
-                                         : "; BatchNorm per rank needs at least 2. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
+                + (minimumShard == 1 ? "; every rank needs at least 1. Use --batch-size ≥ \(shard.count) or fewer ranks."
+                                     : "; BatchNorm per rank needs at least 2 at 1×1 last maps. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
         }
         let trainLoader = BatchLoader(dataset: train, configuration: .training(
             batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: options.trainingAugmentation,
-            shard: shard, minimumShardImages: minimumShard))
+            shard: shard, minimumShardImages: minimumShard, batchNormValuesPerImage: valuesPerImage))
+        if trainLoader.droppedForBatchNorm > 0 {
+            let side = options.trainingAugmentation.trainingCropSides.min { MobileNetV1.lastMapSide(inputSide: $0) < MobileNetV1.lastMapSide(inputSide: $1) } ?? 32
+            lastBatchNote = "note: the last batch of \(trainLoader.droppedForBatchNorm) image(s) (\(train.count) = \(train.count / options.batchSize) × \(options.batchSize) + \(train.count % options.batchSize)) is left out of every epoch: "
+                + (shard.count > 1 && valuesPerImage > 1 ? "a rank's share of it would be empty" :
+                   "at \(side)×\(side) crops BatchNorm would see one value per channel in it (PyTorch stops there)")
+                + "; the shuffled order leaves out different images each epoch."
+        } else {
+            lastBatchNote = nil
+        }
         let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
-        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize)) }
+        // Sharded as the test pass: each rank evaluates its part, the totals are summed.
+        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard)) }
         guard trainLoader.stepsPerEpoch > 0 else {
             throw TrainingRunSetupError.flagsDoNotFitData("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
         }
@@ -98,8 +114,10 @@ public struct TrainingRunSetup {
         let isRoot = communicator?.isRoot ?? true
         let directory = !isRoot ? nil : request.checkpointDirectory.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         metricsPath = request.metricsPath ?? checkpoint?.dataset.metricsPath
+        if let given = request.metricsPath { try MetricsLog.checkBelongs(path: given, toRunWritingTo: checkpoint?.dataset.metricsPath) }
         let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
-                                            trainImages: loaded.count, dataPath: dataPath, metricsPath: metricsPath)
+                                            trainImages: loaded.count, dataPath: CheckpointDataset.absolutePath(dataPath),
+                                            metricsPath: metricsPath.map(CheckpointDataset.absolutePath))
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
                                              validationLoader: validationLoader),
                           dataset: description, checkpoints: directory)
@@ -128,9 +146,12 @@ public struct TrainingRunSetup {
     /// Checks the checkpoint folder before the first step, so a problem costs no training:
     /// a new run never overwrites another run's checkpoints, and the folder must be writable
     /// (a probe file is written atomically and removed). Nothing to do without a folder.
+    /// Folders left by a save that a process did not finish (it no longer runs) are removed.
+    /// - Returns: the removed folders, for the caller to mention.
     /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the folder and what to do.
-    public func prepareCheckpointDirectory() throws {
-        guard let directory = run.checkpoints else { return }
+    @discardableResult
+    public func prepareCheckpointDirectory() throws -> [CheckpointDirectory.StaleSave] {
+        guard let directory = run.checkpoints else { return [] }
         let resuming = checkpoint != nil
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), !isFolder.boolValue {
@@ -140,6 +161,7 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")
         }
         try directory.create()
+        let removed = directory.removeStaleSaves()
         let probe = directory.path + "/.write-test-\(getpid())"
         do {
             try AtomicFile.write(Data("probe".utf8), to: probe)
@@ -147,5 +169,6 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("cannot write checkpoints to \(directory.path): \(error) Or choose another --checkpoint-dir.")
         }
         try? FileManager.default.removeItem(atPath: probe)
+        return removed
     }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Across hosts, simulated: two network namespaces joined by a veth pair stand for two
+# machines on one link (10.77.<k>.1 and .2/24, addresses that exist inside the namespaces
+# only). mpirun runs inside the first namespace and starts Open MPI's daemon on each "host"
+# through a launch agent that enters that host's namespace where ssh would log in. The ranks
+# talk over TCP only (--mca btl tcp,self; out-of-band and MPI traffic restricted to the
+# link's subnet), so nothing goes through shared memory. Then:
+#  1. the distributed check of scripts/distributed_check.sh across the two hosts: 2 ranks ×
+#     global batch 8 with --sync-bn give the weights of 1 process with batch 8 after 3 steps;
+#  2. allreduce-bench over that link: the gradients' 12.9 MB, timed.
+# Needs: root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) and `ip` (iproute2). A machine that forbids
+# network namespaces makes this script say so and fail when CI=true (exit 0 otherwise, with
+# the reason). Everything it creates (namespaces, veth pair) is removed on exit, failure included.
+# Usage: scripts/netns_check.sh BINARY
+set -euo pipefail
+bin=$(realpath "${1:?usage: netns_check.sh BINARY}")
+tag="mn$$"
+hosts=("${tag}h0" "${tag}h1")
+subnet_id=$(( $$ % 200 + 20 ))
+subnet="10.77.$subnet_id.0/24"
+work=$(mktemp -d)
+cleanup() {
+  for h in "${hosts[@]}"; do ip netns del "$h" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+unavailable() {
+  echo "netns check: $1"
+  echo "  It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2's ip to create network namespaces;"
+  echo "  in a container, run it with --privileged (or --cap-add NET_ADMIN --cap-add SYS_ADMIN)."
+  if [ "${CI:-}" = true ]; then echo "netns check: FAILED (CI=true)"; exit 1; fi
+  echo "netns check: not run"; exit 0
+}
+command -v ip > /dev/null || unavailable "ip (iproute2) is not installed"
+ip netns add "${hosts[0]}" 2> "$work/err" || unavailable "network namespaces are not allowed here ($(cat "$work/err"))"
+ip netns add "${hosts[1]}"
+ip link add "${tag}a" type veth peer name "${tag}b"
+ip link set "${tag}a" netns "${hosts[0]}"
+ip link set "${tag}b" netns "${hosts[1]}"
+for i in 0 1; do
+  h=${hosts[$i]}
+  end=$([ "$i" = 0 ] && echo a || echo b)
+  ip -n "$h" link set lo up
+  ip -n "$h" link set "${tag}$end" name mpi0
+  ip -n "$h" addr add "10.77.$subnet_id.$((i + 1))/24" dev mpi0
+  ip -n "$h" link set mpi0 up
+done
+echo "netns check: hosts ${hosts[*]} (namespaces) on $subnet over a veth pair"
+
+# The launch agent: Open MPI calls it as `agent HOST COMMAND…` in place of `ssh HOST COMMAND…`.
+cat > "$work/agent.sh" <<'AGENT'
+#!/bin/sh
+host=$1; shift
+exec ip netns exec "$host" /bin/sh -c "$*"
+AGENT
+chmod +x "$work/agent.sh"
+
+# The data of scripts/distributed_check.sh: 5 training files of 8 records and a test file.
+data=$work/data
+mkdir -p "$data"
+n=0
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
+  n=$((n + 1))
+  LC_ALL=C awk -v seed="$n" 'BEGIN { srand(seed * 7919 + 17); for (r = 0; r < 8; r++) { printf "%c", r % 10; for (i = 0; i < 3072; i++) printf "%c", int(rand() * 256) } }' \
+    > "$data/$f.bin"
+done
+printf 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n' > "$data/batches.meta.txt"
+
+root=$( [ "$(id -u)" = 0 ] && echo --allow-run-as-root || true )
+mpi=(mpirun $root --host "${hosts[0]}:1,${hosts[1]}:1" -np 2
+     --mca plm_rsh_agent "$work/agent.sh" --mca plm_rsh_no_tree_spawn 1
+     --mca btl tcp,self --mca btl_tcp_if_include "$subnet" --mca oob_tcp_if_include "$subnet")
+flags=(train --data "$data" --limit-train 24 --limit-test 8 --batch-size 8 --epochs 1
+       --width-multiplier 0.25 --sync-bn --threads 1 --max-lr "${MAX_LR:-0.001}")
+echo "netns check: 1 process, then 2 ranks on 2 hosts over TCP, batch 8, 3 steps, --sync-bn"
+# Each rank in its own namespace: rank k sees only host k's address.
+ip netns exec "${hosts[0]}" "${mpi[@]}" /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK: $(ip -o -4 addr show mpi0 | awk "{print \$4}")"' \
+  2> "$work/where.err" | sort > "$work/where.txt" || { cat "$work/where.err"; exit 1; }
+sed 's/^/  /' "$work/where.txt"
+[ "$(cut -d' ' -f3 "$work/where.txt" | sort -u | wc -l)" = 2 ] || { echo "netns check: the ranks did not run on two hosts"; exit 1; }
+"$bin" "${flags[@]}" --checkpoint-dir "$work/one" > "$work/one.log" 2>&1 || { cat "$work/one.log"; exit 1; }
+ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" "${flags[@]}" --checkpoint-dir "$work/two" > "$work/two.log" 2>&1 \
+  || { cat "$work/two.log"; exit 1; }
+grep -E "^Data-parallel|^Epoch 1/1|ranks:" "$work/two.log" || true
+"$bin" compare "$work/two" "$work/one" --relative-tolerance 1e-4
+echo "netns check: allreduce of the gradients' 12.9 MB over the veth link (TCP)"
+ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" allreduce-bench ${BENCH_FLAGS:-} 2> "$work/bench.err" || { cat "$work/bench.err"; exit 1; }
+echo "netns check: OK"
