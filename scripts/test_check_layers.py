@@ -58,50 +58,33 @@ GOOD = {
 }
 
 
+def scan(extra):
+    """The scan's problems for GOOD plus the files `extra`."""
+    tree = Tree({**GOOD, **extra})
+    try:
+        return tree.problems()
+    finally:
+        tree.remove()
+
+
 class CheckLayersTests(unittest.TestCase):
     def test_downward_tree_passes_scan(self):
-        tree = Tree(GOOD)
-        try:
-            self.assertEqual(tree.problems(), [])
-        finally:
-            tree.remove()
+        self.assertEqual(scan({}), [])
 
     def test_type_from_layer_above_is_rejected_with_file_line_and_name(self):
-        files = dict(GOOD)
-        files["Layers/Conv2d.swift"] = "final class Conv2d {\n    var owner: Session?\n}\n"
-        tree = Tree(files)
-        try:
-            self.assertEqual(tree.problems(), [("Layers/Conv2d.swift", 2, "Session", "Training")])
-        finally:
-            tree.remove()
+        self.assertEqual(scan({"Layers/Conv2d.swift": "final class Conv2d {\n    var owner: Session?\n}\n"}),
+                         [("Layers/Conv2d.swift", 2, "Session", "Training")])
 
     def test_member_added_by_extension_above_is_rejected(self):
-        files = dict(GOOD)
-        files["Core/Use.swift"] = "func use(_ r: AnyObject) {}\n"
-        files["Layers/Use.swift"] = "func time(_ r: ReLU6) -> Int {\n    r.profiled()\n}\n"
-        tree = Tree(files)
-        try:
-            self.assertEqual(tree.problems(), [("Layers/Use.swift", 2, "profiled", "Training")])
-        finally:
-            tree.remove()
+        self.assertEqual(scan({"Layers/Use.swift": "func time(_ r: ReLU6) -> Int {\n    r.profiled()\n}\n"}),
+                         [("Layers/Use.swift", 2, "profiled", "Training")])
 
     def test_interpolated_code_is_scanned(self):
-        files = dict(GOOD)
-        files["Core/Text.swift"] = 'func describe() -> String {\n    "now \\(Session.self)"\n}\n'
-        tree = Tree(files)
-        try:
-            self.assertEqual(tree.problems(), [("Core/Text.swift", 2, "Session", "Training")])
-        finally:
-            tree.remove()
+        self.assertEqual(scan({"Core/Text.swift": 'func describe() -> String {\n    "now \\(Session.self)"\n}\n'}),
+                         [("Core/Text.swift", 2, "Session", "Training")])
 
     def test_folder_outside_the_order_is_rejected(self):
-        files = dict(GOOD)
-        files["Misc/Thing.swift"] = "struct Thing {}\n"
-        tree = Tree(files)
-        try:
-            self.assertEqual(tree.problems(), [("Misc/Thing.swift", 1, "Misc", None)])
-        finally:
-            tree.remove()
+        self.assertEqual(scan({"Misc/Thing.swift": "struct Thing {}\n"}), [("Misc/Thing.swift", 1, "Misc", None)])
 
     def test_real_library_passes(self):
         root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "MobileNet")
@@ -112,9 +95,7 @@ class CheckLayersTests(unittest.TestCase):
     def test_compiler_rejects_what_the_scan_cannot_see(self):
         # A member an extension in Training adds, under a name Layers also declares (so the
         # scan, which cannot tell the two apart, lets it pass): only the compiler sees it.
-        files = dict(GOOD)
-        files["Layers/Hidden.swift"] = "let profiled = 0\nfunc hidden(_ r: ReLU6) -> Int { r.profiled() }\n"
-        tree = Tree(files)
+        tree = Tree({**GOOD, "Layers/Hidden.swift": "let profiled = 0\nfunc hidden(_ r: ReLU6) -> Int { r.profiled() }\n"})
         try:
             self.assertEqual(tree.problems(), [])
             failure = tree.typecheck()

@@ -20,7 +20,7 @@ enum Fixtures {
     /// ../shared/golden next to the project, when present (full-size checks).
     static var sharedGolden: URL? {
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { dir.deleteLastPathComponent() }
+        for _ in 0..<4 { dir.deleteLastPathComponent() }
         let golden = dir.deletingLastPathComponent().appendingPathComponent("shared/golden")
         return FileManager.default.fileExists(atPath: golden.path) ? golden : nil
     }
