@@ -254,6 +254,8 @@ def typecheck(root, files, layers=LAYERS, swiftc=None):
     from the Sources folder above `root` (COpenBLAS's module map; a module map for Im2Col's
     header, which SwiftPM otherwise writes)."""
     swiftc = swiftc or os.environ.get("SWIFTC") or shutil.which("swiftc")
+    if not swiftc:
+        return "(all)", "swiftc not found: put the Swift toolchain's bin folder on PATH or set SWIFTC"
     sources = os.path.dirname(os.path.abspath(root))
     with tempfile.TemporaryDirectory() as scratch:
         flags = []
