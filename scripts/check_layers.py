@@ -13,10 +13,11 @@ inside a string interpolation stays):
 - `.name` where `name` is a member that an `extension` in a folder above adds, and no
   folder at or below declares `name` at all.
 
-With --typecheck the compiler confirms it: for each layer, `swiftc -typecheck` of that
-layer's files together with the layers below it alone (as one module, without the files
-above) must succeed, so no file can use anything declared above its folder, whatever the
-text scan misses (an inferred type, a member an extension adds).
+With --typecheck the compiler confirms it: for each layer, the layer's files are
+type-checked (`swiftc -frontend -typecheck`, as primary files) in one module with the
+layers below it and without the files above, so no file can use anything declared above
+its folder, whatever the text scan misses (an inferred type, a member an extension adds).
+The check runs without the package trait MPI (its code in Distributed/ uses Core only).
 
 Usage: check_layers.py [--typecheck] [ROOT]   ROOT defaults to Sources/MobileNet; exits 1
            listing file:line, the name and both folders for each reference that points up
