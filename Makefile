@@ -1,5 +1,6 @@
 # MobileNetV1 on CIFAR-10 on CPUs. Every target installs the system packages it needs.
-#   make test                 all tests (golden PyTorch values, gradients, loader, trainer)
+#   make test                 all tests (golden PyTorch values, gradients, loader, trainer) and the layer check
+#   make check-layers         the folders of Sources/MobileNet only use folders below them (docs/architecture.md)
 #   make train [EPOCHS=60]    train on CIFAR-10 (downloads it into data/ when not found)
 #   make bench                counted and timed cost of standard vs separable convolution
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
@@ -22,7 +23,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps deps-mpi build release test test-python train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
+.PHONY: deps deps-mpi build release test test-python check-layers train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
 
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
@@ -45,7 +46,15 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-test: deps
+# The folders of Sources/MobileNet only use the folders below them (docs/architecture.md):
+# scanned, then type-checked layer by layer; the checker's own tests first.
+check-layers:
+	@command -v python3 >/dev/null || { echo "Installing python3 (apt-get)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3; }
+	python3 scripts/test_check_layers.py
+	python3 scripts/check_layers.py --typecheck
+
+test: deps check-layers
 	$(SWIFT) test
 	@if [ "$(HAVE_MPI)" = yes ]; then $(MAKE) --no-print-directory test-mpi; \
 	else echo "Open MPI not installed: distributed test skipped (apt-get install $(MPI_PACKAGES); .ci/run installs it)"; fi

@@ -75,15 +75,28 @@ flags=(train --data "$data" --limit-train 24 --limit-test 8 --batch-size 8 --epo
        --width-multiplier 0.25 --sync-bn --threads 1 --max-lr "${MAX_LR:-0.001}")
 echo "netns check: 1 process, then 2 ranks on 2 hosts over TCP, batch 8, 3 steps, --sync-bn"
 # Each rank in its own namespace: rank k sees only host k's address.
-ip netns exec "${hosts[0]}" "${mpi[@]}" /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK: $(ip -o -4 addr show mpi0 | awk "{print \$4}")"' \
-  2> "$work/where.err" | sort > "$work/where.txt" || { cat "$work/where.err"; exit 1; }
+# Every launch is bounded: Open MPI's daemon start-up through the agent has been seen to stall
+# now and then on a loaded machine, so the first launch (which only reports where each rank
+# runs) is tried up to three times, 60 s each; the training and the benchmark get 300 s.
+where() {
+  timeout --kill-after=5 60 ip netns exec "${hosts[0]}" "${mpi[@]}" \
+    /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK: $(ip -o -4 addr show mpi0 | awk "{print \$4}")"' 2> "$work/where.err" > "$work/where.raw"
+}
+launched=no
+for attempt in 1 2 3; do
+  if where; then launched=yes; break; fi
+  echo "netns check: launch attempt $attempt did not finish within 60 s (or failed); retrying"
+  pkill -f "orte_hnp_uri.*tcp://10\.77\.$subnet_id\." 2>/dev/null || true
+done
+[ "$launched" = yes ] || { cat "$work/where.err"; echo "netns check: FAILED: mpirun did not start ranks on both hosts in 3 attempts"; exit 1; }
+sort "$work/where.raw" > "$work/where.txt"
 sed 's/^/  /' "$work/where.txt"
 [ "$(cut -d' ' -f3 "$work/where.txt" | sort -u | wc -l)" = 2 ] || { echo "netns check: the ranks did not run on two hosts"; exit 1; }
 "$bin" "${flags[@]}" --checkpoint-dir "$work/one" > "$work/one.log" 2>&1 || { cat "$work/one.log"; exit 1; }
-ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" "${flags[@]}" --checkpoint-dir "$work/two" > "$work/two.log" 2>&1 \
+timeout --kill-after=5 300 ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" "${flags[@]}" --checkpoint-dir "$work/two" > "$work/two.log" 2>&1 \
   || { cat "$work/two.log"; exit 1; }
 grep -E "^Data-parallel|^Epoch 1/1|ranks:" "$work/two.log" || true
 "$bin" compare "$work/two" "$work/one" --relative-tolerance 1e-4
 echo "netns check: allreduce of the gradients' 12.9 MB over the veth link (TCP)"
-ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" allreduce-bench ${BENCH_FLAGS:-} 2> "$work/bench.err" || { cat "$work/bench.err"; exit 1; }
+timeout --kill-after=5 300 ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" allreduce-bench ${BENCH_FLAGS:-} 2> "$work/bench.err" || { cat "$work/bench.err"; exit 1; }
 echo "netns check: OK"

@@ -225,9 +225,9 @@ public final class FoldedMobileNetV1 {
             let out = geometry.outputShape(shape, outChannels: 1)
             let inputChannels = depthwise ? 1 : shape.channels
             let taps = inputChannels * geometry.kernelSize * geometry.kernelSize
-            DepthwiseKernels.withTapLists(taps) { tapWeights, tapSources in
+            DirectConvolution.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
-                    DepthwiseKernels.forwardChannel(x.base + (depthwise ? c * shape.channelStride : 0), w.base + c * taps,
+                    DirectConvolution.forwardChannel(x.base + (depthwise ? c * shape.channelStride : 0), w.base + c * taps,
                                                     y.base + c * out.channelStride, shape, out, geometry, tapWeights, tapSources,
                                                     outputBias: bias[c], inputChannels: inputChannels)
                 }

@@ -18,8 +18,3 @@ extension MobileNetV1 {
         cropSides.map { lastMapSide(inputSide: $0) * lastMapSide(inputSide: $0) }.min() ?? 1
     }
 }
-
-extension AugmentationOptions {
-    /// Every crop side training uses: the schedule's phases, then 32 (CIFAR's side).
-    public var trainingCropSides: [Int] { cropSchedule.phases.map(\.size) + [CIFARImage.side] }
-}

@@ -5,16 +5,22 @@ import Testing
 @Suite struct HeadTests {
     @Test func poolAndLinearMatchPyTorch() throws {
         let file = Fixtures.layers
-        let pool = AdaptiveAvgPool2d(), linear = Linear(inFeatures: 16, outFeatures: 10)
-        linear.weight.value.copy(from: try file.tensor("head.2.weight"))
-        linear.bias.value.copy(from: try file.tensor("head.2.bias"))
-        let input = FeatureMap(nchw: try file.floats("head.input"), shape: FeatureShape(channels: 16, height: 2, width: 2, batch: 3))
-        let outputShape = FeatureShape(channels: 10, height: 1, width: 1, batch: 3)
+        // Features and classes from head.2.weight [classes, features].
+        let weight = try file.tensor("head.2.weight")
+        guard expectRank(weight.shape, 2, "head.2.weight") else { return }
+        let pool = AdaptiveAvgPool2d(), linear = Linear(inFeatures: weight.shape[1], outFeatures: weight.shape[0])
+        linear.weight.value.copy(from: weight)
+        let bias = try file.tensor("head.2.bias")
+        guard expectShape(bias.shape, linear.bias.value.shape, "head.2.bias") else { return }
+        linear.bias.value.copy(from: bias)
+        guard let input = try fixtureMap(file, "head.input"), let gradOutput = try fixtureMap(file, "head.grad_output"),
+              expectShape([input.shape.channels], [weight.shape[1]], "head.input channels") else { return }
+        let outputShape = FeatureShape(channels: weight.shape[0], height: 1, width: 1, batch: input.shape.batch)
+        guard expectShape(gradOutput.nchwShape, [input.shape.batch, weight.shape[0], 1, 1], "head.grad_output") else { return }
 
         let output = linear.forward(pool.forward(input, training: true), training: true)
         #expect(output.shape == outputShape)
         expectAllClose(output.nchwArray(), try file.floats("head.output_train"), "output_train")
-        let gradOutput = FeatureMap(nchw: try file.floats("head.grad_output"), shape: outputShape)
         let gradInput = pool.backward(linear.backward(gradOutput))
         expectAllClose(gradInput.nchwArray(), try file.floats("head.grad.input"), "grad.input")
         expectAllClose(linear.weight.grad.array, try file.floats("head.grad.2.weight"), "grad.2.weight")

@@ -204,33 +204,3 @@ struct TimedChannelPipeline<First: ParallelKernel, Second: ParallelKernel, Third
         slot[2] += times.third
     }
 }
-
-extension Optional where Wrapped == StepProfiler {
-    /// `body`, timed as `kind` when a profiler is set, run as is when not.
-    @inline(__always)
-    func timed<T>(_ kind: StepProfiler.Kind, _ body: () throws -> T) rethrows -> T {
-        guard let profiler = self else { return try body() }
-        return try profiler.time(kind, body)
-    }
-
-    /// `kernel` over `0..<count` in parallel, timed as `kind` when a profiler is set.
-    @inline(__always)
-    func run<Kernel: ParallelKernel>(_ count: Int, _ kernel: Kernel, as kind: StepProfiler.Kind) {
-        timed(kind) { Parallel.forEachRange(count, kernel) }
-    }
-
-    /// Three per-channel kernels fused channel by channel in one parallel loop
-    /// (``ChannelPipeline``); profiled stage by stage when a profiler is set, else exactly
-    /// the plain pipeline.
-    @inline(__always)
-    func runChannels<A: ParallelKernel, B: ParallelKernel, C: ParallelKernel>(
-        _ count: Int, _ a: (kernel: A, kind: StepProfiler.Kind), _ b: (kernel: B, kind: StepProfiler.Kind),
-        _ c: (kernel: C, kind: StepProfiler.Kind)
-    ) {
-        guard let profiler = self else {
-            Parallel.forEachRange(count, ChannelPipeline(first: ChannelPipeline(first: a.kernel, second: b.kernel), second: c.kernel))
-            return
-        }
-        profiler.runChannels(count, a, b, c)
-    }
-}

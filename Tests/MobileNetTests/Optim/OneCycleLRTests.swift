@@ -109,15 +109,16 @@ func expectRelativelyClose(
     @Test func applySetsLearningRateAndMomentumOnlyWhenCycling() throws {
         let parameter = Parameter(name: "weight", kind: .linearWeight, shape: [2])
         let optimizer = SGD(parameters: [parameter], learningRate: 1, momentum: 0.5)
-        var schedule = try OneCycleLR(maxLearningRate: 0.1, totalSteps: 20)
+        let table = try #require(OneCycleTable.all["small"])
+        var schedule = try table.schedule()
         try schedule.step()
         schedule.apply(to: optimizer)
-        let table = try #require(OneCycleTable.all["small"])
         expectRelativelyClose(optimizer.learningRate, table.lr[1], "applied lr")
         expectRelativelyClose(optimizer.momentum, table.momentum[1], "applied momentum")
 
         let fixedMomentum = SGD(parameters: [parameter], learningRate: 1, momentum: 0.5)
-        try OneCycleLR(maxLearningRate: 0.1, totalSteps: 20, cycleMomentum: false).apply(to: fixedMomentum)
+        try OneCycleLR(maxLearningRate: table.maxLR, totalSteps: table.totalSteps, pctStart: table.pctStart,
+                       divFactor: table.divFactor, finalDivFactor: table.finalDivFactor, cycleMomentum: false).apply(to: fixedMomentum)
         expectRelativelyClose(fixedMomentum.learningRate, table.lr[0], "applied lr without cycling momentum")
         #expect(fixedMomentum.momentum == 0.5, "the optimizer's own momentum is kept (assigned, not computed)")
     }

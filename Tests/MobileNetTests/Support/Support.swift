@@ -20,10 +20,51 @@ enum Fixtures {
     /// ../shared/golden next to the project, when present (full-size checks).
     static var sharedGolden: URL? {
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { dir.deleteLastPathComponent() }
+        for _ in 0..<4 { dir.deleteLastPathComponent() }
         let golden = dir.deletingLastPathComponent().appendingPathComponent("shared/golden")
         return FileManager.default.fileExists(atPath: golden.path) ? golden : nil
     }
+}
+
+/// True when `actual` equals `expected`; otherwise records a failed expectation naming
+/// `what` (the caller then returns instead of running into a layer's precondition).
+func expectShape(_ actual: [Int], _ expected: [Int], _ what: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    guard actual == expected else {
+        Issue.record("\(what): shape \(actual), expected \(expected)", sourceLocation: sourceLocation)
+        return false
+    }
+    return true
+}
+
+/// True when `shape` has `rank` dimensions, each at least 1; otherwise records a failure.
+func expectRank(_ shape: [Int], _ rank: Int, _ what: String,
+                sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    guard shape.count == rank, shape.allSatisfy({ $0 >= 1 }) else {
+        Issue.record("\(what): shape \(shape), expected \(rank) dimensions of at least 1", sourceLocation: sourceLocation)
+        return false
+    }
+    return true
+}
+
+/// The fixture tensor `name` (PyTorch N×C×H×W, or N×C for a classifier's logits) as a
+/// feature map, or nil with a recorded failure when it has another rank.
+func fixtureMap(_ file: SafetensorsFile, _ name: String,
+                sourceLocation: SourceLocation = #_sourceLocation) throws -> FeatureMap? {
+    let shape = try file.entry(name).shape
+    guard shape.count == 2 || shape.count == 4, shape.allSatisfy({ $0 >= 1 }) else {
+        Issue.record("\(name): shape \(shape), expected N×C or N×C×H×W", sourceLocation: sourceLocation)
+        return nil
+    }
+    let s = shape.count == 2
+        ? FeatureShape(channels: shape[1], height: 1, width: 1, batch: shape[0])
+        : FeatureShape(channels: shape[1], height: shape[2], width: shape[3], batch: shape[0])
+    return FeatureMap(nchw: try file.floats(name), shape: s)
+}
+
+extension FeatureMap {
+    /// The shape as PyTorch writes it: [N, C, H, W].
+    var nchwShape: [Int] { [shape.batch, shape.channels, shape.height, shape.width] }
 }
 
 /// The golden README's elementwise rule: |a − b| ≤ atolScale·max|b| + rtol·|b| for every element.

@@ -4,12 +4,11 @@ import Testing
 @Suite struct ReLU6Tests {
     @Test func matchesPyTorchAtTheKinks() throws {
         let file = Fixtures.layers
-        let shape = FeatureShape(channels: 2, height: 2, width: 2, batch: 1)
         let relu = ReLU6()
-        let input = FeatureMap(nchw: try file.floats("relu6.input"), shape: shape)
+        guard let input = try fixtureMap(file, "relu6.input"), let gradOutput = try fixtureMap(file, "relu6.grad_output"),
+              expectShape(gradOutput.nchwShape, input.nchwShape, "relu6.grad_output") else { return }
         expectAllClose(relu.forward(input, training: true).nchwArray(), try file.floats("relu6.output_train"), "output_train")
         // The input holds exactly 0 and 6: PyTorch passes no gradient there.
-        let gradOutput = FeatureMap(nchw: try file.floats("relu6.grad_output"), shape: shape)
         expectAllClose(relu.backward(gradOutput).nchwArray(), try file.floats("relu6.grad.input"), "grad.input")
         expectAllClose(relu.forward(input, training: false).nchwArray(), try file.floats("relu6.output_eval"), "output_eval")
     }

@@ -5,15 +5,26 @@ import Testing
 @Suite struct CrossEntropyLossTests {
     @Test func matchesPyTorchIncludingLogitsOfPlusMinus1000() throws {
         let file = Fixtures.layers
-        let shape = FeatureShape(channels: 10, height: 1, width: 1, batch: 6)
-        let logits = FeatureMap(nchw: try file.floats("xent.logits"), shape: shape)
+        // Batch and classes from the file's logits [N, classes].
+        guard let logits = try fixtureMap(file, "xent.logits") else { return }
         let targets = try file.int64s("xent.target").map(Int.init)
+        let classes = logits.shape.channels, rows = try file.floats("xent.logits")
+        guard expectShape([targets.count], [logits.shape.batch], "xent.target count") else { return }
+        guard targets.allSatisfy({ (0..<classes).contains($0) }) else {
+            Issue.record("xent.target \(targets) has a class outside 0..<\(classes)")
+            return
+        }
         let loss = CrossEntropyLoss()
         let value = loss.forward(logits, targets: targets)
         expectAllClose([value], try file.floats("xent.loss"), "loss")
         expectAllClose(loss.backward().nchwArray(), try file.floats("xent.grad.logits"), "grad.logits")
-        // Images 0 and 1 have their target as the highest logit (1000 and 50); the other four do not.
-        #expect(loss.correct == 2)
+        // Correct: the images whose target logit exceeds every other logit of the row, counted
+        // from the file (today's file: images 0 and 1, with 1000 and 50; the other four not).
+        let expectedCorrect = targets.indices.filter { image in
+            let row = rows[image * classes ..< (image + 1) * classes]
+            return row.indices.allSatisfy { $0 == image * classes + targets[image] || row[$0] < row[image * classes + targets[image]] }
+        }.count
+        #expect(loss.correct == expectedCorrect)
     }
 
     @Test func labelSmoothingMatchesHandDerivation() {

@@ -9,12 +9,20 @@ import Testing
     /// `batch.*`, then an eval forward, and compares with `step0.*`.
     func checkStepZero(file: SafetensorsFile, widthMultiplier: Double, gradientRtol: Double,
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let model = MobileNetV1(numClasses: 10, widthMultiplier: widthMultiplier)
+        // Classes from the file's classifier (init.linear.weight [classes, features]); a file
+        // that does not fit the model fails the strict load or the shape checks below.
+        let linear = try file.entry("init.linear.weight").shape
+        guard expectRank(linear, 2, "init.linear.weight", sourceLocation: sourceLocation) else { return }
+        let model = MobileNetV1(numClasses: linear[0], widthMultiplier: widthMultiplier)
         try model.load(from: file, prefix: "init.", strict: true)
         let shape = try file.entry("batch.input").shape
+        guard expectRank(shape, 4, "batch.input", sourceLocation: sourceLocation),
+              expectShape([shape[1]], [model.entryConv.inChannels], "batch.input channels", sourceLocation: sourceLocation)
+        else { return }
         let input = FeatureMap(nchw: try file.floats("batch.input"),
                                shape: FeatureShape(channels: shape[1], height: shape[2], width: shape[3], batch: shape[0]))
         let targets = try file.int64s("batch.target").map { Int32($0) }
+        guard expectShape([targets.count], [shape[0]], "batch.target count", sourceLocation: sourceLocation) else { return }
 
         let logits = model.forward(input, training: true)
         // Whole-network rule from the golden README: 1e-4·max|b| + 1e-4·|b|.
