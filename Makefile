@@ -4,6 +4,9 @@
 #   make bench                counted and timed cost of standard vs separable convolution
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
+#   make test-onnx            exported ONNX models through onnx.checker and onnxruntime against the engine (part of `make test`)
+#   make deps-onnx            pip install onnx onnxruntime (CPU wheels) for test-onnx and bench-peers
+#   make bench-peers          inference ours vs PyTorch and onnxruntime (our exported ONNX), batch 100 and batch-1 latency
 #   make release-mpi          the trainer with Open MPI (package trait MPI) in .build-mpi/release
 #   make test-mpi             the distributed test alone (2 MPI ranks against 1 process); part of `make test` when Open MPI is installed
 #   make measure-mpi          1 process × 2 threads against 2 ranks × 1 thread, and allreduce bandwidth (quiet machine)
@@ -21,7 +24,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps deps-mpi build release test train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
+.PHONY: deps deps-mpi build release test train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi deps-onnx test-onnx
 
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
@@ -48,6 +51,23 @@ test: deps
 	$(SWIFT) test
 	@if [ "$(HAVE_MPI)" = yes ]; then $(MAKE) --no-print-directory test-mpi; \
 	else echo "Open MPI not installed: distributed test skipped (apt-get install $(MPI_PACKAGES); .ci/run installs it)"; fi
+	@$(MAKE) --no-print-directory test-onnx
+
+# ONNX export checked by onnx.checker and onnxruntime (scripts/onnx_check.py). Without the
+# Python packages it says it skipped (and fails under CI=true); `make deps-onnx` installs them.
+PYTHON ?= python3
+ONNX_PIP := onnx onnxruntime numpy
+deps-onnx:
+	@if ! $(PYTHON) -c "import onnx, onnxruntime, numpy" 2>/dev/null; then \
+	  echo "Installing $(ONNX_PIP) (pip, CPU wheels)"; \
+	  $(PYTHON) -m pip --version >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-pip; }; \
+	  $(PYTHON) -m pip install -q $(ONNX_PIP) 2>/dev/null || $(PYTHON) -m pip install -q --break-system-packages $(ONNX_PIP); \
+	fi
+
+test-onnx: deps
+	$(SWIFT) build --product mobilenet-train
+	$(PYTHON) scripts/onnx_check.py --trainer .build/debug/mobilenet-train
 
 # Installs Open MPI when missing (its pkg-config name is ompi).
 deps-mpi: deps
