@@ -53,14 +53,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let format = try resolvedFormat()
         try reportingErrors {
-            // Checked before the model is read: a bad --output costs nothing.
-            let modelPath = try CheckpointLocation.modelFile(for: model.checkpoint)
-            let run = EvaluateCommand.recordedRun(of: model.checkpoint, modelPath: modelPath)
-            var inputs = [(path: modelPath, role: "the model being exported")]
-            if let classNames { inputs.append((classNames, "the --class-names file")) }
-            let dataFolders = [run?.dataset.dataPath, TrainCommand.defaultData].compactMap { $0 }
-            try OutputPath(flag: "--output", path: output).check(inputs: inputs, dataFolders: dataFolders)
-
+            let run = try checkOutput()
             let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
             switch format {
             case .safetensors:
@@ -78,6 +71,22 @@ struct ExportCommand: ParsableCommand {
                 print("onnxruntime: InferenceSession(\"\(output)\").run([\"logits\"], {\"input\": x})[0]  (x = (pixels / 255 - mean) / std, NCHW float32)")
             }
         }
+    }
+
+    /// Refuses --output before the model is read (a bad path costs nothing): the model file
+    /// itself, the --class-names file, a file inside the run's data folder (recorded in the
+    /// checkpoint) or the default one, inside a training checkpoint folder, a folder, or a
+    /// file in a missing folder (``OutputPath``).
+    /// - Returns: the training checkpoint of the run the model belongs to, if any.
+    /// - Throws: ``CommandFailure`` naming --output, or the checkpoint's own location errors.
+    func checkOutput() throws -> TrainingCheckpoint? {
+        let modelPath = try CheckpointLocation.modelFile(for: model.checkpoint)
+        let run = EvaluateCommand.recordedRun(of: model.checkpoint, modelPath: modelPath)
+        var inputs = [(path: modelPath, role: "the model being exported")]
+        if let classNames { inputs.append((classNames, "the --class-names file")) }
+        let dataFolders = [run?.dataset.dataPath, TrainCommand.defaultData].compactMap { $0 }
+        try OutputPath(flag: "--output", path: output).check(inputs: inputs, dataFolders: dataFolders)
+        return run
     }
 
     /// --class-names, else the names the checkpoint's run recorded, else CIFAR-10's for 10 classes.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import MobileNet
+@testable import Trainer
+import ArgumentParser
 
 /// A protobuf reader for the tests only: a message as its fields by number, in order.
 struct ProtobufFields {
@@ -257,5 +259,130 @@ struct ONNXReadBack {
             for i in 0..<perChannel { #expect(tensor.values[c * perChannel + i] == Float(s * Double(weight.data[c * perChannel + i]))) }
         }
         #expect(graph.initializers["linear.weight"]?.values == Array(model.linear.weight.value.buffer))
+    }
+}
+
+/// `export`'s choice of format and its refusals, all before the model is read.
+@Suite struct ExportCommandTests {
+    static func command(_ arguments: [String]) throws -> ExportCommand {
+        try #require(try MobileNetTrain.parseAsRoot(["export"] + arguments) as? ExportCommand)
+    }
+
+    /// A folder holding a saved α = 1/8 model, `model.safetensors`.
+    static func folderWithModel() throws -> (folder: String, model: String) {
+        let folder = CIFARFixture.temporaryFolder()
+        let path = folder + "/model.safetensors"
+        try MobileNetV1(numClasses: 10, widthMultiplier: 0.125, seed: 2).save(to: path)
+        return (folder, path)
+    }
+
+    /// The message of the ``CommandFailure`` `body` throws, or nil.
+    static func failure(_ body: () throws -> Void) -> String? {
+        do { try body() } catch let error as CommandFailure { return error.description } catch { return "\(error)" }
+        return nil
+    }
+
+    @Test func theFormatFollowsTheExtensionAndAContradictionIsRefused() throws {
+        #expect(try Self.command(["--checkpoint", "m", "--output", "a.onnx"]).resolvedFormat() == .onnx)
+        #expect(try Self.command(["--checkpoint", "m", "--output", "a.ONNX", "--format", "onnx"]).resolvedFormat() == .onnx)
+        #expect(try Self.command(["--checkpoint", "m", "--output", "a.safetensors"]).resolvedFormat() == .safetensors)
+        for (arguments, words) in [(["--output", "a.onnx", "--format", "safetensors"], "--format safetensors contradicts --output a.onnx"),
+                                   (["--output", "a.safetensors", "--format", "onnx"], "--format onnx contradicts"),
+                                   (["--output", "model.bin"], "--output model.bin: unknown extension '.bin'"),
+                                   (["--output", "model"], "--output model: unknown extension ''")] {
+            do {
+                _ = try Self.command(["--checkpoint", "m"] + arguments)
+                Issue.record("\(arguments) accepted")
+            } catch {
+                let message = MobileNetTrain.message(for: error)
+                #expect(message.contains(words), "\(arguments): \(message)")
+            }
+        }
+    }
+
+    @Test func writesONNXUnderAnONNXNameAndSafetensorsUnderASafetensorsName() throws {
+        let (folder, model) = try Self.folderWithModel()
+        defer { CIFARFixture.remove(folder) }
+        try Self.command(["--checkpoint", model, "--output", folder + "/out.onnx"]).run()
+        let graph = try ONNXReadBack(Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/out.onnx"))))
+        #expect(graph.nodes.count == 57 && graph.outputs.first?.shape == ["N", "10"])
+        #expect(try JSONDecoder().decode([String].self, from: Data(graph.metadata["class_names"]!.utf8)) == ExportCommand.cifar10ClassNames)
+        try Self.command(["--checkpoint", model, "--output", folder + "/out.safetensors"]).run()
+        let back = try MobileNetV1(contentsOf: try SafetensorsFile(contentsOfFile: folder + "/out.safetensors"), strict: true)
+        #expect(back.widthMultiplier == 0.125)
+        // No temporary file is left beside them.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["model.safetensors", "out.onnx", "out.safetensors"])
+    }
+
+    @Test func refusesOutputsThatWouldDestroySomethingOrCannotBeWritten() throws {
+        let (folder, model) = try Self.folderWithModel()
+        defer { CIFARFixture.remove(folder) }
+        let before = try Data(contentsOf: URL(fileURLWithPath: model))
+        try FileManager.default.createDirectory(atPath: folder + "/dir.onnx", withIntermediateDirectories: false)
+        let cases: [(String, String)] = [
+            (model, "--output \(model) is the model being exported"),
+            (folder + "/./model.safetensors", "is the model being exported"),
+            (folder + "/dir.onnx", "--output \(folder)/dir.onnx is a folder"),
+            (folder + "/missing/m.onnx", "--output \(folder)/missing/m.onnx: the folder \(folder)/missing does not exist"),
+        ]
+        for (output, words) in cases {
+            let message = Self.failure { _ = try Self.command(["--checkpoint", model, "--output", output]).checkOutput() }
+            #expect(message?.contains(words) == true, "\(output): \(message ?? "accepted")")
+        }
+        // run() refuses the same way and leaves the model as it was.
+        #expect(throws: (any Error).self) { try Self.command(["--checkpoint", model, "--output", model]).run() }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
+    }
+
+    @Test func refusesTheRunsDataFolderAndItsCheckpointFolders() throws {
+        let root = CIFARFixture.temporaryFolder()
+        defer { CIFARFixture.remove(root) }
+        let data = root + "/data", checkpoint = root + "/runs/step-1"
+        for path in [data, checkpoint] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        let options = CheckpointFixture.options()
+        let run = try CheckpointFixture.run(options: options, train: CheckpointFixture.dataset(), directory: nil)
+        var dataset = CheckpointFixture.description(of: CheckpointFixture.dataset())
+        dataset.dataPath = data
+        try TrainingCheckpoint.write(session: run.session, epoch: 0, step: 0, dataset: dataset, bestAccuracy: nil, into: checkpoint)
+        let state = try Data(contentsOf: URL(fileURLWithPath: checkpoint + "/training_state.safetensors"))
+        let cases: [(String, String)] = [
+            (data + "/m.onnx", "--output \(data)/m.onnx is inside the data folder \(data)"),
+            (checkpoint + "/training_state.safetensors", "is inside the training checkpoint folder"),
+            (checkpoint + "/model.onnx", "is inside the training checkpoint folder"),
+            (checkpoint + "/model.safetensors", "is the model being exported"),
+        ]
+        for (output, words) in cases {
+            let message = Self.failure { _ = try Self.command(["--checkpoint", checkpoint, "--output", output]).checkOutput() }
+            #expect(message?.contains(words) == true, "\(output): \(message ?? "accepted")")
+        }
+        #expect(throws: (any Error).self) { try Self.command(["--checkpoint", checkpoint, "--output", checkpoint + "/training_state.safetensors"]).run() }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint + "/training_state.safetensors")) == state)
+        // The run's class names go into the ONNX metadata.
+        try Self.command(["--checkpoint", checkpoint, "--output", root + "/m.onnx"]).run()
+        let graph = try ONNXReadBack(Array(try Data(contentsOf: URL(fileURLWithPath: root + "/m.onnx"))))
+        #expect(graph.metadata["class_names"] == String(decoding: try JSONEncoder().encode(CIFARFixture.cifar10Names), as: UTF8.self))
+    }
+
+    @Test func aDamagedCheckpointFailsAsInEvaluateAndWritesNothing() throws {
+        let (folder, model) = try Self.folderWithModel()
+        defer { CIFARFixture.remove(folder) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: model))
+        // The error export reports is the one LoadedModel throws, which evaluate reports too.
+        let expected = Self.failure { _ = try LoadedModel(checkpoint: model, strict: true) }
+        #expect(expected?.contains(model) == true)
+        #expect(throws: ExitCode.failure) { try Self.command(["--checkpoint", model, "--output", folder + "/m.onnx"]).run() }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/m.onnx"))
+    }
+
+    @Test func classNamesFromAFileMustMatchTheClassCount() throws {
+        let (folder, model) = try Self.folderWithModel()
+        defer { CIFARFixture.remove(folder) }
+        try "a\nb\n".write(toFile: folder + "/names.txt", atomically: true, encoding: .utf8)
+        let command = try Self.command(["--checkpoint", model, "--output", folder + "/m.onnx", "--class-names", folder + "/names.txt"])
+        #expect(Self.failure { _ = try command.exportedClassNames(classes: 10, run: nil) }?.contains("lists 2 names, but the model has 10 classes") == true)
+        #expect(try command.exportedClassNames(classes: 2, run: nil) == ["a", "b"])
+        let bare = try Self.command(["--checkpoint", model, "--output", folder + "/m.onnx"])
+        #expect(Self.failure { _ = try bare.exportedClassNames(classes: 100, run: nil) }?.contains("--class-names") == true)
     }
 }
