@@ -24,7 +24,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps deps-mpi build release test train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi deps-onnx test-onnx
+.PHONY: deps deps-mpi build release test train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi deps-onnx test-onnx bench-peers
 
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
@@ -123,6 +123,21 @@ bench-pytorch: deps
 	  $(BIN)/mobilenet-bench compare $(BENCH_OUT)/pytorch/results.json $(BENCH_OUT)/pytorch/pytorch.json \
 	    --infer-batch 100 --output $(BENCH_OUT)/pytorch/comparison.json
 
+# Inference beside PyTorch (NCHW and channels_last, if torch is installed) and onnxruntime on
+# our exported ONNX: batch 100 images/s and batch-1 latency (median, p99), three interleaved
+# rounds, medians of the ratios (scripts/bench_peers.py). Twice: this CPU's build, then the
+# AVX2 stand-in (a -target-cpu haswell build in .build-haswell with OpenBLAS's Haswell
+# kernels, PyTorch limited to AVX2). Results and reports in $(BENCH_OUT)/peers/{native,haswell}/.
+# Not part of CI; the machine should be quiet.
+PEER_FLAGS ?=
+HASWELL_SCRATCH := .build-haswell
+bench-peers: deps deps-onnx
+	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
+	$(SWIFT) build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path $(HASWELL_SCRATCH) --product mobilenet-bench
+	env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY $(PYTHON) scripts/bench_peers.py --bench $(BIN)/mobilenet-bench --label native --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
+	OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 $(PYTHON) scripts/bench_peers.py --bench $(HASWELL_SCRATCH)/release/mobilenet-bench \
+	  --label haswell --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
+
 # libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over
 # FUZZ_TIMEOUT s, no allocation over FUZZ_MALLOC_MB). The corpus grows in fuzz/<target>/corpus
 # (git-ignored); a crash leaves fuzz/<target>/crash-* and fails the target. Inputs may grow to
@@ -162,4 +177,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf .build $(MPI_SCRATCH)
+	rm -rf .build $(MPI_SCRATCH) $(HASWELL_SCRATCH)
