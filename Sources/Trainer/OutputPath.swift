@@ -25,7 +25,7 @@ struct OutputPath {
     func check(inputs: [(path: String, role: String)], dataFolders: [String]) throws {
         let target = self.target
         if let input = inputs.first(where: { Self.resolved($0.path) == target }) {
-            throw CommandFailure("\(flag) \(path) is \(input.role) (\(input.path)); writing it would replace it. Give another file.")
+            throw CommandFailure("\(flag) \(path) is \(input.role) (\(input.path)); writing it would replace \(input.role). Give another file.")
         }
         for data in dataFolders where target.hasPrefix(Self.resolved(data) + "/") {
             throw CommandFailure("\(flag) \(path) is inside the data folder \(data); give a file elsewhere.")
