@@ -225,11 +225,72 @@ public final class FoldedMobileNetV1 {
             let out = geometry.outputShape(shape, outChannels: 1)
             let inputChannels = depthwise ? 1 : shape.channels
             let taps = inputChannels * geometry.kernelSize * geometry.kernelSize
+            if shape.batch == 1 {
+                runSingleImage(channels, out: out, inputChannels: inputChannels, taps: taps)
+                return
+            }
             DepthwiseKernels.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
                     DepthwiseKernels.forwardChannel(x.base + (depthwise ? c * shape.channelStride : 0), w.base + c * taps,
                                                     y.base + c * out.channelStride, shape, out, geometry, tapWeights, tapSources,
                                                     outputBias: bias[c], inputChannels: inputChannels)
+                }
+            }
+        }
+
+        /// Batch 1 (a service's call): the general path computes every output pixel whose
+        /// taps reach into the padding, and at stride 2 every pixel, as its own weighted sum of
+        /// length 1 (a tap list built per pixel), which dominated the batch-1 time. Here the
+        /// input maps are first copied into a zero-padded buffer, so every output pixel has all
+        /// K·K taps: at stride 1 each output row is one weighted sum over the row, at stride 2
+        /// each pixel a fixed loop over the taps. The taps are summed in the same order (input
+        /// channel, kernel row, kernel column) with fused multiply-adds from zero, and a tap
+        /// in the padding adds w·0 = ±0, which leaves every partial sum unchanged: the outputs
+        /// are bitwise those of the general path.
+        func runSingleImage(_ channels: Range<Int>, out: FeatureShape, inputChannels: Int, taps: Int) {
+            let k = geometry.kernelSize, s = geometry.stride, p = geometry.padding
+            let paddedWidth = shape.width + 2 * p, paddedPlane = (shape.height + 2 * p) * paddedWidth
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: inputChannels * paddedPlane) { padded in
+                let base = padded.baseAddress!
+                /// Copies the `inputChannels` maps from channel `first` into the padded buffer.
+                func pad(from first: Int) {
+                    base.update(repeating: 0, count: inputChannels * paddedPlane)
+                    for i in 0..<inputChannels {
+                        let source = x.base + (first + i) * shape.channelStride
+                        for row in 0..<shape.height {
+                            (base + i * paddedPlane + (row + p) * paddedWidth + p).update(from: source + row * shape.width, count: shape.width)
+                        }
+                    }
+                }
+                if !depthwise { pad(from: 0) }
+                DepthwiseKernels.withTapLists(taps) { tapWeights, tapSources in
+                    for c in channels {
+                        if depthwise { pad(from: c) }
+                        let w = self.w.base + c * taps, y = self.y.base + c * out.channelStride, b = bias[c]
+                        for t in 0..<taps { tapWeights[t] = w[t] }
+                        for oy in 0..<out.height {
+                            // Tap (i, a, b) of output (oy, ox) reads padded[i, oy·s + a, ox·s + b].
+                            var t = 0
+                            for i in 0..<inputChannels {
+                                for a in 0..<k {
+                                    for b in 0..<k {
+                                        tapSources[t] = UnsafePointer(base + i * paddedPlane + (oy * s + a) * paddedWidth + b)
+                                        t += 1
+                                    }
+                                }
+                            }
+                            if s == 1 {
+                                DepthwiseKernels.weightedSum(tapWeights, tapSources, taps: taps, length: out.width,
+                                                             into: y + oy * out.width, bias: b)
+                            } else {
+                                for ox in 0..<out.width {
+                                    var sum: Float = 0
+                                    for t in 0..<taps { sum.addProduct(tapWeights[t], tapSources[t][ox * s]) }
+                                    y[oy * out.width + ox] = ReLU6.clamp(sum + b)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
