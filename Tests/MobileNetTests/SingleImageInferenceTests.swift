@@ -37,4 +37,27 @@ import Testing
             }
         }
     }
+
+    /// The whole network at batch 1 (full width, so the narrow products of the last stages
+    /// are big enough to be split over the threads): bitwise the same logits with 1 and 2
+    /// threads, and within the whole-network rule of the eval-mode forward.
+    @Test func batchOneLogitsAreBitwiseTheSameWithOneAndTwoThreads() {
+        let saved = Parallel.threadCount
+        defer { setEngineThreads(saved) }
+        let model = MobileNetV1(numClasses: 10, widthMultiplier: 1, seed: 31)
+        for (_, layer) in model.namedLayers {
+            guard let norm = layer as? BatchNorm2d else { continue }
+            for c in 0..<norm.numFeatures { norm.runningVar.data[c] = 0.05 + Float(c % 5) * 0.01 }
+        }
+        let folded = model.makeInferenceModel()
+        #expect(512 * 1024 * 4 >= BLAS.parallelMultiplyAdds && FoldedMobileNetV1.NarrowGEMM.maximumColumns >= 4)
+        var rng = TestRNG(seed: 32)
+        let input = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: 1), &rng)
+        setEngineThreads(1)
+        let one = folded.forward(input).nchwArray()
+        setEngineThreads(2)
+        let two = folded.forward(input).nchwArray()
+        #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
+        expectAllClose(one, model.forward(input, training: false).nchwArray(), atolScale: 1e-4, rtol: 1e-4, "batch-1 logits")
+    }
 }
