@@ -5,11 +5,10 @@
 // message types with about forty fields, all of them varints, fixed32 floats and
 // length-delimited bytes. swift-protobuf would add its runtime (a package of its own that
 // every CI build compiles from source on two cores), its code generator plugin, and a
-// generated onnx.pb.swift of ~100 KB for the whole of onnx.proto, to write what about three
-// hundred lines (this file and ONNXProto.swift) do here. The field numbers are those of
-// onnx.proto (ONNX 1.x, stable since IR version 3); the tests check the bytes against
-// hand-derived sequences and
-// onnx.checker reads the result (scripts/onnx_check.py).
+// generated onnx.pb.swift for the whole of onnx.proto (28 messages), to write what
+// about three hundred lines (this file and ONNXProto.swift) do here. The field numbers are
+// those of onnx.proto (ONNX 1.x, stable since IR version 3); the tests check the bytes
+// against hand-derived sequences and onnx.checker reads the result (scripts/onnx_check.py).
 
 /// A protobuf message being written: fields appended in the order given.
 ///
