@@ -6,6 +6,9 @@
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
 #   make test-python          the PyTorch model in python/mobilenet_cpu against the golden fixture (needs torch; part of make test when installed)
+#   make test-onnx            exported ONNX models through onnx.checker and onnxruntime against the engine (part of `make test`)
+#   make deps-onnx            pip install onnx onnxruntime (CPU wheels) for test-onnx and bench-peers
+#   make bench-peers          inference ours vs PyTorch and onnxruntime (our exported ONNX), batch 100 and batch-1 latency
 #   make release-mpi          the trainer with Open MPI (package trait MPI) in .build-mpi/release
 #   make test-mpi             the distributed test alone (2 MPI ranks against 1 process); part of `make test` when Open MPI is installed
 #   make measure-mpi          1 process × 2 threads against 2 ranks × 1 thread, and allreduce bandwidth (quiet machine)
@@ -23,7 +26,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps deps-mpi build release test test-python check-layers train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi
+.PHONY: deps deps-mpi build release test test-python check-layers train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi deps-onnx test-onnx bench-peers
 
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
@@ -58,8 +61,25 @@ test: deps check-layers
 	$(SWIFT) test
 	@if [ "$(HAVE_MPI)" = yes ]; then $(MAKE) --no-print-directory test-mpi; \
 	else echo "Open MPI not installed: distributed test skipped (apt-get install $(MPI_PACKAGES); .ci/run installs it)"; fi
+	@$(MAKE) --no-print-directory test-onnx
 	@if python3 -c "import torch, safetensors, numpy" 2>/dev/null; then $(MAKE) --no-print-directory test-python; \
 	else echo "PyTorch not installed: python/mobilenet_cpu test skipped (pip install torch safetensors numpy; make test-python)"; fi
+
+# ONNX export checked by onnx.checker and onnxruntime (scripts/onnx_check.py). Without the
+# Python packages it says it skipped (and fails under CI=true); `make deps-onnx` installs them.
+PYTHON ?= python3
+ONNX_PIP := onnx onnxruntime numpy
+deps-onnx:
+	@if ! $(PYTHON) -c "import onnx, onnxruntime, numpy" 2>/dev/null; then \
+	  echo "Installing $(ONNX_PIP) (pip, CPU wheels)"; \
+	  $(PYTHON) -m pip --version >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-pip; }; \
+	  $(PYTHON) -m pip install -q $(ONNX_PIP) 2>/dev/null || $(PYTHON) -m pip install -q --break-system-packages $(ONNX_PIP); \
+	fi
+
+test-onnx: deps
+	$(SWIFT) build --product mobilenet-train
+	$(PYTHON) scripts/onnx_check.py --trainer .build/debug/mobilenet-train
 
 # Installs Open MPI when missing (its pkg-config name is ompi).
 deps-mpi: deps
@@ -125,6 +145,20 @@ bench-pytorch: deps
 test-python:
 	@python3 -c "import torch, safetensors, numpy" 2>/dev/null || { echo "needs: pip install torch safetensors numpy"; exit 1; }
 	python3 -m unittest discover -s python/tests -v
+# Inference beside PyTorch (NCHW and channels_last, if torch is installed) and onnxruntime on
+# our exported ONNX: batch 100 images/s and batch-1 latency (median, p99), three interleaved
+# rounds, medians of the ratios (scripts/bench_peers.py). Twice: this CPU's build, then the
+# AVX2 stand-in (a -target-cpu haswell build in .build-haswell with OpenBLAS's Haswell
+# kernels, PyTorch limited to AVX2). Results and reports in $(BENCH_OUT)/peers/{native,haswell}/.
+# Not part of CI; the machine should be quiet.
+PEER_FLAGS ?=
+HASWELL_SCRATCH := .build-haswell
+bench-peers: deps deps-onnx
+	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
+	$(SWIFT) build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path $(HASWELL_SCRATCH) --product mobilenet-bench
+	env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY $(PYTHON) scripts/bench_peers.py --bench $(BIN)/mobilenet-bench --label native --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
+	OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 $(PYTHON) scripts/bench_peers.py --bench $(HASWELL_SCRATCH)/release/mobilenet-bench \
+	  --label haswell --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
 
 # libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over
 # FUZZ_TIMEOUT s, no allocation over FUZZ_MALLOC_MB). The corpus grows in fuzz/<target>/corpus
@@ -165,4 +199,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf .build $(MPI_SCRATCH)
+	rm -rf .build $(MPI_SCRATCH) $(HASWELL_SCRATCH)

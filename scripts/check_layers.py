@@ -32,7 +32,7 @@ import sys
 import tempfile
 
 # Lowest first. A folder may reference itself and the folders before it.
-LAYERS = ["Core", "Layers", "Model", "Optim", "Data", "Checkpoint", "Distributed", "Training", "Report"]
+LAYERS = ["Core", "Layers", "Model", "Optim", "Data", "Checkpoint", "Distributed", "Training", "Export", "Report"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 DECLARATION = re.compile(

@@ -172,31 +172,17 @@ struct EvaluateCommand: ParsableCommand {
 
 extension EvaluateCommand {
     /// Refuses --plot or --dump-logits naming a file the command reads (the model), the
-    /// same file twice, a file inside the data folder (writing there would replace the
-    /// trained model or the data with a report), a folder, or a file in a missing folder —
-    /// all before any work, so a bad path costs no evaluation pass.
+    /// same file twice, or a path ``OutputPath/check(inputs:dataFolders:)`` refuses (inside
+    /// the data folder or a checkpoint folder, a folder, a file in a missing folder) — all
+    /// before any work, so a bad path costs no evaluation pass.
     func refuseOverwriting(inputs: [String]) throws {
-        let outputs = [("--plot", plot), ("--dump-logits", dumpLogits)].compactMap { flag, path in path.map { (flag, $0) } }
-        let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-        let dataFolder = resolved(data) + "/"
-        for (index, (flag, path)) in outputs.enumerated() {
-            let target = resolved(path)
-            if let input = inputs.first(where: { resolved($0) == target }) {
-                throw CommandFailure("\(flag) \(path) is the model being evaluated (\(input)); writing it would replace the model. Give another file.")
-            }
-            if target.hasPrefix(dataFolder) {
-                throw CommandFailure("\(flag) \(path) is inside the data folder \(data); give a file elsewhere.")
-            }
-            if let (other, _) = outputs[..<index].first(where: { resolved($0.1) == target }) {
-                throw CommandFailure("\(flag) and \(other) name the same file, \(path); give two files.")
-            }
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue {
-                throw CommandFailure("\(flag) \(path) is a folder; give a file name.")
-            }
-            let parent = (target as NSString).deletingLastPathComponent
-            if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
-                throw CommandFailure("\(flag) \(path): the folder \(parent) does not exist; create it or give another path.")
+        let outputs = [("--plot", plot), ("--dump-logits", dumpLogits)].compactMap { flag, path in
+            path.map { OutputPath(flag: flag, path: $0) }
+        }
+        for (index, output) in outputs.enumerated() {
+            try output.check(inputs: inputs.map { ($0, "the model being evaluated") }, dataFolders: [data])
+            if let other = outputs[..<index].first(where: { $0.target == output.target }) {
+                throw CommandFailure("\(output.flag) and \(other.flag) name the same file, \(output.path); give two files.")
             }
         }
     }

@@ -3,33 +3,74 @@ import Foundation
 import MobileNet
 
 /// `mobilenet-train export`: the model alone, as a safetensors state_dict PyTorch loads
-/// with strict=True into MobileNetV1 (`python/mobilenet_cpu`).
+/// with strict=True into MobileNetV1 (`python/mobilenet_cpu`), or as an ONNX graph for inference runtimes.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's model alone (no optimizer state) as a safetensors file for PyTorch.",
+        abstract: "Write a checkpoint's model alone: a safetensors state_dict for PyTorch, or an ONNX graph for onnxruntime and other runtimes.",
         discussion: """
-        In PyTorch, with the project's module (pip install -e python/): net = mobilenet_cpu.load(FILE), or \
-        net = mobilenet_cpu.MobileNetV1(num_classes=C, alpha=α); net.load_state_dict(safetensors.torch.load_file(FILE), strict=True). The file's metadata \
-        records width_multiplier and num_classes.
+        The format follows --output's extension (.safetensors or .onnx); --format, if given, \
+        must agree with it. \
+        safetensors, in PyTorch with the project's module (pip install -e python/): net = mobilenet_cpu.load(FILE), or \
+        net = mobilenet_cpu.MobileNetV1(num_classes=C, alpha=α); net.load_state_dict(safetensors.torch.load_file(FILE), strict=True); \
+        the file's metadata records width_multiplier and num_classes. \
+        ONNX (opset 13): input 'input' [N, 3, 32, 32] float32, normalised outside the graph as \
+        (pixel / 255 - mean) / std; output 'logits' [N, classes]; BatchNorm folded into the \
+        convolutions; class names, image size, mean and std in the model's metadata_props \
+        (docs/onnx.md).
         """
     )
 
     @OptionGroup var model: ModelFileOptions
 
-    @Option(help: "The safetensors file to write (replaced atomically).")
+    @Option(help: "The file to write (replaced atomically): NAME.safetensors or NAME.onnx.")
     var output: String
 
+    @Option(help: "safetensors or onnx; taken from --output's extension when omitted.")
+    var format: ExportFormat?
+
+    @Option(help: "A text file of class names, one per line, index = label (ONNX metadata). Default: the names the checkpoint's run recorded; CIFAR-10's for a bare 10-class model file.")
+    var classNames: String?
+
+    /// The format to write: --output's extension, checked against --format.
+    /// - Throws: ``ValidationError`` for an unknown extension or a --format that contradicts it.
+    func resolvedFormat() throws -> ExportFormat {
+        let ext = (output as NSString).pathExtension.lowercased()
+        guard let byName = ExportFormat(rawValue: ext) else {
+            let known = ExportFormat.allCases.map { ".\($0.rawValue)" }.joined(separator: " or ")
+            throw ValidationError("--output \(output): unknown extension '\(ext.isEmpty ? "" : "." + ext)'; name the file \(known) (the format follows the extension).")
+        }
+        if let format, format != byName {
+            throw ValidationError("--format \(format.rawValue) contradicts --output \(output), a .\(byName.rawValue) name; give a .\(format.rawValue) file name or drop --format.")
+        }
+        return byName
+    }
+
+    func validate() throws {
+        _ = try resolvedFormat()
+    }
+
     func run() throws {
+        let format = try resolvedFormat()
         try reportingErrors {
+            let run = try checkOutput()
             let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
-            try refuseOverwriting(input: loaded.path)
-            try loaded.model.save(to: output, metadata: ["source": loaded.path])
-            let tensors = loaded.model.namedParameters.count + loaded.model.namedBuffers.count
-            print("exported \(loaded.path) (\(loaded.architecture)) to \(output): \(tensors) tensors")
-            print("PyTorch (pip install -e python/ in this repository): import mobilenet_cpu; "
-                  + "net = mobilenet_cpu.load(\"\(output)\")  # MobileNetV1(num_classes=\(loaded.model.numClasses), "
-                  + "alpha=\(loaded.model.widthMultiplier)), strict=True, eval mode")
+            switch format {
+            case .safetensors:
+                try loaded.model.save(to: output, metadata: ["source": loaded.path])
+                let tensors = loaded.model.namedParameters.count + loaded.model.namedBuffers.count
+                print("exported \(loaded.path) (\(loaded.architecture)) to \(output): \(tensors) tensors")
+                print("PyTorch (pip install -e python/ in this repository): import mobilenet_cpu; "
+                      + "net = mobilenet_cpu.load(\"\(output)\")  # MobileNetV1(num_classes=\(loaded.model.numClasses), "
+                      + "alpha=\(loaded.model.widthMultiplier)), strict=True, eval mode")
+            case .onnx:
+                let names = try exportedClassNames(classes: loaded.model.numClasses, run: run)
+                let onnx = loaded.model.onnxModel(metadata: .cifar(classNames: names))
+                try AtomicFile.write(Data(onnx.encoded.bytes), to: output)
+                print("exported \(loaded.path) (\(loaded.architecture)) to \(output): ONNX opset \(onnx.opsetVersion), "
+                      + "\(onnx.graph.nodes.count) nodes, input 'input' [N, 3, 32, 32] (normalised), output 'logits' [N, \(loaded.model.numClasses)]")
+                print("onnxruntime: InferenceSession(\"\(output)\").run([\"logits\"], {\"input\": x})[0]  (x = (pixels / 255 - mean) / std, NCHW float32)")
+            }
         }
     }
 
@@ -48,4 +89,45 @@ struct ExportCommand: ParsableCommand {
             throw CommandFailure("--output \(output) is a folder; give a file name.")
         }
     }
+
+    /// Refuses --output before the model is read (a bad path costs nothing): the model file
+    /// itself, the --class-names file, a file inside the run's data folder (recorded in the
+    /// checkpoint) or the default one, inside a training checkpoint folder, a folder, or a
+    /// file in a missing folder (``OutputPath``).
+    /// - Returns: the training checkpoint of the run the model belongs to, if any.
+    /// - Throws: ``CommandFailure`` naming --output, or the checkpoint's own location errors.
+    func checkOutput() throws -> TrainingCheckpoint? {
+        let modelPath = try CheckpointLocation.modelFile(for: model.checkpoint)
+        let run = EvaluateCommand.recordedRun(of: model.checkpoint, modelPath: modelPath)
+        var inputs = [(path: modelPath, role: "the model being exported")]
+        if let classNames { inputs.append((classNames, "the --class-names file")) }
+        let dataFolders = [run?.dataset.dataPath, TrainCommand.defaultData].compactMap { $0 }
+        try OutputPath(flag: "--output", path: output).check(inputs: inputs, dataFolders: dataFolders)
+        try refuseOverwriting(input: modelPath)
+        return run
+    }
+
+    /// --class-names, else the names the checkpoint's run recorded, else CIFAR-10's for 10 classes.
+    /// - Throws: when the count does not match the model's classes, or no names are known.
+    func exportedClassNames(classes: Int, run: TrainingCheckpoint?) throws -> [String] {
+        if let classNames {
+            let text: String
+            do { text = try String(contentsOfFile: classNames, encoding: .utf8) } catch {
+                throw CommandFailure("--class-names \(classNames): cannot read it (\(error.localizedDescription)); give a text file of class names, one per line.")
+            }
+            let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard names.count == classes else {
+                throw CommandFailure("--class-names \(classNames) lists \(names.count) names, but the model has \(classes) classes; give one name per class, one per line.")
+            }
+            return names
+        }
+        if let recorded = run?.dataset.classNames, recorded.count == classes { return recorded }
+        if classes == Dataset.cifar10.classCount(coarseLabels: false) { return Dataset.cifar10ClassNames }
+        throw CommandFailure("\(model.checkpoint) is a \(classes)-class model file that does not record its class names; give them with --class-names FILE (one per line).")
+    }
+}
+
+/// The file formats `export` writes, named by their file extensions.
+enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+    case safetensors, onnx
 }

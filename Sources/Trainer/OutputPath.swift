@@ -1,0 +1,45 @@
+import Foundation
+import MobileNet
+
+/// Where a command may write a file it produces (`evaluate --plot`, `export --output` …),
+/// checked before any work so a bad path costs nothing and destroys nothing.
+struct OutputPath {
+    /// The flag naming the file, for messages ("--output").
+    let flag: String
+    /// The path as given.
+    let path: String
+
+    /// `path` made absolute, `.` and `..` removed, symbolic links resolved.
+    static func resolved(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    var target: String { Self.resolved(path) }
+
+    /// Refuses the path when it names a file the command reads (`inputs`: path and what it
+    /// is, e.g. "the model being evaluated"), a file inside a data folder or inside a training
+    /// checkpoint folder (a folder holding training_state.safetensors: `train` replaces and
+    /// deletes those folders, and a file there could replace the checkpoint's own), a
+    /// folder, or a file in a missing folder.
+    /// - Throws: ``CommandFailure`` naming the flag and what to do.
+    func check(inputs: [(path: String, role: String)], dataFolders: [String]) throws {
+        let target = self.target
+        if let input = inputs.first(where: { Self.resolved($0.path) == target }) {
+            throw CommandFailure("\(flag) \(path) is \(input.role) (\(input.path)); writing it would replace \(input.role). Give another file.")
+        }
+        for data in dataFolders where target.hasPrefix(Self.resolved(data) + "/") {
+            throw CommandFailure("\(flag) \(path) is inside the data folder \(data); give a file elsewhere.")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue {
+            throw CommandFailure("\(flag) \(path) is a folder; give a file name.")
+        }
+        let parent = (target as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
+            throw CommandFailure("\(flag) \(path): the folder \(parent) does not exist; create it or give another path.")
+        }
+        if FileManager.default.fileExists(atPath: parent + "/" + TrainingCheckpoint.stateFileName) {
+            throw CommandFailure("\(flag) \(path) is inside the training checkpoint folder \(parent), whose files train replaces and deletes; give a file elsewhere.")
+        }
+    }
+}
