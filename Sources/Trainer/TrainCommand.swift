@@ -21,7 +21,8 @@ struct TrainCommand: ParsableCommand {
         saves, and exits with status 130, 143 or 129. --resume DIR continues the run from its checkpoint \
         with the checkpoint's options; the weights then equal those of an uninterrupted run, bit for \
         bit. A flag that contradicts the checkpoint (--epochs included: a run cannot be extended) is \
-        an error; --threads, --metrics and --data may be given.
+        an error naming the flag and both values; --threads, --metrics, --checkpoint-dir and --data \
+        (the same images) may be given.
         """
     )
 
