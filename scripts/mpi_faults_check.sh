@@ -37,7 +37,7 @@ exit "$rc"
 WRAP
 chmod +x rank.sh
 root=$( [ "$(id -u)" = 0 ] && echo --allow-run-as-root || true )
-flags=(train --data data --epochs 2 --batch-size 8 --width-multiplier 0.125 --threads 1)
+flags=(train --data data --epochs 4 --batch-size 8 --width-multiplier 0.125 --threads 1)
 fail() { echo "FAIL: $*"; for f in "$work"/*.log; do echo "== $f"; grep -v '^-*$' "$f" | tail -15; done; exit 1; }
 # Waits (up to 300 s) until rank 0 has taken a step of the run in `$1.log`.
 wait_for_training() { for _ in $(seq 600); do grep -q "Checkpoints:" "$1.log" 2>/dev/null && sleep 3 && return 0; sleep 0.5; done; fail "$1: training did not start"; }
@@ -68,7 +68,11 @@ grep -q "^Done" resume.log || fail "the resumed run did not finish"
 echo "   --resume term: $(grep -m1 '^Resuming' resume.log)"
 
 echo "== 3. Ctrl-C on mpirun (SIGINT to the launcher; odls_base_sigkill_timeout 10)"
-launch ctrlc --mca odls_base_sigkill_timeout 10 -np 2 ./rank.sh "$bin" "${flags[@]}" --checkpoint-dir ctrlc
+# 30 epochs, so that the run is still training when mpirun's SIGTERM arrives 10 s after the
+# SIGINT, on the fastest machine too (an epoch of these 200 images takes about 3 s on a fast one).
+long_flags=("${flags[@]}")
+long_flags[4]=30
+launch ctrlc --mca odls_base_sigkill_timeout 10 -np 2 ./rank.sh "$bin" "${long_flags[@]}" --checkpoint-dir ctrlc
 wait_for_training ctrlc
 kill -INT "$launcher"
 set +e; wait "$launcher"; launcher_rc=$?; set -e
