@@ -34,9 +34,9 @@ import Testing
         let train = Self.patternDataset(count: 48, classes: 3, split: .train, seed: 1)
         let test = Self.patternDataset(count: 30, classes: 3, split: .test, seed: 2)
         var options = TrainingOptions()
-        options.epochs = 6
+        options.epochs = 8
         options.batchSize = 16
-        options.maxLearningRate = 0.02
+        options.maxLearningRate = 0.1
         options.widthMultiplier = 0.25
         options.seed = 3
         let model = MobileNetV1(numClasses: 10, widthMultiplier: options.widthMultiplier, seed: options.seed)
@@ -58,12 +58,14 @@ import Testing
         let first = summaries.first!.trainLoss, last = summaries.last!.trainLoss
         #expect(first > 1.0, "first epoch's loss \(first) is suspiciously low")
         #expect(last < 0.5 * first, "training loss fell only from \(first) to \(last)")
-        // Training-mode accuracy on the last epoch's batches: well above chance (1/3),
-        // the classes are being learned (18 steps are too few to finish learning them).
-        // (Eval mode is not asserted: after 18 steps BatchNorm's running statistics,
-        // momentum 0.1, still carry 15 % of their initial values, as in PyTorch.)
+        // Training-mode accuracy on the last epoch's batches: well above chance (1/3), the
+        // classes are learned. The trajectory depends on the summation order, which differs
+        // between OpenBLAS's kernels: after these 24 steps it was 0.94–0.98 with the
+        // Cooperlake, SkylakeX and Haswell kernels, so the bound leaves room for any CPU.
+        // (Eval mode is not asserted: after 24 steps BatchNorm's running statistics,
+        // momentum 0.1, still carry 8 % of their initial values, as in PyTorch.)
         let trainAccuracy = summaries.last!.trainAccuracy
-        #expect(trainAccuracy >= 0.5, "training accuracy \(trainAccuracy) after \(options.epochs) epochs")
+        #expect(trainAccuracy >= 0.75, "training accuracy \(trainAccuracy) after \(options.epochs) epochs")
         let evaluation = try #require(summaries.last!.test)
         #expect(evaluation.count == 30)
         #expect(evaluation.loss.isFinite)
