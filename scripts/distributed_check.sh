@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Distributed acceptance test (issue #8), run by `make test` when Open MPI is installed:
+# Distributed acceptance test, run by `make test` when Open MPI is installed:
 # with --sync-bn, 2 MPI ranks × global batch 8 must give the weights of 1 process with
 # batch 8 after 3 steps, per tensor ‖a − b‖₂ ≤ 1e-4·‖b‖₂ (`mobilenet-train compare`).
 # Width 0.25, 1 thread per process, 24 synthetic images written here (awk's seeded rand, so
@@ -16,18 +16,8 @@ set -euo pipefail
 bin=${1:?usage: distributed_check.sh BINARY}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-{
-  # 5 training files of 8 records and a test file: label byte, then 3072 pixel bytes.
-  data=$work/data
-  mkdir -p "$data"
-  n=0
-  for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
-    n=$((n + 1))
-    LC_ALL=C awk -v seed="$n" 'BEGIN { srand(seed * 7919 + 17); for (r = 0; r < 8; r++) { printf "%c", r % 10; for (i = 0; i < 3072; i++) printf "%c", int(rand() * 256) } }' \
-      > "$data/$f.bin"
-  done
-  printf 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n' > "$data/batches.meta.txt"
-}
+data=$work/data
+"$(dirname "$0")/make_tiny_cifar.sh" "$data" 8
 root=$( [ "$(id -u)" = 0 ] && echo --allow-run-as-root || true )
 flags=(train --data "$data" --limit-train 24 --limit-test 8 --batch-size 8 --epochs 1
        --width-multiplier 0.25 --sync-bn --threads 1 --max-lr "${MAX_LR:-0.001}")

@@ -12,17 +12,13 @@
 # Usage: scripts/mpi_faults_check.sh BINARY
 set -euo pipefail
 bin=$(realpath "${1:?usage: mpi_faults_check.sh BINARY}")
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$work"
-mkdir data
-n=0
-for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
-  n=$((n + 1))
-  LC_ALL=C awk -v seed="$n" 'BEGIN { srand(seed * 7919 + 17); for (r = 0; r < 40; r++) { printf "%c", r % 10; for (i = 0; i < 3072; i++) printf "%c", int(rand() * 256) } }' > "data/$f.bin"
-done
+"$here/make_tiny_cifar.sh" data 40
 cat > rank.sh <<'WRAP'
 #!/bin/bash
 # Runs one rank and records its exit status; the wrapper itself ignores the stop signals

@@ -58,14 +58,7 @@ chmod +x "$work/agent.sh"
 
 # The data of scripts/distributed_check.sh: 5 training files of 8 records and a test file.
 data=$work/data
-mkdir -p "$data"
-n=0
-for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
-  n=$((n + 1))
-  LC_ALL=C awk -v seed="$n" 'BEGIN { srand(seed * 7919 + 17); for (r = 0; r < 8; r++) { printf "%c", r % 10; for (i = 0; i < 3072; i++) printf "%c", int(rand() * 256) } }' \
-    > "$data/$f.bin"
-done
-printf 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n' > "$data/batches.meta.txt"
+"$(dirname "$0")/make_tiny_cifar.sh" "$data" 8
 
 root=$( [ "$(id -u)" = 0 ] && echo --allow-run-as-root || true )
 mpi=(mpirun $root --host "${hosts[0]}:1,${hosts[1]}:1" -np 2
