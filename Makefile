@@ -50,12 +50,14 @@ release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 # The folders of Sources/MobileNet only use the folders below them (docs/architecture.md):
-# scanned, then type-checked layer by layer; the checker's own tests first.
+# scanned, then type-checked layer by layer; the checker's own tests first. Then the
+# README's and docs/' relative links and anchors resolve.
 check-layers:
 	@command -v python3 >/dev/null || { echo "Installing python3 (apt-get)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3; }
 	python3 scripts/test_check_layers.py
 	python3 scripts/check_layers.py --typecheck
+	python3 scripts/check_doc_links.py README.md docs/*.md
 
 test: deps check-layers
 	$(SWIFT) test
