@@ -46,6 +46,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.validationSplit), parsing: .unconditional, help: .entry(.validationSplit))
     var valSplit: Int?
 
+    @Option(name: .entry(.imageSize), parsing: .unconditional, help: .entry(.imageSize))
+    var imageSize: Int?
+
     @Option(name: .entry(.cropPadding), parsing: .unconditional, help: .entry(.cropPadding))
     var cropPadding: Int?
 
@@ -135,7 +138,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
-        [.set(\.validationSplit, valSplit), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
+        [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
          .set(\.cropSchedule, cropSchedule), .set(\.testTimeAugmentation, tta), .set(\.epochs, epochs),
          .set(\.batchSize, batchSize), .set(\.testBatchSize, testBatchSize), .set(\.maxLearningRate, maxLR),
          .set(\.weightDecay, weightDecay), .set(\.noWeightDecayKinds, noWeightDecayOn.isEmpty ? nil : noWeightDecayOn),

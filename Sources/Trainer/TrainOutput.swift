@@ -10,12 +10,12 @@ extension TrainCommand {
         let validationText = setup.validation.map { " / \($0.count) validation (the last training images)" } ?? ""
         var lines = [
             "MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters, recipe \(options.recipe); "
-                + "\(setup.train.dataset): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)",
+                + "\(setup.dataName): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)",
             "\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
                 + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)",
         ]
         if let note = setup.lastBatchNote { lines.append(note) }
-        if setup.test.classNamesFileMissing { lines.append(CIFARDataset.fixedClassNamesNote(folder: setup.dataPath)) }
+        lines += setup.dataNotes
         if let dataParallel = run.session.dataParallel {
             lines.append("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
                 + "BatchNorm \(options.syncBatchNorm ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "

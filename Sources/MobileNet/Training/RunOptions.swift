@@ -78,7 +78,7 @@ extension RunOption {
     public static let all: [RunOption] = [
         epochs, batchSize, testBatchSize, maxLearningRate, weightDecay, divFactor, finalDivFactor, pctStart, baseMomentum,
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
-        cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
+        imageSize, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
         data, dataset, coarseLabels, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 
@@ -105,19 +105,26 @@ extension RunOption {
         help: "Hold out the last N training images as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
             o.validationSplit >= 0 ? nil : "must be zero or positive, got \(o.validationSplit)"
         }
+    /// The sides --image-size accepts: from 8 (MobileNetV1's last maps 1×1) to 1024.
+    public static let imageSizes = 8...1024
+    public static let imageSize = recorded(
+        "image-size", \.imageSize, property: "imageSize",
+        help: "Side S in pixels of the square images trained on: an image folder's pictures are resized (shorter side to S, bilinear with antialiasing) and centre-cropped to S×S once, at load time; CIFAR's are 32") { o in
+            imageSizes.contains(o.imageSize) ? nil : "must lie in \(imageSizes.lowerBound)...\(imageSizes.upperBound), got \(o.imageSize)"
+        }
     public static let cropPadding = recorded(
         "crop-padding", \.cropPadding, property: "cropPadding",
-        help: "Zero padding before the random crop; 0 disables the 32×32 crop (smaller --crop-schedule crops still move)") { o in
-            (0...CIFARImage.side).contains(o.cropPadding) ? nil : "must lie in 0...\(CIFARImage.side), got \(o.cropPadding)"
+        help: "Zero padding before the random crop, at most --image-size; 0 disables the full-size crop (smaller --crop-schedule crops still move)") { o in
+            (0...o.imageSize).contains(o.cropPadding) ? nil : "must lie in 0...\(o.imageSize) (--image-size), got \(o.cropPadding)"
         }
     public static let flip = recorded(
         "flip", \.horizontalFlip, property: "horizontalFlip",
         help: "Random horizontal flip of training images", shownDefault: "on", hasInversion: true)
     public static let cropSchedule = recorded(
         "crop-schedule", \.cropSchedule, property: "cropSchedule",
-        help: "Progressive resizing: SIZE:EPOCHS[,SIZE:EPOCHS…] trains the first epochs on smaller random crops at the images' own scale (24:22 = epochs 1–22 on 24×24 crops, then 32×32); none for 32×32 throughout") { o in
+        help: "Progressive resizing: SIZE:EPOCHS[,SIZE:EPOCHS…] trains the first epochs on smaller random crops at the images' own scale (24:22 = epochs 1–22 on 24×24 crops, then full size, 32×32 on CIFAR); none for full-size crops throughout") { o in
             for phase in o.cropSchedule.phases {
-                if !(1...CIFARImage.side).contains(phase.size) { return "crop sizes must lie in 1...\(CIFARImage.side), got \(phase.size) in \(o.cropSchedule)" }
+                if !(1...o.imageSize).contains(phase.size) { return "crop sizes must lie in 1...\(o.imageSize) (--image-size), got \(phase.size) in \(o.cropSchedule)" }
                 if phase.epochs < 1 { return "each phase needs at least 1 epoch, got \(phase.epochs) in \(o.cropSchedule)" }
             }
             return o.cropSchedule.epochs <= o.epochs ? nil

@@ -23,10 +23,14 @@ public struct TrainingRunSetup {
     public let checkpoint: TrainingCheckpoint?
     public let options: TrainingOptions
     public let dataPath: String
-    public let train: CIFARDataset
+    /// What the data is, for the header: "CIFAR-10", "CIFAR-100".
+    public let dataName: String
+    /// Lines to print about the data (CIFAR-10's fixed class names standing in for a missing file).
+    public let dataNotes: [String]
+    public let train: ImageDataset
     /// The last --val-split training images (nil without a split).
-    public let validation: CIFARDataset?
-    public let test: CIFARDataset
+    public let validation: ImageDataset?
+    public let test: ImageDataset
     public let run: TrainingRun
     /// The metrics file: --metrics, else (on --resume) the one the run recorded; nil for none.
     public let metricsPath: String?
@@ -58,8 +62,15 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the CIFAR folder (checkpoints record absolute paths now).")
         }
         dataPath = request.dataPath ?? checkpoint?.dataset.dataPath ?? RunOption.defaultDataPath
-        let loaded = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
-        test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: loaded.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
+        guard options.imageSize == CIFARImage.side else {
+            throw TrainingRunSetupError.flagsDoNotFitData("\(RunOption.imageSize.flag) \(options.imageSize): \(dataPath) holds CIFAR's \(CIFARImage.side)×\(CIFARImage.side) images, which are not resized; leave \(RunOption.imageSize.flag) out (or give \(CIFARImage.side)), or train on an image folder.")
+        }
+        let cifar = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
+        let cifarTest = try CIFARDataset.load(directory: dataPath, split: .test, dataset: cifar.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
+        let loaded = ImageDataset(cifar)
+        test = ImageDataset(cifarTest)
+        dataName = cifar.dataset.description
+        dataNotes = cifarTest.classNamesFileMissing ? [CIFARDataset.fixedClassNamesNote(folder: dataPath)] : []
         guard options.validationSplit <= loaded.count - 2 else {
             throw TrainingRunSetupError.flagsDoNotFitData("\(RunOption.validationSplit.flag) \(options.validationSplit) would hold out all but \(max(0, loaded.count - options.validationSplit)) of the \(loaded.count) training images in \(dataPath); leave at least 2 for training (a smaller \(RunOption.validationSplit.flag), or more images with \(RunOption.limitTrain.flag)).")
         }
@@ -82,9 +93,10 @@ public struct TrainingRunSetup {
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
         let dataParallel = communicator.map { DataParallel(communicator: $0, syncBatchNorm: options.syncBatchNorm) }
         let shard = dataParallel?.shard ?? .whole
+        let augmentation = options.trainingAugmentation
         // BatchNorm trains on more than one value per channel (PyTorch's rule): one image
-        // gives the last (smallest) maps' H×W values, 4 at 32×32 or 24×24, 1 at 16×16.
-        let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: options.trainingAugmentation.trainingCropSides)
+        // gives the last (smallest) maps' H×W values, ⌈S/32⌉²: 4 at 32×32 or 24×24, 1 at 16×16.
+        let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: augmentation.trainingCropSides)
         // Per rank, a shard needs that many images; synchronised, 1 (the global batch has more).
         let minimumShard = options.syncBatchNorm || valuesPerImage > 1 ? 1 : 2
         if shard.count > 1 && shard.smallestShard(ofBatch: min(options.batchSize, train.count)) < minimumShard {
@@ -93,10 +105,10 @@ public struct TrainingRunSetup {
                                      : "; BatchNorm per rank needs at least 2 at 1×1 last maps. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
         }
         let trainLoader = BatchLoader(dataset: train, configuration: .training(
-            batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: options.trainingAugmentation,
+            batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: augmentation,
             shard: shard, minimumShardImages: minimumShard, batchNormValuesPerImage: valuesPerImage))
         if trainLoader.droppedForBatchNorm > 0 {
-            let side = options.trainingAugmentation.trainingCropSides.min { MobileNetV1.lastMapSide(inputSide: $0) < MobileNetV1.lastMapSide(inputSide: $1) } ?? 32
+            let side = augmentation.trainingCropSides.min { MobileNetV1.lastMapSide(inputSide: $0) < MobileNetV1.lastMapSide(inputSide: $1) } ?? options.imageSize
             lastBatchNote = "note: the last batch of \(trainLoader.droppedForBatchNorm) image(s) (\(train.count) = \(train.count / options.batchSize) × \(options.batchSize) + \(train.count % options.batchSize)) is left out of every epoch: "
                 + (shard.count > 1 && valuesPerImage > 1 ? "a rank's share of it would be empty" :
                    "at \(side)×\(side) crops BatchNorm would see one value per channel in it (PyTorch stops there)")
@@ -104,9 +116,10 @@ public struct TrainingRunSetup {
         } else {
             lastBatchNote = nil
         }
-        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
+        let evaluation = BatchLoader.Configuration.evaluation(batchSize: options.testBatchSize, shard: shard, augmentation: augmentation.forEvaluation)
+        let testLoader = BatchLoader(dataset: test, configuration: evaluation)
         // Sharded as the test pass: each rank evaluates its part, the totals are summed.
-        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard)) }
+        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: evaluation) }
         guard trainLoader.stepsPerEpoch > 0 else {
             throw TrainingRunSetupError.flagsDoNotFitData("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
         }
@@ -115,7 +128,7 @@ public struct TrainingRunSetup {
         let directory = !isRoot ? nil : request.checkpointDirectory.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         metricsPath = request.metricsPath ?? checkpoint?.dataset.metricsPath
         if let given = request.metricsPath { try MetricsLog.checkBelongs(path: given, toRunWritingTo: checkpoint?.dataset.metricsPath) }
-        let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
+        let description = CheckpointDataset(name: cifar.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
                                             trainImages: loaded.count, dataPath: CheckpointDataset.absolutePath(dataPath),
                                             metricsPath: metricsPath.map(CheckpointDataset.absolutePath))
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
