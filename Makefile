@@ -19,7 +19,7 @@ THREADS ?= $(shell nproc)
 SHARED_DATA := ../shared/data/cifar-10-batches-bin
 DATA ?= $(if $(wildcard $(SHARED_DATA)/data_batch_1.bin),$(SHARED_DATA),data/cifar-10-batches-bin)
 TRAIN_FLAGS ?=
-APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+APT_PACKAGES := libopenblas-dev liblapacke-dev libpng-dev libturbojpeg0-dev pkg-config
 # Release builds are tuned for the building machine's CPU (AVX2/AVX-512 for the depthwise and
 # BatchNorm kernels); set NATIVE= to build a portable x86-64 binary instead.
 NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
@@ -34,9 +34,10 @@ MPI_SCRATCH := .build-mpi
 MPI_PACKAGES := libopenmpi-dev openmpi-bin iproute2
 HAVE_MPI = $(shell command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi 2>/dev/null && echo yes)
 
-# Installs OpenBLAS (and pkg-config, which SwiftPM uses to find it) when missing.
+# Installs OpenBLAS, libpng and libjpeg-turbo's TurboJPEG (and pkg-config, which SwiftPM uses
+# to find them) when missing.
 deps:
-	@if ! pkg-config --exists openblas 2>/dev/null || ! dpkg -s liblapacke-dev >/dev/null 2>&1; then \
+	@if ! pkg-config --exists openblas libpng libturbojpeg 2>/dev/null || ! dpkg -s liblapacke-dev >/dev/null 2>&1; then \
 	  echo "Installing $(APT_PACKAGES) (apt-get)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
