@@ -12,7 +12,8 @@ decode/   input images made by Pillow (and, for what Pillow cannot write, by the
           writer below: 16-bit colour, Adam7 interlacing, a gAMA chunk), each with
           NAME.rgb = Pillow's Image.open(NAME).convert("RGB").tobytes() (height × width × 3,
           torchvision's default loader), and for 16-bit PNGs NAME.scaled.rgb = the 16-bit
-          samples scaled to 8 bits with rounding, round(v · 255 / 65535), computed with numpy.
+          samples scaled to 8 bits with rounding, round(v · 255 / 65535), computed with numpy;
+          for the PNG with gAMA 1.0, NAME.gamma.rgb = round(255 · (v / 255)^(1/2.2)).
           decode.tsv: name, width, height, md5 of NAME.rgb, how the Swift decoder is expected
           to compare with Pillow (see RULES).
 resize/   Pillow's resize references, 3 × S × S bytes, planar (R, G, B planes, row-major):
@@ -36,8 +37,10 @@ from PIL import Image
 SIDES = (32, 24)
 # How the Swift decoder compares with Pillow's convert("RGB"), per decode fixture:
 #   exact    byte for byte
-#   scaled   equals NAME.scaled.rgb exactly (16-bit colour: Pillow keeps the high byte instead)
-RULES = ("exact", "scaled")
+#   scaled   equals NAME.scaled.rgb (16-bit: Pillow converts 16-bit samples its own way)
+#   gamma    equals NAME.gamma.rgb (gAMA 1.0, linear samples: libpng re-encodes them with
+#            gamma 1/2.2, its 8-bit sRGB stand-in; Pillow ignores gAMA)
+RULES = ("exact", "scaled", "gamma")
 # Decode fixtures whose Pillow-decoded image also gets a resize reference (side 32 only: size budget).
 RESIZED_DECODES = ("rgb-300x200.jpg", "rgb-97x61.jpg", "rgba-97x61.png", "rgb-1x40.png", "grey-97x61.jpg")
 SYNTHETIC_SIZES = [(32, 32), (20, 13), (13, 20), (97, 61), (300, 200), (1, 40), (40, 1), (33, 32),
@@ -165,6 +168,8 @@ def decode_fixtures():
         ("rgb16-20x13.png", png_bytes(deep, 16, 2), "scaled", deep),
         ("rgba16-20x13.png", png_bytes(deep_alpha, 16, 6), "scaled", deep),
         ("grey16-20x13.png", png_bytes(deep_grey[:, :, None], 16, 0), "scaled", np.dstack([deep_grey] * 3)),
+        ("gamma1-20x13.png", png_bytes(pattern(20, 13), 8, 2, extra_chunks=[chunk(b"gAMA", struct.pack(">I", 100000))]),
+         "gamma", None),
         ("rgb-32x32.jpg", save(rgb32, format="JPEG", quality=90), "exact", None),
         ("rgb-97x61.jpg", save(down, format="JPEG", quality=85), "exact", None),
         ("rgb444-97x61.jpg", save(down, format="JPEG", quality=85, subsampling=0), "exact", None),
@@ -228,6 +233,10 @@ def main():
             scaled = np.floor(deep.astype(np.float64) * 255 / 65535 + 0.5).astype(np.uint8)
             with open(os.path.join(folders["decode"], name + ".scaled.rgb"), "wb") as f:
                 f.write(scaled.tobytes())
+        if rule == "gamma":
+            encoded = (np.asarray(image, dtype=np.float64) / 255) ** (1 / 2.2)
+            with open(os.path.join(folders["decode"], name + ".gamma.rgb"), "wb") as f:
+                f.write(np.floor(encoded * 255 + 0.5).astype(np.uint8).tobytes())
         decode_rows.append(f"{name}\t{image.width}\t{image.height}\t{hashlib.md5(rgb).hexdigest()}\t{rule}")
         if name in RESIZED_DECODES:
             jobs.append((f"decode/{name}", image, SIDES[:1], name))

@@ -33,8 +33,9 @@ public struct RGBImage: Sendable, Equatable {
 ///   conversion differs from that by at most 1 either way (measured on the test fixture:
 ///   198 of 780 samples), and Pillow clips 16-bit grey (mode "I;16") at 255 instead of
 ///   scaling it, so on 16-bit grey files it differs in most pixels (up to 254).
-///   A PNG whose gAMA chunk is far from sRGB's 1/2.2 (or whose sRGB/cHRM chunks say so) is
-///   converted to sRGB by libpng; Pillow ignores gAMA.
+///   A PNG whose gAMA chunk is far from 1/2.2 is re-encoded by libpng to gamma 1/2.2 (a file
+///   saying gAMA 1.0 gets round(255 · (v/255)^(1/2.2))); Pillow ignores gAMA, so such rare
+///   files differ from Pillow.
 /// - JPEG YCbCr, RGB and greyscale: decoded with libjpeg-turbo's accurate integer IDCT and
 ///   smooth ("fancy") chroma upsampling, as Pillow decodes them: the same bytes as Pillow up
 ///   to differences between libjpeg-turbo versions (none measured, see ImageDecoderTests).

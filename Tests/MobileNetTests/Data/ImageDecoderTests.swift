@@ -73,6 +73,19 @@ import Testing
         }
     }
 
+    /// A PNG whose gAMA chunk says 1.0 (linear samples) is re-encoded by libpng with gamma
+    /// 1/2.2 (its 8-bit stand-in for sRGB; not the exact sRGB curve, which differs by up to 8
+    /// near black), where Pillow ignores gAMA: ours equals round(255 · (v/255)^(1/2.2)) exactly.
+    @Test func linearGammaPNGIsEncodedToSRGB() throws {
+        let fixture = try #require(Self.decodeFixtures.first { $0.rule == "gamma" })
+        let path = Self.folder("decode/" + fixture.name)
+        let image = try ImageDecoder.decode(contentsOf: path)
+        let gamma = try #require(Self.bytes(path + ".gamma.rgb"))
+        #expect(image.pixels == gamma, "max |Δ| \(Self.maxDifference(image.pixels, gamma))")
+        let pillow = try #require(Self.bytes(path + ".rgb"))
+        #expect(Self.maxDifference(image.pixels, pillow) > 50)
+    }
+
     @Test func pngAndJPEGMadeByPillowRoundTrip() throws {
         // rgb-32x32 is the synthetic pattern saved losslessly: the PNG gives it back exactly.
         let png = try ImageDecoder.decode(contentsOf: Self.folder("decode/rgb-32x32.png"))
