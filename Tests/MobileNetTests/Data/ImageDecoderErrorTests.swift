@@ -20,9 +20,8 @@ import Testing
         }
     }
 
-    @Test func everyBadFixtureGivesItsErrorNamingTheFile() throws {
-        let manifest = try String(contentsOfFile: ImageDecoderTests.folder("bad.tsv"), encoding: .utf8)
-        let rows = manifest.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+    @Test func everyBadFixtureGivesItsErrorNamingTheFile() {
+        let rows = ImageDecoderTests.manifest("bad.tsv")
         #expect(rows.count == 10)
         for row in rows {
             let error = Self.error(decoding: Self.bad(row[0]))

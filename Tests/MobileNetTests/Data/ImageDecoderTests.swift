@@ -21,13 +21,15 @@ import Testing
 
     static func folder(_ sub: String) -> String { Fixtures.url("images/" + sub).path }
 
-    static let decodeFixtures: [DecodeFixture] = {
-        let text = try! String(contentsOfFile: folder("decode.tsv"), encoding: .utf8)
-        return text.split(separator: "\n").map { line in
-            let f = line.split(separator: "\t").map(String.init)
-            return DecodeFixture(name: f[0], width: Int(f[1])!, height: Int(f[2])!, pillowMD5: f[3], rule: f[4])
-        }
-    }()
+    /// The tab-separated fields of each line of a manifest in Fixtures/images.
+    static func manifest(_ name: String) -> [[String]] {
+        let text = try! String(contentsOfFile: folder(name), encoding: .utf8)
+        return text.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+    }
+
+    static let decodeFixtures = manifest("decode.tsv").map { f in
+        DecodeFixture(name: f[0], width: Int(f[1])!, height: Int(f[2])!, pillowMD5: f[3], rule: f[4])
+    }
 
     static func bytes(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
