@@ -16,13 +16,11 @@ public enum ImageFuzzInput {
     /// Returns "decoded W×H" or the error's case name (see ``FuzzOutcome``).
     @discardableResult
     public static func run(_ bytes: [UInt8]) -> String {
-        let decoded = bytes.withUnsafeBytes { buffer in
-            Result { () throws(ImageError) in try ImageDecoder.decode(buffer, path: path, maximumPixels: maximumPixels) }
-        }
         let image: RGBImage
-        switch decoded {
-        case .success(let success): image = success
-        case .failure(let error): return FuzzOutcome.caseName(error)
+        do {
+            image = try ImageDecoder.decode(bytes, path: path, maximumPixels: maximumPixels)
+        } catch {
+            return FuzzOutcome.caseName(error)
         }
         precondition(image.width * image.height <= maximumPixels)
         precondition(image.pixels.count == image.width * image.height * 3)

@@ -87,6 +87,12 @@ public enum ImageDecoder {
         } catch {
             throw .unreadable(path: path, reason: error.reason)
         }
+        return try decode(bytes, path: path, maximumPixels: maximumPixels)
+    }
+
+    /// Decodes a PNG or JPEG file's bytes held in an array; `path` only names it in errors.
+    /// - Throws: ``ImageError``: empty, not a PNG or JPEG, corrupt, too many pixels, unsupported.
+    public static func decode(_ bytes: [UInt8], path: String, maximumPixels: Int = defaultMaximumPixels) throws(ImageError) -> RGBImage {
         // Array.withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
         let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(ImageError) in try decode(buffer, path: path, maximumPixels: maximumPixels) }
@@ -113,8 +119,12 @@ public enum ImageDecoder {
         return nil
     }
 
-    /// Refuses width × height over `maximumPixels` (called from the header, before allocating).
-    static func checkPixels(width: Int, height: Int, path: String, maximumPixels: Int) throws(ImageError) {
+    /// Refuses a header giving no pixels (a JPEG stream of tables only says 0×0) and
+    /// width × height over `maximumPixels` (called from the header, before allocating).
+    static func checkSize(width: Int, height: Int, format: ImageFormat, path: String, maximumPixels: Int) throws(ImageError) {
+        if width < 1 || height < 1 {
+            throw .corrupt(path: path, format: format, reason: "the header gives an empty image, \(width)×\(height) pixels")
+        }
         if width > maximumPixels || height > maximumPixels || width * height > maximumPixels {
             throw .tooManyPixels(path: path, width: width, height: height, limit: maximumPixels)
         }

@@ -23,7 +23,7 @@ enum JPEGDecoding {
             let kind = colorspace == Int32(TJCS_CMYK.rawValue) ? "CMYK" : "YCCK (Adobe CMYK)"
             throw .unsupported(path: path, format: .jpeg, reason: "it is a \(kind) JPEG, which libjpeg-turbo does not convert to RGB")
         }
-        try ImageDecoder.checkPixels(width: Int(width), height: Int(height), path: path, maximumPixels: maximumPixels)
+        try ImageDecoder.checkSize(width: Int(width), height: Int(height), format: .jpeg, path: path, maximumPixels: maximumPixels)
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
         let status = pixels.withUnsafeMutableBufferPointer { output in
             tjDecompress2(handle, source, size, output.baseAddress, width, 0, height, TJPF_RGB.rawValue,

@@ -10,7 +10,7 @@ enum PNGDecoding {
         if bytes.count >= 24, Array(bytes[12..<16]) == Array("IHDR".utf8) {
             let width = bigEndian32(bytes, at: 16)
             let height = bigEndian32(bytes, at: 20)
-            try ImageDecoder.checkPixels(width: width, height: height, path: path, maximumPixels: maximumPixels)
+            try ImageDecoder.checkSize(width: width, height: height, format: .png, path: path, maximumPixels: maximumPixels)
             if width > Int(cpng_user_width_max) || height > Int(cpng_user_height_max) {
                 throw .unsupported(path: path, format: .png, reason: "it is \(width)×\(height) pixels; libpng reads at most \(cpng_user_width_max) pixels a side")
             }
@@ -23,7 +23,7 @@ enum PNGDecoding {
         }
         let width = Int(image.width)
         let height = Int(image.height)
-        try ImageDecoder.checkPixels(width: width, height: height, path: path, maximumPixels: maximumPixels)
+        try ImageDecoder.checkSize(width: width, height: height, format: .png, path: path, maximumPixels: maximumPixels)
         // 16-bit samples are sRGB-encoded like 8-bit ones (as every other reader takes them),
         // not linear light, unless the file's gAMA/sRGB chunks say otherwise.
         image.flags |= cpng_image_flag_16bit_srgb
