@@ -93,6 +93,38 @@ import FuzzTargets
         }
     }
 
+    /// Every decode fixture decodes through the png/jpeg fuzz target, every bad one gives its error.
+    @Test func everyImageFixtureRunsThroughTheImageFuzzTarget() throws {
+        for fixture in ImageDecoderTests.decodeFixtures {
+            let bytes = try #require(ImageDecoderTests.bytes(ImageDecoderTests.folder("decode/" + fixture.name)))
+            #expect(ImageFuzzInput.run(bytes) == "decoded \(fixture.width)×\(fixture.height)", "\(fixture.name)")
+        }
+        for row in ImageDecoderTests.manifest("bad.tsv") {
+            let bytes = try #require(ImageDecoderTests.bytes(ImageDecoderTests.folder("bad/" + row[0])))
+            #expect(ImageFuzzInput.run(bytes) == "ImageError." + row[1], "\(row[0])")
+        }
+    }
+
+    /// Inputs the png and jpeg targets found (Fixtures/fuzz/image). tablesOnlyJPEG.bin is a
+    /// JPEG whose APP14 segment claims more bytes than the file has: libjpeg-turbo reads it as
+    /// a stream of tables only and reports a 0×0 image, which used to trap in RGBImage.init.
+    @Test func keptImageInputsGiveTheirErrorNamingTheFile() throws {
+        let inputs = try Self.keptInputs("image")
+        #expect(inputs.count >= 1)
+        for input in inputs {
+            #expect(ImageFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
+            do {
+                _ = try ImageDecoder.decode(input.bytes, path: ImageFuzzInput.path)
+            } catch {
+                #expect(error.description.contains(ImageFuzzInput.path), "\(input.name): \(error)")
+            }
+        }
+        let tablesOnly = try #require(inputs.first { $0.name == "tablesOnlyJPEG.bin" })
+        #expect(throws: ImageError.corrupt(path: "t.jpg", format: .jpeg, reason: "the header gives an empty image, 0×0 pixels")) {
+            _ = try ImageDecoder.decode(tablesOnly.bytes, path: "t.jpg")
+        }
+    }
+
     @Test func cifarFileClaimingTerabytesMoreThanItHoldsIsRejectedBeforeAllocating() {
         // Options: CIFAR-10 test split, the seam adds 2⁴⁰ bytes to the size; target test_batch.bin.
         // Its bytes are chosen so that the size claimed is a whole number of 3073-byte records:
