@@ -7,7 +7,7 @@ import MobileNet
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train MobileNetV1 on CIFAR with SGD + OneCycleLR and report test accuracy each epoch.",
+        abstract: "Train MobileNetV1 on CIFAR or an image folder with SGD + OneCycleLR and report test accuracy each epoch.",
         discussion: """
         --recipe fast fits the recipe into about an hour on two cores (docs/results.md); \
         the defaults reproduce the reference recipe (--recipe reference), that of the original PyTorch CIFAR-10 MobileNetV1 tutorial: batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
@@ -48,6 +48,15 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .entry(.imageSize), parsing: .unconditional, help: .entry(.imageSize))
     var imageSize: Int?
+
+    @Option(name: .entry(.mean), parsing: .unconditional, help: .entry(.mean))
+    var mean: ChannelValues?
+
+    @Option(name: .entry(.std), parsing: .unconditional, help: .entry(.std))
+    var std: ChannelValues?
+
+    @Option(name: .entry(.maxMemory), help: .entry(.maxMemory))
+    var maxMemory: MemoryArgument?
 
     @Option(name: .entry(.cropPadding), parsing: .unconditional, help: .entry(.cropPadding))
     var cropPadding: Int?
@@ -138,7 +147,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
-        [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
+        [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.mean, mean?.values), .set(\.std, std?.values), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
          .set(\.cropSchedule, cropSchedule), .set(\.testTimeAugmentation, tta), .set(\.epochs, epochs),
          .set(\.batchSize, batchSize), .set(\.testBatchSize, testBatchSize), .set(\.maxLearningRate, maxLR),
          .set(\.weightDecay, weightDecay), .set(\.noWeightDecayKinds, noWeightDecayOn.isEmpty ? nil : noWeightDecayOn),
@@ -152,7 +161,7 @@ struct TrainCommand: ParsableCommand {
     /// What the command line asks for, as the library's run request.
     var request: TrainingRunRequest {
         TrainingRunRequest(recipe: recipe, overrides: overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
-                           metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
+                           maxMemory: maxMemory?.bytes, metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
     }
 
     /// The flags applied over `base` (see ``TrainingRunRequest/options(over:)``).

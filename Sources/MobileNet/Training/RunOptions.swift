@@ -1,3 +1,5 @@
+import Foundation
+
 /// One option of a training run, as the one table ``RunOption/all`` lists it: the flag
 /// `train` takes, the ``TrainingOptions`` property it sets (its key in the checkpoint's
 /// options JSON), the help text with its default, the range check, and what a resume may do
@@ -78,8 +80,8 @@ extension RunOption {
     public static let all: [RunOption] = [
         epochs, batchSize, testBatchSize, maxLearningRate, weightDecay, divFactor, finalDivFactor, pctStart, baseMomentum,
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
-        imageSize, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
-        data, dataset, coarseLabels, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
+        imageSize, mean, std, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
+        data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 
     /// The entry whose ``property`` is `property` (a ``TrainingOptions`` property name).
@@ -90,9 +92,16 @@ extension RunOption {
     /// The folder `train` reads when neither --data nor a checkpoint names one.
     public static let defaultDataPath = "data/cifar-10-batches-bin"
 
-    public static let data = commandLine("data", help: "CIFAR folder (holding data_batch_1.bin … or train.bin …), or its parent (default \(defaultDataPath); when resuming, the checkpoint's).", resume: .checkedAgainstData)
+    public static let data = commandLine("data", help: "CIFAR folder (holding data_batch_1.bin … or train.bin …), or its parent; or an image folder: DIR/train/<class>/*.png|jpg|jpeg with DIR/val/<class>/… (or test/), or DIR/<class>/… with --val-split (default \(defaultDataPath); when resuming, the checkpoint's).", resume: .checkedAgainstData)
     public static let dataset = commandLine("dataset", help: "cifar10 or cifar100; recognised from the files when omitted.", resume: .checkedAgainstData)
     public static let coarseLabels = commandLine("coarse-labels", help: "CIFAR-100: train on the 20 coarse superclasses instead of the 100 fine labels.", resume: .checkedAgainstData)
+
+    /// The memory an image folder's decoded images may take when --max-memory is not given:
+    /// half of this machine's physical memory.
+    public static var defaultMaxMemory: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max))) }
+    public static let maxMemory = commandLine(
+        "max-memory", help: "Image folders: the most memory the decoded images may take (3·S² bytes each at --image-size S, kept as bytes); a folder that needs more is refused before decoding. 512M, 4G, … (binary units) (default half the physical memory, \(MemorySize.text(defaultMaxMemory)) here).",
+        resume: .free)
 
     public static let recipe = recorded(
         "recipe", \.recipe, property: "recipe",
@@ -111,6 +120,16 @@ extension RunOption {
         "image-size", \.imageSize, property: "imageSize",
         help: "Side S in pixels of the square images trained on: an image folder's pictures are resized (shorter side to S, bilinear with antialiasing) and centre-cropped to S×S once, at load time; CIFAR's are 32") { o in
             imageSizes.contains(o.imageSize) ? nil : "must lie in \(imageSizes.lowerBound)...\(imageSizes.upperBound), got \(o.imageSize)"
+        }
+    public static let mean = recorded(
+        "mean", \.mean, property: "mean", help: "Normalisation: per-channel mean R,G,B of pixels scaled to [0, 1], subtracted before dividing by --std; computed from an image folder's training images when omitted (CIFAR: the reference recipe's 0.4914,0.4822,0.4465)",
+        shownDefault: "", valueName: "r,g,b") { o in
+            o.mean.flatMap { $0.count == 3 && $0.allSatisfy(\.isFinite) ? nil : "expected three finite numbers R,G,B, got \(TrainingOptions.text($0))" }
+        }
+    public static let std = recorded(
+        "std", \.std, property: "std", help: "Normalisation: per-channel standard deviation R,G,B of pixels scaled to [0, 1]; computed from an image folder's training images when omitted (CIFAR: the reference recipe's 0.2023,0.1994,0.2010)",
+        shownDefault: "", valueName: "r,g,b") { o in
+            o.std.flatMap { $0.count == 3 && $0.allSatisfy { $0.isFinite && $0 > 0 } ? nil : "expected three positive numbers R,G,B, got \(TrainingOptions.text($0))" }
         }
     public static let cropPadding = recorded(
         "crop-padding", \.cropPadding, property: "cropPadding",

@@ -36,6 +36,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The side S of the square images the network trains on, in pixels: CIFAR's 32, or the
     /// size an image folder's pictures are brought to at load time.
     public var imageSize: Int = 32
+    /// `Normalize`'s per-channel (R, G, B) mean and std, of pixels scaled to [0, 1]; nil: the
+    /// data's own (an image folder's computed from its training images, CIFAR's the
+    /// reference recipe's (0.4914, 0.4822, 0.4465) and (0.2023, 0.1994, 0.2010)).
+    public var mean: [Float]? = nil
+    public var std: [Float]? = nil
     /// Training augmentation: zero padding before the random S×S crop (torchvision's
     /// `RandomCrop(32, padding: 4)` in the reference recipe; 0 disables the full-size crop, not the smaller
     /// ``cropSchedule`` ones) and the random horizontal flip (`RandomHorizontalFlip()`).
@@ -66,7 +71,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     /// Decodes options saved by this or an earlier version: options added later
-    /// (`recipe`, `validationSplit`, `imageSize`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
+    /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
     /// `syncBatchNorm`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
@@ -97,6 +102,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         dropLast = try c.decode(Bool.self, forKey: .dropLast)
         validationSplit = try c.decodeIfPresent(Int.self, forKey: .validationSplit) ?? d.validationSplit
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
+        mean = try c.decodeIfPresent([Float].self, forKey: .mean)
+        std = try c.decodeIfPresent([Float].self, forKey: .std)
         cropPadding = try c.decodeIfPresent(Int.self, forKey: .cropPadding) ?? d.cropPadding
         horizontalFlip = try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? d.horizontalFlip
         cropSchedule = try c.decodeIfPresent(CropSchedule.self, forKey: .cropSchedule) ?? d.cropSchedule
