@@ -44,6 +44,13 @@ struct LoadedModel {
         architecture = try ModelArchitecture(of: file)
         model = try MobileNetV1(contentsOf: file, strict: strict)
     }
+
+    /// What the model was trained on: the description its file carries (runs save it in
+    /// every model file), else that of the run the checkpoint belongs to; nil when neither
+    /// says (a PyTorch file, a model saved before it was recorded).
+    func trainedOn(checkpoint: String) -> CheckpointDataset? {
+        CheckpointDataset.recorded(in: file) ?? EvaluateCommand.recordedRun(of: checkpoint, modelPath: path)?.dataset
+    }
 }
 
 /// Options shared by the commands that read a model.

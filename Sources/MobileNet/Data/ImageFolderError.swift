@@ -2,6 +2,11 @@ import Foundation
 
 /// An image folder that cannot be used; each message names the folder or file and says what to do.
 public enum ImageFolderError: Error, Equatable, CustomStringConvertible {
+    /// "3 classes (ant, bee, cow)" (the first 12 names, then "…").
+    static func list(_ names: [String]) -> String {
+        "\(names.count) class\(names.count == 1 ? "" : "es") (" + names.prefix(12).joined(separator: ", ") + (names.count > 12 ? ", …)" : ")")
+    }
+
     /// The folder does not exist.
     case missingFolder(path: String)
     /// A file sits where a folder should be.
@@ -22,6 +27,8 @@ public enum ImageFolderError: Error, Equatable, CustomStringConvertible {
     case noEvaluationFolder(path: String)
     /// `val/` (or `test/`) whose class folders are not `train/`'s.
     case classesDiffer(train: String, other: String, onlyInTrain: [String], onlyInOther: [String])
+    /// A folder whose classes are not those a model was trained on (`model` names the checkpoint).
+    case classesDifferFromModel(folder: String, folderClasses: [String], model: String, modelClasses: [String])
     /// One class tree without `--val-split`: there would be nothing to evaluate on.
     case needsValidationSplit(path: String, flag: String)
     /// The decoded images would take more memory than allowed (bytes).
@@ -53,6 +60,8 @@ public enum ImageFolderError: Error, Equatable, CustomStringConvertible {
             let parts = [onlyInTrain.isEmpty ? nil : "only in \(train): \(onlyInTrain.joined(separator: ", "))",
                          onlyInOther.isEmpty ? nil : "only in \(other): \(onlyInOther.joined(separator: ", "))"].compactMap { $0 }
             return "the class folders of \(other) are not those of \(train) (\(parts.joined(separator: "; "))). Give both the same class folders (an empty one is an error), so class indices mean the same."
+        case .classesDifferFromModel(let folder, let folderClasses, let model, let modelClasses):
+            return "\(folder) has \(Self.list(folderClasses)), but \(model) was trained on \(Self.list(modelClasses)). Give a folder with the model's class folders (index = position in sorted order), or the model trained on these."
         case .needsValidationSplit(let path, let flag):
             return "\(path) is one tree of class folders without train/ and val/: give \(flag) N to hold out N images (spread over the classes) for evaluation, or arrange it as DIR/train/<class>/… and DIR/val/<class>/…."
         case .exceedsMemory(let path, let images, let side, let bytes, let limit, let flag):

@@ -96,9 +96,21 @@ public struct ImageFolderLoader: Sendable {
     /// - Throws: ``ImageFolderError/unreadableImages(count:failures:)`` naming the first
     ///   ten files that failed (each with the decoder's reason), after trying them all.
     public func load(_ samples: [ImageFolder.Sample], classNames: [String]) throws(ImageFolderError) -> (ImageDataset, ChannelStatistics) {
-        let count = samples.count, bytes = bytesPerImage, side = imageSide
+        let decoded = decodeEach(samples.map(\.path))
+        let failed = decoded.failures.compactMap { $0 }
+        if !failed.isEmpty { throw .unreadableImages(count: failed.count, failures: Array(failed.prefix(10)).map(\.description)) }
+        let dataset = ImageDataset(images: decoded.images, labels: samples.map(\.label), classNames: classNames, imageSide: imageSide)
+        return (dataset, decoded.statistics)
+    }
+
+    /// Decodes and resizes each file of `paths`, in parallel, whatever happens to the others.
+    /// - Returns: `images`, 3·S² bytes per path in order (zeros for a file that failed),
+    ///   `failures[i]` the decoder's error for path i (nil when it was read), and the channel
+    ///   statistics of the images read.
+    public func decodeEach(_ paths: [String]) -> (images: [UInt8], failures: [ImageError?], statistics: ChannelStatistics) {
+        let count = paths.count, bytes = bytesPerImage, side = imageSide
         var images = [UInt8](repeating: 0, count: count * bytes)
-        var failures = [String?](repeating: nil, count: count)
+        var failures = [ImageError?](repeating: nil, count: count)
         let chunks = max(1, min(Parallel.threadCount, count))
         var statistics = [ChannelStatistics](repeating: ChannelStatistics(), count: chunks)
         let queue = WorkQueue(count: count, block: 8)
@@ -111,15 +123,16 @@ public struct ImageFolderLoader: Sendable {
                         var local = ChannelStatistics()
                         while let range = queue.next() {
                             for i in range {
-                                do {
-                                    let decoded = try ImageDecoder.decode(contentsOf: samples[i].path, maximumPixels: maximumPixels, fileAccess: fileAccess)
-                                    let resized = ImageResize.resizeCenterCrop(decoded, side: side)
-                                    resized.withUnsafeBufferPointer { pixels in
-                                        (output.base + i * bytes).update(from: pixels.baseAddress!, count: bytes)
-                                        local.add(planes: pixels.baseAddress!, planeBytes: side * side)
-                                    }
+                                let decoded: RGBImage
+                                do throws(ImageError) {
+                                    decoded = try ImageDecoder.decode(contentsOf: paths[i], maximumPixels: maximumPixels, fileAccess: fileAccess)
                                 } catch {
-                                    failed[i] = "\(error)"
+                                    failed[i] = error
+                                    continue
+                                }
+                                ImageResize.resizeCenterCrop(decoded, side: side).withUnsafeBufferPointer { pixels in
+                                    (output.base + i * bytes).update(from: pixels.baseAddress!, count: bytes)
+                                    local.add(planes: pixels.baseAddress!, planeBytes: side * side)
                                 }
                             }
                         }
@@ -128,12 +141,9 @@ public struct ImageFolderLoader: Sendable {
                 }
             }
         }
-        let failed = failures.compactMap { $0 }
-        if !failed.isEmpty { throw .unreadableImages(count: failed.count, failures: Array(failed.prefix(10))) }
         var total = ChannelStatistics()
         for part in statistics { total.add(part) }
-        let dataset = ImageDataset(images: images, labels: samples.map(\.label), classNames: classNames, imageSide: side)
-        return (dataset, total)
+        return (images, failures, total)
     }
 }
 

@@ -43,21 +43,33 @@ public struct RunData {
     ///   for a `--val-split` that leaves fewer than 2 training images or an `--image-size` on CIFAR.
     public static func load(path: String, options: TrainingOptions, dataset: Dataset?, coarseLabels: Bool,
                             maxMemory: Int, recorded: CheckpointDataset?) throws -> RunData {
-        let isFolder: Bool
-        if let recorded {
-            isFolder = recorded.isImageFolder
-        } else if dataset != nil {
-            isFolder = false
-        } else {
-            switch Result(catching: { () throws(CIFARError) in try CIFARFolder.resolve(path, dataset: nil, fileAccess: .system) }) {
-            case .failure(.unrecognisedFolder): isFolder = true
-            default: isFolder = false
-            }
-        }
-        if isFolder {
+        if recorded?.isImageFolder ?? (dataset == nil && isImageFolder(path)) {
             return try loadImageFolder(path: path, options: options, maxMemory: maxMemory, recorded: recorded)
         }
         return try loadCIFAR(path: path, options: options, dataset: dataset, coarseLabels: coarseLabels, recorded: recorded)
+    }
+
+    /// Whether `path` is read as an image folder: a folder that holds no CIFAR binary files
+    /// (nor a CIFAR folder inside). A missing path is not (CIFAR's error names it).
+    public static func isImageFolder(_ path: String) -> Bool {
+        switch Result(catching: { () throws(CIFARError) in try CIFARFolder.resolve(path, dataset: nil, fileAccess: .system) }) {
+        case .failure(.unrecognisedFolder): return true
+        default: return false
+        }
+    }
+
+    /// The images of an image folder's listing a run trains on and holds out: `--limit-train`
+    /// then `--val-split` positions, each spread over the listing (``EvenSpread``).
+    static func select(_ listing: [ImageFolder.Sample], limit: Int?, held: Int) -> (train: [ImageFolder.Sample], held: [ImageFolder.Sample]) {
+        let limited = spread(listing, limit: limit)
+        let heldPositions = Set(EvenSpread.positions(min(held, limited.count), of: limited.count))
+        return (limited.indices.filter { !heldPositions.contains($0) }.map { limited[$0] }, heldPositions.sorted().map { limited[$0] })
+    }
+
+    /// The first `limit` images' worth of `samples`, spread over them (all when nil or more).
+    static func spread(_ samples: [ImageFolder.Sample], limit: Int?) -> [ImageFolder.Sample] {
+        guard let limit, limit < samples.count else { return samples }
+        return EvenSpread.positions(limit, of: samples.count).map { samples[$0] }
     }
 
     /// - Throws: when `--val-split` would leave fewer than 2 of `count` training images.
@@ -98,14 +110,10 @@ public struct RunData {
             throw layout.isSplit ? ImageFolderError.noEvaluationFolder(path: path)
                                  : ImageFolderError.needsValidationSplit(path: path, flag: RunOption.validationSplit.flag)
         }
-        var listed = layout.train.samples
-        if let limit = options.limitTrain, limit < listed.count { listed = EvenSpread.positions(limit, of: listed.count).map { listed[$0] } }
+        let listed = spread(layout.train.samples, limit: options.limitTrain)
         try checkSplit(options, count: listed.count, path: layout.train.root)
-        let held = Set(EvenSpread.positions(options.validationSplit, of: listed.count))
-        let trainSamples = listed.indices.filter { !held.contains($0) }.map { listed[$0] }
-        let heldSamples = held.sorted().map { listed[$0] }
-        var testSamples = layout.evaluation?.samples ?? []
-        if let limit = options.limitTest, limit < testSamples.count { testSamples = EvenSpread.positions(limit, of: testSamples.count).map { testSamples[$0] } }
+        let (trainSamples, heldSamples) = select(layout.train.samples, limit: options.limitTrain, held: options.validationSplit)
+        let testSamples = spread(layout.evaluation?.samples ?? [], limit: options.limitTest)
 
         let loader = ImageFolderLoader(imageSide: options.imageSize)
         try loader.checkMemory(images: listed.count + testSamples.count, limit: maxMemory, path: path, flag: RunOption.maxMemory.flag)
@@ -122,5 +130,38 @@ public struct RunData {
                        trainImages: listed.count, coarseLabels: false, mean: mean, std: std, computed: statistics,
                        validationRule: "spread over the classes",
                        notes: layout.notes + ["normalisation: mean \(numbers(mean)), std \(numbers(std)) (\(source))"])
+    }
+
+    /// The images of an image folder that `evaluate` scores with a model trained on
+    /// `classNames` at `imageSize`: the folder's `val/` (or `test/`), or every image of a
+    /// folder of one tree (`DIR/test`, say); with `heldOut`, the images a run on this folder
+    /// held out with `--val-split` (and `--limit-train`), picked as training picked them.
+    /// `limit` takes that many, spread over them.
+    /// - Returns: the images and a phrase saying which they are.
+    /// - Throws: ``ImageFolderError`` (scan, memory, decoding, and
+    ///   ``ImageFolderError/classesDifferFromModel(folder:folderClasses:model:modelClasses:)``).
+    public static func imageFolderEvaluation(path: String, imageSize: Int, classNames: [String], model: String,
+                                             heldOut: (count: Int, limitTrain: Int?)?, limit: Int?,
+                                             maxMemory: Int) throws(ImageFolderError) -> (images: ImageDataset, what: String) {
+        let layout = try ImageFolderLayout.scan(path)
+        var samples: [ImageFolder.Sample], what: String
+        if let heldOut {
+            samples = select(layout.train.samples, limit: heldOut.limitTrain, held: heldOut.count).held
+            what = "the \(samples.count) images of \(layout.train.root) the run held out (--val-split \(heldOut.count), spread over the classes)"
+        } else if let evaluation = layout.evaluation {
+            (samples, what) = (evaluation.samples, "\(evaluation.root)")
+        } else if layout.isSplit {
+            throw .noEvaluationFolder(path: path)
+        } else {
+            (samples, what) = (layout.train.samples, "every image of \(path)")
+        }
+        if layout.train.classNames != classNames {
+            throw .classesDifferFromModel(folder: layout.evaluation?.root ?? layout.train.root, folderClasses: layout.train.classNames,
+                                          model: model, modelClasses: classNames)
+        }
+        samples = spread(samples, limit: limit)
+        let loader = ImageFolderLoader(imageSide: imageSize)
+        try loader.checkMemory(images: samples.count, limit: maxMemory, path: path, flag: RunOption.maxMemory.flag)
+        return (try loader.load(samples, classNames: classNames).0, what)
     }
 }

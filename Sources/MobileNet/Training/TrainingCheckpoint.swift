@@ -41,6 +41,16 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
         self.std = std
     }
 
+    /// The key under which model files a run saves (`model.safetensors` of each checkpoint,
+    /// `best.safetensors`) carry this description as JSON, so a model file copied elsewhere
+    /// still says how its images are prepared.
+    public static let metadataKey = "dataset"
+
+    /// The description a model file carries (``metadataKey``), nil when it has none or it does not decode.
+    public static func recorded(in file: SafetensorsFile) -> CheckpointDataset? {
+        file.metadata[metadataKey].flatMap { try? JSONDecoder().decode(CheckpointDataset.self, from: Data($0.utf8)) }
+    }
+
     /// True for a run on an image folder.
     public var isImageFolder: Bool { name == Self.imageFolderName }
     /// ``imageSize``, or CIFAR's 32 for a checkpoint that predates it.
@@ -57,7 +67,8 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
 
 /// A training checkpoint: a folder holding
 /// - `model.safetensors`: the model alone, the PyTorch model's state_dict names, loadable in PyTorch
-///   with `model.load_state_dict(safetensors.torch.load_file(p), strict=True)`;
+///   with `model.load_state_dict(safetensors.torch.load_file(p), strict=True)`; its metadata
+///   holds `global_step` and `dataset` (``CheckpointDataset``) too;
 /// - `training_state.safetensors`: SGD's momentum buffers as `momentum_buffer.<parameter
 ///   name>` (F32, the parameter's shape), and in `__metadata__` JSON strings: `format`,
 ///   `format_version`, `epoch` (0-based epoch in progress), `step` (steps of it done),
@@ -210,7 +221,7 @@ public struct TrainingCheckpoint: Sendable {
         try requireFinite(momentum)
 
         let position = ["global_step": "\(session.globalStep)", "epoch": "\(epoch)", "step": "\(step)"]
-        try model.save(to: folder + "/" + modelFileName, metadata: position)
+        try model.save(to: folder + "/" + modelFileName, metadata: position.merging([CheckpointDataset.metadataKey: jsonText(dataset)]) { a, _ in a })
         var writer = SafetensorsWriter()
         for (name, buffer) in momentum { writer.add(name, tensor: buffer) }
         writer.metadata = position.merging([
