@@ -61,3 +61,14 @@ struct ModelFileOptions: ParsableArguments {
     @Flag(help: "Ignore tensors the model does not have (PyTorch's strict=False); missing tensors are still an error.")
     var nonStrict = false
 }
+
+/// Class names from a text file, one per line (blank lines and surrounding spaces dropped),
+/// as `--class-names` takes them.
+/// - Throws: ``CommandFailure`` naming the file when it cannot be read.
+func readClassNames(_ path: String) throws -> [String] {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw CommandFailure("--class-names \(path): cannot read it (\(error.localizedDescription)); give a text file of class names, one per line.")
+    }
+    return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}

@@ -178,10 +178,9 @@ struct EvaluateCommand: ParsableCommand {
             path: dataPath, imageSize: description.resolvedImageSize, classNames: description.classNames, model: loaded.path,
             heldOut: held.map { ($0.count, $0.limitTrain) }, limit: limit, maxMemory: maxMemory?.bytes ?? RunOption.defaultMaxMemory)
         let augmentation = description.evaluationAugmentation
-        let numbers = { (values: [Float]) in values.map { "\($0)" }.joined(separator: ", ") }
         return EvaluationImages(images: images, augmentation: augmentation,
                                 line: "data: image folder, \(what): \(images.count) images at \(augmentation.imageSide)×\(augmentation.imageSide), "
-                                    + "normalised with mean (\(numbers(augmentation.mean))) and std (\(numbers(augmentation.std)))\(trainedOn == nil ? " (CIFAR's, the model records none)" : "")")
+                                    + "normalised with mean \(ChannelValues.text(augmentation.mean)) and std \(ChannelValues.text(augmentation.std))\(trainedOn == nil ? " (CIFAR's, the model records none)" : "")")
     }
 
     func run() throws {

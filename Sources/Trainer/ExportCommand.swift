@@ -111,11 +111,7 @@ struct ExportCommand: ParsableCommand {
     /// - Throws: when the count does not match the model's classes, or no names are known.
     func exportedClassNames(classes: Int, run: TrainingCheckpoint?) throws -> [String] {
         if let classNames {
-            let text: String
-            do { text = try String(contentsOfFile: classNames, encoding: .utf8) } catch {
-                throw CommandFailure("--class-names \(classNames): cannot read it (\(error.localizedDescription)); give a text file of class names, one per line.")
-            }
-            let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let names = try readClassNames(classNames)
             guard names.count == classes else {
                 throw CommandFailure("--class-names \(classNames) lists \(names.count) names, but the model has \(classes) classes; give one name per class, one per line.")
             }

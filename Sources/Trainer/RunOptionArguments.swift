@@ -40,3 +40,10 @@ struct MemoryArgument: ExpressibleByArgument {
         self.bytes = bytes
     }
 }
+
+extension ChannelValues {
+    /// "0.5,0.45,0.4": three values as `--mean`/`--std` take them.
+    static func text(_ values: [Float]) -> String {
+        values.map { "\($0)" }.joined(separator: ",")
+    }
+}

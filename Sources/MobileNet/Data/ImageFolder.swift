@@ -84,6 +84,18 @@ public struct ImageFolder: Sendable, Equatable {
                            skippedFiles: walker.skipped, skippedExamples: walker.skippedExamples)
     }
 
+    /// Every image file under `folder`, as a class folder's images are found (every folder
+    /// below walked, links followed, folders in path order, each one's files by name; a
+    /// class-major tree comes out class by class).
+    /// - Returns: the images' paths, and how many other files were skipped (with a few examples).
+    /// - Throws: ``ImageFolderError`` as ``scan(_:)`` (missing or unreadable folder, a loop, a name not UTF-8).
+    public static func imageFiles(under folder: String) throws(ImageFolderError) -> (paths: [String], skipped: Int, skippedExamples: [String]) {
+        var walker = FolderWalker()
+        let top = try walker.list(folder, isRoot: true)
+        let paths = try walker.files(under: folder, identity: top.identity, ancestors: [])
+        return (paths, walker.skipped, walker.skippedExamples)
+    }
+
     static func join(_ folder: String, _ name: String) -> String {
         folder.hasSuffix("/") ? folder + name : folder + "/" + name
     }
