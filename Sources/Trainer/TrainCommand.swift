@@ -15,6 +15,14 @@ struct TrainCommand: ParsableCommand {
         with 4-pixel zero padding, horizontal flip, normalisation with that tutorial's CIFAR-10 mean/std. \
         The schedule spans epochs × steps per epoch; the last partial batch is kept unless --drop-last.
 
+        Your own images: --data DIR with DIR/train/<class>/*.png|jpg|jpeg and DIR/val/<class>/… (or \
+        test/), or one tree DIR/<class>/… with --val-split N. Classes are the sorted subfolder names, \
+        as torchvision's ImageFolder has them. Every image is decoded and brought to --image-size S \
+        (shorter side to S with Pillow's antialiased bilinear filter, then the centre S×S) once, at \
+        load time, on every core, and kept as bytes (3·S² each; --max-memory caps the total); mean and \
+        std are computed from the training images unless --mean/--std are given. The checkpoint records \
+        the classes, S, mean and std for evaluate, predict and export.
+
         With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \
         in PyTorch, and training_state.safetensors) is saved after every epoch, and the model with \
         the best test accuracy (validation accuracy with --val-split) as DIR/best.safetensors. SIGINT, SIGTERM or SIGHUP finishes the current step, \

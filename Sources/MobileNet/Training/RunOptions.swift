@@ -111,7 +111,7 @@ extension RunOption {
         }
     public static let validationSplit = recorded(
         "val-split", \.validationSplit, property: "validationSplit",
-        help: "Hold out the last N training images as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
+        help: "Hold out the last N training images (an image folder: N spread evenly over its class-by-class listing, so every class keeps its share) as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
             o.validationSplit >= 0 ? nil : "must be zero or positive, got \(o.validationSplit)"
         }
     /// The sides --image-size accepts: from 8 (MobileNetV1's last maps 1×1) to 1024.
@@ -210,11 +210,11 @@ extension RunOption {
         "threads", help: "Threads for the engine and OpenBLAS; the default is all cores (under MPI: the cores shared among the ranks on one host). Results do not depend on it.",
         resume: .free)
     public static let limitTrain = recorded(
-        "limit-train", \.limitTrain, property: "limitTrain", help: "Train on the first N training images only (quick runs)", shownDefault: "all") { o in
+        "limit-train", \.limitTrain, property: "limitTrain", help: "Train on the first N training images only (an image folder: N spread over its classes; quick runs)", shownDefault: "all") { o in
             o.limitTrain.flatMap { $0 >= 2 ? nil : "must be at least 2, got \($0)" }
         }
     public static let limitTest = recorded(
-        "limit-test", \.limitTest, property: "limitTest", help: "Test on the first N test images only", shownDefault: "all") { o in
+        "limit-test", \.limitTest, property: "limitTest", help: "Test on the first N test images only (an image folder: N spread over its classes)", shownDefault: "all") { o in
             o.limitTest.flatMap { $0 >= 1 ? nil : "must be at least 1, got \($0)" }
         }
     public static let dropLast = recorded(
