@@ -44,10 +44,13 @@ public struct ImageFolder: Sendable, Equatable {
 
     /// The line to print when files were skipped, nil when none were: "skipped 3 files in
     /// DIR that are not .png/.jpg/.jpeg (e.g. DIR/cat/notes.txt, …)".
-    public var skippedNote: String? {
-        guard skippedFiles > 0 else { return nil }
-        let more = skippedFiles > skippedExamples.count ? ", …" : ""
-        return "note: skipped \(skippedFiles) file\(skippedFiles == 1 ? "" : "s") in \(root) that \(skippedFiles == 1 ? "is" : "are") not \(Self.extensionList) (e.g. \(skippedExamples.joined(separator: ", "))\(more))"
+    public var skippedNote: String? { Self.skippedNote(in: root, count: skippedFiles, examples: skippedExamples) }
+
+    /// The one line counting `count` skipped files under `root`, nil for none.
+    static func skippedNote(in root: String, count: Int, examples: [String]) -> String? {
+        guard count > 0 else { return nil }
+        let more = count > examples.count ? ", …" : ""
+        return "note: skipped \(count) file\(count == 1 ? "" : "s") in \(root) that \(count == 1 ? "is" : "are") not \(extensionList) (e.g. \(examples.joined(separator: ", "))\(more))"
     }
 
     /// ".png/.jpg/.jpeg".

@@ -43,9 +43,8 @@ public struct ImageFolderLayout: Sendable {
         }
         let train = try ImageFolder.scan(trainPath)
         let present = evaluationFolderNames.filter { isFolder(ImageFolder.join(root, $0)) }
-        var notes = [train.skippedNote].compactMap { $0 }
         guard let name = present.first else {
-            return ImageFolderLayout(root: root, train: train, evaluation: nil, isSplit: true, notes: notes)
+            return ImageFolderLayout(root: root, train: train, evaluation: nil, isSplit: true, notes: [train.skippedNote].compactMap { $0 })
         }
         let evaluation = try ImageFolder.scan(ImageFolder.join(root, name))
         if evaluation.classNames != train.classNames {
@@ -53,7 +52,9 @@ public struct ImageFolderLayout: Sendable {
                                  onlyInTrain: train.classNames.filter { !evaluation.classNames.contains($0) },
                                  onlyInOther: evaluation.classNames.filter { !train.classNames.contains($0) })
         }
-        notes += [evaluation.skippedNote].compactMap { $0 }
+        // One line for both folders' skipped files.
+        var notes = [ImageFolder.skippedNote(in: root, count: train.skippedFiles + evaluation.skippedFiles,
+                                             examples: Array((train.skippedExamples + evaluation.skippedExamples).prefix(3)))].compactMap { $0 }
         if present.count > 1 {
             notes.append("note: \(root) has both val/ and test/; val/ is evaluated (evaluate --data \(ImageFolder.join(root, "test")) scores test/)")
         }

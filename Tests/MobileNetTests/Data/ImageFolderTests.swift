@@ -106,10 +106,14 @@ import Testing
         try Self.inFolder { root in
             _ = ImageFolderFixture.tree(root, split: "train", classes: ["x", "y"], perClass: 3)
             _ = ImageFolderFixture.tree(root, split: "val", classes: ["x", "y"], perClass: 2, seed: 50)
+            CIFARFixture.write([1], to: root + "/train/x/Thumbs.db")
+            CIFARFixture.write([1], to: root + "/val/y/notes.txt")
             var options = TrainingOptions()
             options.imageSize = 8
             let data = try RunData.load(path: root, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 20, recorded: nil)
             #expect(data.kind == "image-folder" && data.train.count == 6 && data.test?.count == 4 && data.validation == nil)
+            // Both folders' skipped files in one line.
+            #expect(data.notes.filter { $0.contains("skipped") } == ["note: skipped 2 files in \(root) that are not .png/.jpg/.jpeg (e.g. \(root)/train/x/Thumbs.db, \(root)/val/y/notes.txt)"])
             let train = try ImageFolderLoader(imageSide: 8).load(try ImageFolder.scan(root + "/train").samples, classNames: ["x", "y"])
             #expect(data.train == train.0 && data.mean == train.1.mean && data.std == train.1.std)
             options.mean = [0.5, 0.5, 0.5]
