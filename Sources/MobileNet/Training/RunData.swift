@@ -105,6 +105,7 @@ public struct RunData {
     }
 
     private static func loadImageFolder(path: String, options: TrainingOptions, maxMemory: Int, recorded: CheckpointDataset?) throws -> RunData {
+        let started = monotonicSeconds()
         let layout = try ImageFolderLayout.scan(path)
         if layout.evaluation == nil && options.validationSplit == 0 {
             throw layout.isSplit ? ImageFolderError.noEvaluationFolder(path: path)
@@ -121,6 +122,7 @@ public struct RunData {
         let (train, statistics) = try loader.load(trainSamples, classNames: classes)
         let validation = heldSamples.isEmpty ? nil : try loader.load(heldSamples, classNames: classes).0
         let test = layout.evaluation == nil ? nil : try loader.load(testSamples, classNames: classes).0
+        let seconds = monotonicSeconds() - started
         let mean = options.mean ?? recorded?.mean ?? statistics.mean
         let std = options.std ?? recorded?.std ?? statistics.std
         let numbers = { (values: [Float]) in values.map { String(format: "%.4f", $0) }.joined(separator: ", ") }
@@ -129,7 +131,11 @@ public struct RunData {
         return RunData(kind: CheckpointDataset.imageFolderName, name: "image folder", train: train, validation: validation, test: test,
                        trainImages: listed.count, coarseLabels: false, mean: mean, std: std, computed: statistics,
                        validationRule: "spread over the classes",
-                       notes: layout.notes + ["normalisation: mean \(numbers(mean)), std \(numbers(std)) (\(source))"])
+                       notes: layout.notes + [
+                        String(format: "read %d images in %.1f s (listed, decoded and brought to %d×%d on %d thread(s); %@ in memory)",
+                               listed.count + testSamples.count, seconds, options.imageSize, options.imageSize, Parallel.threadCount,
+                               MemorySize.text((listed.count + testSamples.count) * loader.bytesPerImage)),
+                        "normalisation: mean \(numbers(mean)), std \(numbers(std)) (\(source))"])
     }
 
     /// The images of an image folder that `evaluate` scores with a model trained on
