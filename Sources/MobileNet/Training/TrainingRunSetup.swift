@@ -81,7 +81,7 @@ public struct TrainingRunSetup {
         let shard = dataParallel?.shard ?? .whole
         let augmentation = options.trainingAugmentation(mean: data.mean, std: data.std)
         // BatchNorm trains on more than one value per channel (PyTorch's rule): one image
-        // gives the last (smallest) maps' H×W values, ⌈S/32⌉²: 4 at 32×32 or 24×24, 1 at 16×16.
+        // gives the last (smallest) maps' H×W values, ⌈S/16⌉²: 4 at 32×32 or 24×24, 1 at 16×16.
         let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: augmentation.trainingCropSides)
         // Per rank, a shard needs that many images; synchronised, 1 (the global batch has more).
         let minimumShard = options.syncBatchNorm || valuesPerImage > 1 ? 1 : 2
