@@ -178,6 +178,10 @@ def decode_fixtures():
         ("progressive-97x61.jpg", save(down, format="JPEG", quality=80, progressive=True), "exact", None),
         ("grey-97x61.jpg", save(grey_photo, format="JPEG", quality=85), "exact", None),
     ]
+    # Three stray bytes before the end-of-image marker: libjpeg warns ("extraneous bytes before
+    # marker 0xd9") and, like Pillow, still gives the whole image.
+    jpeg = dict((name, data) for name, data, _, _ in cases)["rgb-97x61.jpg"]
+    cases.append(("extraneous-97x61.jpg", jpeg[:-2] + b"\x00\x01\x02" + jpeg[-2:], "exact", None))
     return cases
 
 

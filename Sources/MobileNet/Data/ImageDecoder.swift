@@ -40,8 +40,9 @@ public struct RGBImage: Sendable, Equatable {
 ///   smooth ("fancy") chroma upsampling, as Pillow decodes them: the same bytes as Pillow up
 ///   to differences between libjpeg-turbo versions (none measured, see ImageDecoderTests).
 ///   Grey is copied to R, G and B. CMYK and YCCK JPEGs are ``ImageError/unsupported(path:format:reason:)``.
-///   A truncated JPEG is ``ImageError/corrupt(path:format:reason:)``, as in Pillow; other
-///   libjpeg warnings (extraneous bytes, a bad Huffman code) decode as Pillow does.
+///   A truncated JPEG is ``ImageError/corrupt(path:format:reason:)``, as in Pillow; data
+///   libjpeg only warns about (stray bytes before a marker, a bad Huffman code) still gives
+///   the image, as in Pillow (stray bytes before the end marker: Pillow's bytes exactly).
 ///   Exif orientation is not applied (torchvision's loader does not apply it either).
 ///
 /// Limits: images over `maximumPixels` (``defaultMaximumPixels``, 64 megapixels) are refused

@@ -108,9 +108,11 @@ import FuzzTargets
     /// Inputs the png and jpeg targets found (Fixtures/fuzz/image). tablesOnlyJPEG.bin is a
     /// JPEG whose APP14 segment claims more bytes than the file has: libjpeg-turbo reads it as
     /// a stream of tables only and reports a 0×0 image, which used to trap in RGBImage.init.
+    /// The PNG headers claim 1 × 1,048,576 (within the target's pixel limit, over libpng's
+    /// 1,000,000 a side) and 16,777,215 × 4,294,967,295 pixels.
     @Test func keptImageInputsGiveTheirErrorNamingTheFile() throws {
         let inputs = try Self.keptInputs("image")
-        #expect(inputs.count >= 1)
+        #expect(inputs.count >= 3)
         for input in inputs {
             #expect(ImageFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
             do {
@@ -122,6 +124,14 @@ import FuzzTargets
         let tablesOnly = try #require(inputs.first { $0.name == "tablesOnlyJPEG.bin" })
         #expect(throws: ImageError.corrupt(path: "t.jpg", format: .jpeg, reason: "the header gives an empty image, 0×0 pixels")) {
             _ = try ImageDecoder.decode(tablesOnly.bytes, path: "t.jpg")
+        }
+        let tall = try #require(inputs.first { $0.name == "pngTallerThanLibpngReads.bin" })
+        #expect(throws: ImageError.unsupported(path: "t.png", format: .png, reason: "it is 1×1048576 pixels; libpng reads at most 1000000 pixels a side")) {
+            _ = try ImageDecoder.decode(tall.bytes, path: "t.png")
+        }
+        let huge = try #require(inputs.first { $0.name == "pngHeaderOf4GigapixelRows.bin" })
+        #expect(throws: ImageError.tooManyPixels(path: "h.png", width: 16_777_215, height: 4_294_967_295, limit: 1 << 20)) {
+            _ = try ImageDecoder.decode(huge.bytes, path: "h.png", maximumPixels: 1 << 20)
         }
     }
 
