@@ -109,10 +109,13 @@ import FuzzTargets
     /// JPEG whose APP14 segment claims more bytes than the file has: libjpeg-turbo reads it as
     /// a stream of tables only and reports a 0×0 image, which used to trap in RGBImage.init.
     /// The PNG headers claim 1 × 1,048,576 (within the target's pixel limit, over libpng's
-    /// 1,000,000 a side) and 16,777,215 × 4,294,967,295 pixels.
+    /// 1,000,000 a side) and 16,777,215 × 4,294,967,295 pixels. The two jpeg…AndTruncated
+    /// inputs are damaged (libjpeg's first warning is not the truncation one) and end without
+    /// an end-of-image marker: they used to decode with grey filling the missing rows, where
+    /// Pillow refuses them as truncated.
     @Test func keptImageInputsGiveTheirErrorNamingTheFile() throws {
         let inputs = try Self.keptInputs("image")
-        #expect(inputs.count >= 3)
+        #expect(inputs.count == 5)
         for input in inputs {
             #expect(ImageFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
             do {
@@ -125,6 +128,14 @@ import FuzzTargets
         #expect(throws: ImageError.corrupt(path: "t.jpg", format: .jpeg, reason: "the header gives an empty image, 0×0 pixels")) {
             _ = try ImageDecoder.decode(tablesOnly.bytes, path: "t.jpg")
         }
+        for name in ["jpegBogusMarkerLengthAndTruncated.bin", "jpegBadHuffmanCodeAndTruncated.bin"] {
+            let input = try #require(inputs.first { $0.name == name })
+            guard case .corrupt(_, .jpeg, let reason)? = Self.imageError(input.bytes) else {
+                Issue.record("\(name): expected a corrupt JPEG")
+                continue
+            }
+            #expect(reason.hasSuffix(", and the data ends before the end-of-image marker"), "\(name): \(reason)")
+        }
         let tall = try #require(inputs.first { $0.name == "pngTallerThanLibpngReads.bin" })
         #expect(throws: ImageError.unsupported(path: "t.png", format: .png, reason: "it is 1×1048576 pixels; libpng reads at most 1000000 pixels a side")) {
             _ = try ImageDecoder.decode(tall.bytes, path: "t.png")
@@ -132,6 +143,15 @@ import FuzzTargets
         let huge = try #require(inputs.first { $0.name == "pngHeaderOf4GigapixelRows.bin" })
         #expect(throws: ImageError.tooManyPixels(path: "h.png", width: 16_777_215, height: 4_294_967_295, limit: 1 << 20)) {
             _ = try ImageDecoder.decode(huge.bytes, path: "h.png", maximumPixels: 1 << 20)
+        }
+    }
+
+    static func imageError(_ bytes: [UInt8]) -> ImageError? {
+        do {
+            _ = try ImageDecoder.decode(bytes, path: "d.jpg")
+            return nil
+        } catch {
+            return error
         }
     }
 
