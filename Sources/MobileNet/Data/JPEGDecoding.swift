@@ -51,7 +51,11 @@ enum JPEGDecoding {
         var index = bytes.count - 2
         while index >= 0, !(bytes[index] == 0xFF && bytes[index + 1] == 0xDA) { index -= 1 }
         guard index >= 0 else { return false }
-        for k in (index + 2)..<(bytes.count - 1) where bytes[k] == 0xFF && bytes[k + 1] == 0xD9 { return true }
+        var marker = index + 2
+        while marker + 1 < bytes.count {
+            if bytes[marker] == 0xFF && bytes[marker + 1] == 0xD9 { return true }
+            marker += 1
+        }
         return false
     }
 }

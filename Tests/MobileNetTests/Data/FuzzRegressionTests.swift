@@ -112,10 +112,11 @@ import FuzzTargets
     /// 1,000,000 a side) and 16,777,215 × 4,294,967,295 pixels. The two jpeg…AndTruncated
     /// inputs are damaged (libjpeg's first warning is not the truncation one) and end without
     /// an end-of-image marker: they used to decode with grey filling the missing rows, where
-    /// Pillow refuses them as truncated.
+    /// Pillow refuses them as truncated. jpegScanMarkerAtTheEnd.bin ends with FF DA, which
+    /// made the search for that marker build an empty range the wrong way round (a trap).
     @Test func keptImageInputsGiveTheirErrorNamingTheFile() throws {
         let inputs = try Self.keptInputs("image")
-        #expect(inputs.count == 5)
+        #expect(inputs.count == 6)
         for input in inputs {
             #expect(ImageFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
             do {
@@ -144,6 +145,18 @@ import FuzzTargets
         #expect(throws: ImageError.tooManyPixels(path: "h.png", width: 16_777_215, height: 4_294_967_295, limit: 1 << 20)) {
             _ = try ImageDecoder.decode(huge.bytes, path: "h.png", maximumPixels: 1 << 20)
         }
+    }
+
+    /// The end-of-image search on hand-made byte strings, the edges included.
+    @Test func endOfImageMarkerMustFollowTheLastScan() {
+        func ends(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { JPEGDecoding.endsItsLastScan($0) } }
+        #expect(ends([0xFF, 0xD8, 0xFF, 0xDA, 0x12, 0xFF, 0x00, 0xFF, 0xD9]))
+        #expect(ends([0xFF, 0xDA, 0xFF, 0xD9, 0x00, 0x00]))                   // trailing bytes after the end
+        #expect(!ends([0xFF, 0xD8, 0xFF, 0xDA, 0x12, 0x34]))                  // cut inside the scan
+        #expect(!ends([0xFF, 0xD8, 0x00, 0xFF, 0xDA]))                        // the scan marker is the last thing
+        #expect(!ends([0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 0x01, 0x02]))      // an end before the last scan only
+        #expect(!ends([0xFF, 0xD8, 0xFF, 0xD9, 0x00]))                        // no scan at all
+        #expect(!ends([0xFF, 0xDA, 0xD9]))
     }
 
     static func imageError(_ bytes: [UInt8]) -> ImageError? {
