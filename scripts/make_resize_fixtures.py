@@ -178,7 +178,31 @@ def decode_fixtures():
         ("progressive-97x61.jpg", save(down, format="JPEG", quality=80, progressive=True), "exact", None),
         ("grey-97x61.jpg", save(grey_photo, format="JPEG", quality=85), "exact", None),
     ]
+    # Three stray bytes before the end-of-image marker (the decoder stops at the last scan).
+    encoded = dict((name, data) for name, data, _, _ in cases)
+    jpeg = encoded["rgb-97x61.jpg"]
+    cases.append(("extraneous-97x61.jpg", jpeg[:-2] + b"\x00\x01\x02" + jpeg[-2:], "exact", None))
+    cases.append(("damaged-300x200.jpg", damaged_but_complete(encoded["rgb-300x200.jpg"]), "exact", None))
     return cases
+
+
+def damaged_but_complete(jpeg):
+    """The JPEG with three bytes of its scan data replaced, the first such version (seeded)
+    that Pillow still decodes, to an image other than the undamaged one: libjpeg warns
+    ("Corrupt JPEG data: …") and, like Pillow, still gives the whole image."""
+    clean = Image.open(io.BytesIO(jpeg)).convert("RGB").tobytes()
+    scan = jpeg.index(b"\xff\xda") + 20
+    rng = np.random.default_rng(11)
+    while True:
+        damaged = bytearray(jpeg)
+        for offset in rng.integers(scan, len(jpeg) - 10, 3):
+            damaged[offset] = int(rng.integers(0, 256))
+        try:
+            decoded = Image.open(io.BytesIO(bytes(damaged))).convert("RGB").tobytes()
+        except OSError:
+            continue
+        if decoded != clean:
+            return bytes(damaged)
 
 
 def bad_fixtures(good_png, good_jpeg):

@@ -40,8 +40,11 @@ public struct RGBImage: Sendable, Equatable {
 ///   smooth ("fancy") chroma upsampling, as Pillow decodes them: the same bytes as Pillow up
 ///   to differences between libjpeg-turbo versions (none measured, see ImageDecoderTests).
 ///   Grey is copied to R, G and B. CMYK and YCCK JPEGs are ``ImageError/unsupported(path:format:reason:)``.
-///   A truncated JPEG is ``ImageError/corrupt(path:format:reason:)``, as in Pillow; other
-///   libjpeg warnings (extraneous bytes, a bad Huffman code) decode as Pillow does.
+///   A truncated JPEG is ``ImageError/corrupt(path:format:reason:)``, as in Pillow (libjpeg's
+///   "Premature end of JPEG file", or any warning when no end-of-image marker follows the
+///   last scan). Damaged scan data that libjpeg only warns about ("Corrupt JPEG data: …") in a
+///   complete file still gives the image, as in Pillow, with Pillow's bytes (measured: 296 of
+///   296 randomly damaged copies of a photo that both decode agree byte for byte).
 ///   Exif orientation is not applied (torchvision's loader does not apply it either).
 ///
 /// Limits: images over `maximumPixels` (``defaultMaximumPixels``, 64 megapixels) are refused

@@ -44,103 +44,128 @@ public enum ImageResize {
         // taps alone, so this equals resizing the whole image and cropping.
         let columns = ResampleTaps(inputSize: image.width, outputSize: newWidth, outputs: left..<(left + side))
         let rows = ResampleTaps(inputSize: image.height, outputSize: newHeight, outputs: top..<(top + side))
+        let rowRange = rows.inputRange
+        // Pass 1: the rows the vertical taps read, each `side` interleaved RGB pixels.
+        var intermediate = [UInt8](repeating: 0, count: rowRange.count * 3 * side)
+        image.pixels.withUnsafeBufferPointer { pixels in
+            intermediate.withUnsafeMutableBufferPointer { rowsOut in
+                for (k, y) in rowRange.enumerated() {
+                    let source = pixels.baseAddress! + y * 3 * image.width
+                    let destination = rowsOut.baseAddress! + k * 3 * side
+                    if columns.isIdentity {
+                        destination.update(from: source + 3 * columns.outputs.lowerBound, count: 3 * side)
+                    } else {
+                        columns.withTaps { taps in resampleRow(source, taps: taps, side: side, into: destination) }
+                    }
+                }
+            }
+        }
+        // Pass 2: each output row from its taps over those rows, written as three planes.
         return [UInt8](unsafeUninitializedCapacity: 3 * side * side) { output, count in
-            image.pixels.withUnsafeBufferPointer { pixels in
-                resample(pixels.baseAddress!, width: image.width, columns: columns, rows: rows, side: side,
-                         into: output.baseAddress!)
+            intermediate.withUnsafeMutableBufferPointer { buffer in
+                let rowsIn = buffer.baseAddress!
+                if rows.isIdentity {
+                    for i in 0..<side { storePlanar(rowsIn + i * 3 * side, row: i, side: side, into: output.baseAddress!) }
+                } else {
+                    var sums = [Int32](repeating: 0, count: 3 * side)
+                    var row = [UInt8](repeating: 0, count: 3 * side)
+                    sums.withUnsafeMutableBufferPointer { sums in
+                        row.withUnsafeMutableBufferPointer { row in
+                            rows.withTaps { taps in
+                                for i in 0..<side {
+                                    sumRows(rowsIn, firstRow: taps.starts[i] - rowRange.lowerBound, count: taps.counts[i],
+                                            weights: taps.weights + i * taps.windowSize, width: 3 * side, into: sums.baseAddress!)
+                                    for q in 0..<(3 * side) { row[q] = clamped(sums[q]) }
+                                    storePlanar(row.baseAddress!, row: i, side: side, into: output.baseAddress!)
+                                }
+                            }
+                        }
+                    }
+                }
             }
             count = 3 * side * side
         }
     }
 
-    /// The horizontal pass over the input rows the kept outputs need (or those rows as they
-    /// are, when the width does not change), into interleaved 8-bit rows of `side` pixels;
-    /// then the vertical pass into the planar output.
-    private static func resample(_ input: UnsafePointer<UInt8>, width: Int, columns: ResampleTaps, rows: ResampleTaps,
-                                 side: Int, into output: UnsafeMutablePointer<UInt8>) {
-        let rowRange = rows.inputRange
-        let stride = 3 * side
-        let rowsNeeded = [UInt8](unsafeUninitializedCapacity: rowRange.count * stride) { buffer, count in
-            let rowsOut = buffer.baseAddress!
-            for (k, y) in rowRange.enumerated() {
-                let source = input + y * 3 * width
-                let destination = rowsOut + k * stride
-                for j in 0..<side {
-                    if let taps = columns.taps(j) {
-                        for c in 0..<3 {
-                            destination[3 * j + c] = weightedSum(taps, source + c, step: 3)
-                        }
-                    } else {
-                        let x = columns.identityStart + j
-                        for c in 0..<3 { destination[3 * j + c] = source[3 * x + c] }
-                    }
-                }
-            }
-            count = rowRange.count * stride
-        }
-        rowsNeeded.withUnsafeBufferPointer { buffer in
-            let intermediate = buffer.baseAddress!
-            let plane = side * side
-            for i in 0..<side {
-                if let taps = rows.taps(i) {
-                    let shifted = ResampleTaps.Window(start: taps.start - rowRange.lowerBound, weights: taps.weights)
-                    for j in 0..<side {
-                        for c in 0..<3 {
-                            output[c * plane + i * side + j] = weightedSum(shifted, intermediate + 3 * j + c, step: stride)
-                        }
-                    }
-                } else {
-                    let source = intermediate + (rows.identityStart + i - rowRange.lowerBound) * stride
-                    for j in 0..<side {
-                        for c in 0..<3 { output[c * plane + i * side + j] = source[3 * j + c] }
-                    }
-                }
-            }
+    /// Output row i of the planes from one interleaved RGB row of `side` pixels.
+    @inline(__always)
+    private static func storePlanar(_ row: UnsafePointer<UInt8>, row i: Int, side: Int, into output: UnsafeMutablePointer<UInt8>) {
+        let plane = side * side
+        for j in 0..<side {
+            for c in 0..<3 { output[c * plane + i * side + j] = row[3 * j + c] }
         }
     }
 
-    /// clamp((2²¹ + Σₖ weightₖ · base[(start + k) · step]) >> 22, 0, 255).
-    @inline(__always)
-    private static func weightedSum(_ window: ResampleTaps.Window, _ base: UnsafePointer<UInt8>, step: Int) -> UInt8 {
-        var sum = 1 << (precisionBits - 1)
-        var pointer = base + window.start * step
-        for weight in window.weights {
-            sum += Int(pointer.pointee) * Int(weight)
-            pointer += step
+    /// Horizontal pass of one row: output pixel j (each of R, G, B) is
+    /// clamp((2²¹ + Σₖ weightₖ · source[starts[j] + k]) >> 22).
+    private static func resampleRow(_ source: UnsafePointer<UInt8>, taps: ResampleTaps.Buffers, side: Int,
+                                    into destination: UnsafeMutablePointer<UInt8>) {
+        let half = Int32(1 << (precisionBits - 1))
+        for j in 0..<side {
+            let weights = taps.weights + j * taps.windowSize
+            var pixel = source + 3 * taps.starts[j]
+            var (r, g, b) = (half, half, half)
+            for k in 0..<taps.counts[j] {
+                let weight = weights[k]
+                r &+= Int32(pixel[0]) &* weight
+                g &+= Int32(pixel[1]) &* weight
+                b &+= Int32(pixel[2]) &* weight
+                pixel += 3
+            }
+            destination[3 * j] = clamped(r)
+            destination[3 * j + 1] = clamped(g)
+            destination[3 * j + 2] = clamped(b)
         }
-        return UInt8(clamping: sum >> precisionBits)
+    }
+
+    /// Vertical pass of one output row: sums[q] = 2²¹ + Σₖ weightₖ · rows[(firstRow + k) · width + q].
+    private static func sumRows(_ rows: UnsafePointer<UInt8>, firstRow: Int, count: Int, weights: UnsafePointer<Int32>,
+                                width: Int, into sums: UnsafeMutablePointer<Int32>) {
+        sums.update(repeating: Int32(1 << (precisionBits - 1)), count: width)
+        for k in 0..<count {
+            let weight = weights[k]
+            let row = rows + (firstRow + k) * width
+            for q in 0..<width { sums[q] &+= Int32(row[q]) &* weight }
+        }
+    }
+
+    /// clamp(sum >> 22, 0, 255): Pillow's rounding back to 8 bits (sums are at most ~2³⁰).
+    @inline(__always)
+    private static func clamped(_ sum: Int32) -> UInt8 {
+        UInt8(clamping: sum >> Int32(precisionBits))
     }
 }
 
 /// The fixed-point taps of Pillow's BILINEAR resampling along one axis, for a range of outputs
 /// (the rule is in ``ImageResize``); none when the axis keeps its size.
 struct ResampleTaps {
-    /// The taps of one output sample: input samples start ..< start + weights.count.
-    struct Window {
-        var start: Int
-        var weights: ArraySlice<Int32>
+    /// The taps as pointers, valid inside ``withTaps(_:)``: kept output i reads inputs
+    /// starts[i] ..< starts[i] + counts[i] with weights[i · windowSize + k].
+    struct Buffers {
+        let starts: UnsafePointer<Int>
+        let counts: UnsafePointer<Int>
+        let weights: UnsafePointer<Int32>
+        let windowSize: Int
     }
 
     let outputs: Range<Int>
-    /// Windows' starts and sizes, and their weights (each window's padded to `windowSize`).
-    private let starts: [Int]
-    private let counts: [Int]
-    private let weights: [Int32]
-    private let windowSize: Int
-    /// The input samples the outputs read.
+    let starts: [Int]
+    let counts: [Int]
+    /// Each window's weights, padded with zeros to `windowSize`.
+    let weights: [Int32]
+    let windowSize: Int
+    /// The input samples the kept outputs read.
     let inputRange: Range<Int>
-    /// With no resampling, output i is input identityStart + i.
-    let identityStart: Int
+    /// True when the axis keeps its size: output i is input i, nothing is resampled.
+    var isIdentity: Bool { windowSize == 0 }
 
     init(inputSize: Int, outputSize: Int, outputs: Range<Int>) {
         self.outputs = outputs
         guard inputSize != outputSize else {
             starts = []; counts = []; weights = []; windowSize = 0
-            identityStart = outputs.lowerBound
             inputRange = outputs
             return
         }
-        identityStart = 0
         let scale = Double(inputSize) / Double(outputSize)
         let filterScale = max(scale, 1)
         let support = filterScale          // BILINEAR's support is 1, widened by the scale
@@ -171,11 +196,15 @@ struct ResampleTaps {
         inputRange = (starts.min() ?? 0)..<(zip(starts, counts).map { $0 + $1 }.max() ?? 0)
     }
 
-    /// The taps of the `index`-th kept output (0-based within `outputs`), nil with no resampling.
-    @inline(__always)
-    func taps(_ index: Int) -> Window? {
-        guard windowSize > 0 else { return nil }
-        let base = index * windowSize
-        return Window(start: starts[index], weights: weights[base..<(base + counts[index])])
+    /// Calls `body` with the taps as pointers. - Precondition: not ``isIdentity``.
+    func withTaps<R>(_ body: (Buffers) -> R) -> R {
+        starts.withUnsafeBufferPointer { starts in
+            counts.withUnsafeBufferPointer { counts in
+                weights.withUnsafeBufferPointer { weights in
+                    body(Buffers(starts: starts.baseAddress!, counts: counts.baseAddress!,
+                                 weights: weights.baseAddress!, windowSize: windowSize))
+                }
+            }
+        }
     }
 }

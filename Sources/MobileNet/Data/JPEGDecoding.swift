@@ -31,11 +31,31 @@ enum JPEGDecoding {
         }
         if status != 0 {
             let message = String(cString: tjGetErrorStr2(handle))
-            // A warning still gives the whole image; only truncation is refused.
             if tjGetErrorCode(handle) != TJERR_WARNING.rawValue || message.hasPrefix(truncationWarning) {
                 throw .corrupt(path: path, format: .jpeg, reason: message)
             }
+            // A warning (libjpeg reports only the first) still gives the whole image, as in
+            // Pillow, unless the data also ends early: damaged and truncated, which Pillow refuses.
+            if !endsItsLastScan(bytes) {
+                throw .corrupt(path: path, format: .jpeg, reason: "\(message), and the data ends before the end-of-image marker")
+            }
         }
         return RGBImage(width: Int(width), height: Int(height), pixels: pixels)
+    }
+
+    /// True when an end-of-image marker (FF D9) follows the last start-of-scan marker (FF DA).
+    /// Inside scan data every FF byte is followed by 00 or a restart marker, so the first
+    /// FF D9 after the last FF DA is the image's end.
+    static func endsItsLastScan(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 4 else { return false }
+        var index = bytes.count - 2
+        while index >= 0, !(bytes[index] == 0xFF && bytes[index + 1] == 0xDA) { index -= 1 }
+        guard index >= 0 else { return false }
+        var marker = index + 2
+        while marker + 1 < bytes.count {
+            if bytes[marker] == 0xFF && bytes[marker + 1] == 0xD9 { return true }
+            marker += 1
+        }
+        return false
     }
 }

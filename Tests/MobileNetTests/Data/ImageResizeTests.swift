@@ -83,10 +83,9 @@ import Testing
     /// (2²¹ + 70 · 1797559 + 140 · 599186) >> 22 = 211812322 >> 22 = 50.
     @Test func shrinkingTapsMatchAHandDerivation() {
         let taps = ResampleTaps(inputSize: 4, outputSize: 2, outputs: 0..<2)
-        #expect(taps.taps(0)?.start == 0)
-        #expect(taps.taps(0).map { Array($0.weights) } == [1797559, 1797559, 599186])
-        #expect(taps.taps(1)?.start == 1)
-        #expect(taps.taps(1).map { Array($0.weights) } == [599186, 1797559, 1797559])
+        #expect(taps.starts == [0, 1] && taps.counts == [3, 3])
+        #expect(taps.windowSize == 5)                                   // 2 · ⌈support⌉ + 1
+        #expect(taps.weights == [1797559, 1797559, 599186, 0, 0, 599186, 1797559, 1797559, 0, 0])
         #expect(taps.inputRange == 0..<4)
         // A 4 × 2 image of columns 0, 70, 140, 210 (every channel) shrunk to 2 × 1 by Resize(1)…
         let row: [UInt8] = [0, 70, 140, 210].flatMap { [UInt8]($0 == 0 ? [0, 0, 0] : [$0, $0, $0]) }
