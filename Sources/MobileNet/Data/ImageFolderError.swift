@@ -47,7 +47,7 @@ public enum ImageFolderError: Error, Equatable, CustomStringConvertible {
         case .noClassFolders(let path):
             return "\(path) holds neither CIFAR binary files nor class folders. An image folder has one subfolder per class (DIR/train/<class>/*.png and DIR/val/<class>/…, or DIR/<class>/… with --val-split N); a CIFAR folder holds data_batch_1.bin … or train.bin."
         case .oneClass(let path, let className):
-            return "\(path) has one class folder only, \(className); a classifier needs at least two. Add a folder per class beside it."
+            return "\(path) has one class folder only, '\(className)'; a classifier needs at least two. Add a folder per class beside it."
         case .emptyClassFolders(let paths):
             return "class folder\(paths.count == 1 ? "" : "s") \(paths.joined(separator: ", ")) hold\(paths.count == 1 ? "s" : "") no \(ImageFolder.extensionList) file. Add images or remove the folder\(paths.count == 1 ? "" : "s") (every subfolder is a class, as in torchvision's ImageFolder)."
         case .symlinkLoop(let path):
