@@ -128,6 +128,9 @@ import Testing
             let data = try RunData.load(path: root, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 20, recorded: nil)
             #expect(data.test == nil && data.trainImages == 12 && data.train.count == 9)
             #expect(data.validation?.labels == [0, 1, 2])
+            options.seed = 99
+            let otherSeed = try RunData.load(path: root, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 20, recorded: nil)
+            #expect(otherSeed.validation == data.validation && otherSeed.train == data.train, "the same held-out images for every seed")
             let samples = try ImageFolder.scan(root).samples
             let trainOnly = try ImageFolderLoader(imageSide: 8).load([0, 1, 2, 4, 5, 6, 8, 9, 10].map { samples[$0] }, classNames: ["p", "q", "r"])
             #expect(data.train == trainOnly.0 && data.mean == trainOnly.1.mean)
