@@ -44,9 +44,13 @@ extension CIFARDataset: LabelledImages {
 /// One split of any data set in memory (a CIFAR split, an image folder's images brought to
 /// L×L), as a run trains and evaluates on it; see ``LabelledImages`` for the layout.
 public struct ImageDataset: LabelledImages, Equatable {
+    /// N × 3·L² bytes, R, G, B planes per image.
     public var images: [UInt8]
+    /// N labels in `0..<classNames.count`.
     public var labels: [Int32]
+    /// Class names, index = label.
     public var classNames: [String]
+    /// L, the side of every image.
     public var imageSide: Int
 
     /// - Precondition: `imageSide >= 1`, `images.count == labels.count · 3·imageSide²`, every

@@ -25,6 +25,7 @@ public struct ImageFolder: Sendable, Equatable {
     public struct Sample: Sendable, Equatable {
         /// The file's path: ``root`` + "/" + class + "/" + any subfolders + "/" + name.
         public var path: String
+        /// The class index: the class folder's position in ``ImageFolder/classNames``.
         public var label: Int32
     }
 

@@ -2,7 +2,9 @@ import Foundation
 
 /// One class of a prediction: its index (label), name and softmax probability.
 public struct ClassProbability: Equatable, Sendable {
+    /// The class index (logit position).
     public var index: Int
+    /// The class name (``CheckpointDataset/classNames``).
     public var name: String
     /// softmax(logits)[index], in [0, 1].
     public var probability: Double

@@ -14,6 +14,7 @@ public struct RunData {
     public let kind: String
     /// What the data is, for people: "CIFAR-10", "image folder".
     public let name: String
+    /// The images trained on (after `--limit-train`, without the held-out ones).
     public let train: ImageDataset
     /// The held-out training images (nil without `--val-split`).
     public let validation: ImageDataset?
@@ -23,8 +24,9 @@ public struct RunData {
     public let trainImages: Int
     /// CIFAR-100 on the coarse superclasses.
     public let coarseLabels: Bool
-    /// The normalisation (R, G, B), from the flags, the checkpoint, the training images, or CIFAR's recipe.
+    /// The normalisation's mean (R, G, B), from the flags, the checkpoint, the training images, or CIFAR's recipe.
     public let mean: [Float]
+    /// The normalisation's standard deviation (R, G, B), from the same source.
     public let std: [Float]
     /// The statistics of the training images' pixels (image folders; nil for CIFAR).
     public let computed: ChannelStatistics?

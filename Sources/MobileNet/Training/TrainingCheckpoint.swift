@@ -20,9 +20,10 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
     /// The side S of the images trained on; nil in checkpoints written before it was
     /// recorded, which trained on CIFAR at 32 (``resolvedImageSize``).
     public var imageSize: Int?
-    /// The normalisation used (R, G, B of pixels scaled to [0, 1]); nil in checkpoints
+    /// The normalisation's mean (R, G, B of pixels scaled to [0, 1]); nil in checkpoints
     /// written before it was recorded, which used the reference recipe's CIFAR values.
     public var mean: [Float]?
+    /// The normalisation's standard deviation (R, G, B); nil as ``mean``.
     public var std: [Float]?
 
     /// ``name`` of an image folder run.
