@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func evaluateGivesTheRunsOwnTestFiguresWithoutRetypingAnything() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             ImageFolderRunTests.writeFolder(root + "/data")
             let setup = try TrainingRunSetup(ImageFolderRunTests.request(root + "/data", checkpoints: root + "/ck"))
             try setup.prepareCheckpointDirectory()
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func aFolderWithOtherClassesIsRefusedNamingBoth() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             ImageFolderRunTests.writeFolder(root + "/data")
             _ = ImageFolderFixture.tree(root + "/other", classes: ["ant", "bee", "cat"], perClass: 1, side: 20)
             let setup = try TrainingRunSetup(ImageFolderRunTests.request(root + "/data", checkpoints: root + "/ck"))
@@ -67,7 +67,7 @@ import Testing
     /// A run on one tree with --val-split: `evaluate --split validation` scores exactly the
     /// images the run held out (spread over the classes), read from the checkpoint.
     @Test func validationSplitOfATreeIsTheRunsHeldOutImages() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root + "/tree", classes: ["p", "q", "r"], perClass: 4, side: 16)
             let request = TrainingRunRequest(overrides: [.set(\.epochs, 1), .set(\.batchSize, 4), .set(\.widthMultiplier, 0.125),
                                                          .set(\.imageSize, 16), .set(\.validationSplit, 3)].compactMap { $0 },

@@ -8,7 +8,7 @@ import Testing
 /// keeps the description, so `predict` needs no flags with it either.
 @Suite struct ImageFolderExportTests {
     @Test func exportWritesTheRunsDescription() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             let setup = try PredictCommandTests.trainedRun(root)
             try ExportCommandTests.command(["--checkpoint", root + "/ck", "--output", root + "/m.onnx"]).run()
             let graph = try ONNXReadBack(Array(try Data(contentsOf: URL(fileURLWithPath: root + "/m.onnx"))))

@@ -34,7 +34,7 @@ import Testing
     /// `predict --format csv` (the folded one) agree on every image's top-1 class, and
     /// predict's probabilities are the softmax of evaluate's logits within the folding's 1e-4.
     @Test func predictsEvaluatesTop1ImageForImage() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = try Self.trainedRun(root)
             let val = root + "/data/val"
             try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", root + "/ck", "--data", val,
@@ -66,7 +66,7 @@ import Testing
     /// Text, JSON and CSV reports of the same predictions; an unreadable image is left out of
     /// the report, named on standard error, and the exit status is 1; the others are predicted.
     @Test func reportsAndAnUnreadableImage() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = try Self.trainedRun(root)
             let image = root + "/data/val/bee/1.png"
             CIFARFixture.write(Array("not an image".utf8), to: root + "/broken.png")
@@ -89,7 +89,7 @@ import Testing
     /// What the user passes must agree with the checkpoint: another --image-size, other class
     /// names or another --mean are refused naming the flag and both values; nothing is written.
     @Test func flagsContradictingTheCheckpointAreRefused() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = try Self.trainedRun(root)
             let image = root + "/data/val/ant/0.png"
             CIFARFixture.write(lines: ["ant", "bee", "cat"], to: root + "/names.txt")

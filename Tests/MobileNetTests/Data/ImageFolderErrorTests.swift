@@ -27,7 +27,7 @@ import Testing
     /// A truncated PNG, a text file named .jpg and an empty .png: every failure is listed
     /// with its file and the decoder's reason, after the others were tried.
     @Test func badImagesAreNamedTogether() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["a", "b"], perClass: 2)
             let good = try Data(contentsOf: URL(fileURLWithPath: root + "/a/0.png"))
             try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: root + "/a/1.png"))
@@ -47,7 +47,7 @@ import Testing
     /// limit here 63 pixels, an 8×8 image has 64); a read failure (injected: root reads
     /// anything) names the file and the system's reason.
     @Test func tooLargeAndUnreadableImagesAreNamed() throws {
-        ImageFolderTests.inFolder { root in
+        CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["a", "b"], perClass: 1)
             let small = ImageFolderLoader(imageSide: 8, maximumPixels: 63)
             guard case .unreadableImages(2, let failures)? = Self.folderError({ try Self.load(root, loader: small) }) else { return }
@@ -63,20 +63,20 @@ import Testing
     }
 
     @Test func emptyClassFolderOneClassAndNoClassesAreRefused() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["a", "b"], perClass: 1)
             try FileManager.default.createDirectory(atPath: root + "/c/sub", withIntermediateDirectories: true)
             CIFARFixture.write([1], to: root + "/c/sub/notes.txt")
             #expect(Self.folderError { _ = try ImageFolder.scan(root) } == .emptyClassFolders(paths: [root + "/c"]))
             #expect(ImageFolderError.emptyClassFolders(paths: [root + "/c"]).description.contains("\(root)/c holds no .png/.jpg/.jpeg file"))
         }
-        ImageFolderTests.inFolder { root in
+        CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["only"], perClass: 2)
             let error = Self.folderError { _ = try ImageFolder.scan(root) }
             #expect(error == .oneClass(path: root, className: "only"))
             #expect(error?.description.contains("at least two") == true)
         }
-        ImageFolderTests.inFolder { root in
+        CIFARFixture.withFolder { root in
             CIFARFixture.write([1], to: root + "/loose.png")
             #expect(Self.folderError { _ = try ImageFolder.scan(root) } == .noClassFolders(path: root))
             #expect(Self.folderError { _ = try ImageFolder.scan(root + "/missing") } == .missingFolder(path: root + "/missing"))
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func validationClassesMustBeTrainingsClasses() throws {
-        ImageFolderTests.inFolder { root in
+        CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, split: "train", classes: ["cat", "dog", "emu"], perClass: 1)
             _ = ImageFolderFixture.tree(root, split: "val", classes: ["cat", "dog", "fox"], perClass: 1)
             let error = Self.folderError { _ = try ImageFolderLayout.scan(root) }
@@ -96,7 +96,7 @@ import Testing
 
     /// A link to a folder it sits in, and a link to itself, are loops; a link elsewhere is followed.
     @Test func symlinkLoopsAreRefused() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["a", "b"], perClass: 1)
             try FileManager.default.createDirectory(atPath: root + "/a/deeper", withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: root + "/a/deeper/up", withDestinationPath: root + "/a")
@@ -111,7 +111,7 @@ import Testing
 
     /// A name that is not UTF-8 (Latin-1 "café.png") is named with its byte escaped.
     @Test func nonUTF8NamesAreNamedEscaped() throws {
-        ImageFolderTests.inFolder { root in
+        CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["a", "b"], perClass: 1)
             let raw = Array((root + "/a/caf").utf8) + [0xE9] + Array(".png".utf8) + [0]
             let fd = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
@@ -126,7 +126,7 @@ import Testing
     /// The memory check comes before any decoding and names the figure and the flag; one
     /// tree without --val-split and train/ without val/ are refused with what to do.
     @Test func runDataRefusesWhatItCannotUse() throws {
-        ImageFolderTests.inFolder { root in
+        CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, split: "train", classes: ["a", "b"], perClass: 2)
             CIFARFixture.write(Array("corrupt".utf8), to: root + "/train/a/9.png")
             var options = TrainingOptions()

@@ -5,18 +5,11 @@ import Testing
 /// Image folders listed as torchvision's ImageFolder lists them, decoded and brought to
 /// S×S once, with their normalisation computed in the same pass.
 @Suite struct ImageFolderTests {
-    /// Runs `body` on a fresh folder, removed afterwards.
-    static func inFolder<T>(_ body: (String) throws -> T) rethrows -> T {
-        let root = CIFARFixture.temporaryFolder()
-        defer { CIFARFixture.remove(root) }
-        return try body(root)
-    }
-
     /// Classes are the subfolders sorted by code point (Python's sort of str), a link to a
     /// folder included: decomposed "e\u{301}" (0x65 0x301) sorts before "f" and precomposed
     /// "é" (0xE9) after it, where Swift's String order would take the two é as equal.
     @Test func classesAreSubfoldersInCodePointOrder() throws {
-        try Self.inFolder { root in
+        try CIFARFixture.withFolder { root in
             let names = ["f", "e\u{301}", "\u{e9}", "B", "a"]
             for (k, name) in names.enumerated() { ImageFolderFixture.write([.init(path: "\(name)/0.png", seed: UInt64(k))], under: root) }
             ImageFolderFixture.write([.init(path: "../\((root as NSString).lastPathComponent)-linked/0.png")], under: root)
@@ -35,7 +28,7 @@ import Testing
     /// files by name; .png/.jpg/.jpeg in any case are images, the rest is skipped and
     /// counted, files beside the class folders too.
     @Test func filesFollowTorchvisionsWalkAndExtensions() throws {
-        try Self.inFolder { root in
+        try CIFARFixture.withFolder { root in
             let images = ["cat/z.png", "cat/B.png", "cat/a.PNG", "cat/c.Jpeg", "cat/a/x.jpg", "cat/a b/y.png", "cat/a-b/w.png",
                           "cat/a/deeper/v.png", "dog/1.png"]
             ImageFolderFixture.write(images.map { .init(path: $0, jpeg: $0.lowercased().hasSuffix("jpg") || $0.hasSuffix("Jpeg")) }, under: root)
@@ -57,7 +50,7 @@ import Testing
     /// (``ImageResize``, checked against Pillow in ImageResizeTests); mean and std are those
     /// of the S×S pixels, computed here directly in Double.
     @Test func loadingDecodesResizesAndComputesTheNormalisation() throws {
-        try Self.inFolder { root in
+        try CIFARFixture.withFolder { root in
             let files: [ImageFolderFixture.File] = [.init(path: "a/0.png", width: 8, height: 8, seed: 1),
                                                     .init(path: "a/1.png", width: 8, height: 8, seed: 2),
                                                     .init(path: "b/0.png", width: 12, height: 9, seed: 3)]
@@ -103,7 +96,7 @@ import Testing
     /// the held-out images spread over the classes), with the normalisation computed from
     /// the training images alone.
     @Test func runDataOfBothLayouts() throws {
-        try Self.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, split: "train", classes: ["x", "y"], perClass: 3)
             _ = ImageFolderFixture.tree(root, split: "val", classes: ["x", "y"], perClass: 2, seed: 50)
             CIFARFixture.write([1], to: root + "/train/x/Thumbs.db")
@@ -120,7 +113,7 @@ import Testing
             let given = try RunData.load(path: root, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 20, recorded: nil)
             #expect(given.mean == [0.5, 0.5, 0.5] && given.std == train.1.std)
         }
-        try Self.inFolder { root in
+        try CIFARFixture.withFolder { root in
             _ = ImageFolderFixture.tree(root, classes: ["p", "q", "r"], perClass: 4)
             var options = TrainingOptions()
             options.imageSize = 8
@@ -140,7 +133,7 @@ import Testing
     /// CIFAR binaries are recognised first (a folder with both is CIFAR, read as before);
     /// --image-size other than 32 is refused on CIFAR.
     @Test func cifarBinariesWinBesideClassFolders() throws {
-        try Self.inFolder { root in
+        try CIFARFixture.withFolder { root in
             let (train, test) = CIFARFixture.writeCIFAR10(in: root)
             _ = ImageFolderFixture.tree(root, classes: ["x", "y"], perClass: 1)
             var options = TrainingOptions()
@@ -151,6 +144,44 @@ import Testing
             #expect(throws: TrainingRunSetupError.self) {
                 try RunData.load(path: root, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 20, recorded: nil)
             }
+        }
+    }
+
+    /// CIFAR written as a PNG folder (as scripts/make_image_folder.py writes it: class
+    /// folders, files named by record index) loads to the binaries' images byte for byte,
+    /// class by class: the folder is the binaries reordered, nothing else. A run on it differs
+    /// from one on the binaries by the order alone (and by the normalisation unless
+    /// --mean/--std give the recipe's), which changes each epoch's shuffle and every crop.
+    @Test func aPNGCopyOfCIFARIsTheBinariesReordered() throws {
+        try CIFARFixture.withFolder { root in
+            try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+            // Every class in both splits, in an order that is not class by class.
+            var (train, test) = (CIFARFixture.split(count: 20, classes: 10, seed: 3), CIFARFixture.split(count: 10, classes: 10, seed: 4))
+            train.labels = (0..<20).map { Int32($0 * 7 % 10) }
+            test.labels = (0..<10).map { Int32($0 * 3 % 10) }
+            for (k, file) in Dataset.cifar10.batchFiles(.train).enumerated() {
+                CIFARFixture.write(CIFARFixture.records(train, (4 * k) ..< (4 * k + 4)), to: root + "/bin/" + file)
+            }
+            CIFARFixture.write(CIFARFixture.records(test, 0..<10), to: root + "/bin/test_batch.bin")
+            CIFARFixture.write(lines: CIFARFixture.cifar10Names, to: root + "/bin/batches.meta.txt")
+            for (split, records) in [("train", train), ("test", test)] {
+                for i in 0..<records.count {
+                    let planes = Array(records.images[i * 3072 ..< (i + 1) * 3072])
+                    let rgb = (0..<1024).flatMap { p in (0..<3).map { planes[$0 * 1024 + p] } }
+                    let folder = "\(root)/png/\(split)/\(CIFARFixture.cifar10Names[Int(records.labels[i])])"
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    ImageFolderFixture.writePNG(rgb, width: 32, height: 32, to: folder + "/" + String(format: "%05d.png", i))
+                }
+            }
+            var options = TrainingOptions()
+            (options.mean, options.std) = (AugmentationOptions.cifarMean, AugmentationOptions.cifarStd)
+            let binaries = try RunData.load(path: root + "/bin", options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 30, recorded: nil)
+            let folder = try RunData.load(path: root + "/png", options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 30, recorded: nil)
+            // Class-major, record index ascending within a class: the folder's order.
+            let order = { (labels: [Int32]) in labels.indices.sorted { (labels[$0], $0) < (labels[$1], $1) } }
+            #expect(folder.train == binaries.train.subset(order(train.labels)))
+            #expect(folder.test == binaries.test?.subset(order(test.labels)))
+            #expect(folder.train.classNames == CIFARFixture.cifar10Names && folder.mean == binaries.mean && folder.std == binaries.std)
         }
     }
 }

@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func checkpointRecordsTheDataAndResumesBitForBit() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             Self.writeFolder(root + "/data")
             let whole = try TrainingRunSetup(Self.request(root + "/data"))
             #expect(whole.data.kind == "image-folder" && whole.train.count == 12 && whole.test?.count == 6 && whole.options.numClasses == 3)
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func aResumeThatContradictsTheImagesIsRefused() throws {
-        try ImageFolderTests.inFolder { root in
+        try CIFARFixture.withFolder { root in
             Self.writeFolder(root + "/data")
             let first = try TrainingRunSetup(Self.request(root + "/data", checkpoints: root + "/ck"))
             try first.prepareCheckpointDirectory()
