@@ -42,10 +42,14 @@ public struct RunData {
     ///   - recorded: the resumed checkpoint's data set (its kind and normalisation are kept).
     ///   - maxMemory: the bytes an image folder's decoded images may take (`--max-memory`).
     /// - Throws: ``CIFARError``, ``ImageFolderError``, ``TrainingRunSetupError/flagsDoNotFitData(_:)``
-    ///   for a `--val-split` that leaves fewer than 2 training images or an `--image-size` on CIFAR.
+    ///   for a `--val-split` that leaves fewer than 2 training images, an `--image-size` on CIFAR
+    ///   or `--coarse-labels` on an image folder.
     public static func load(path: String, options: TrainingOptions, dataset: Dataset?, coarseLabels: Bool,
                             maxMemory: Int, recorded: CheckpointDataset?) throws -> RunData {
         if recorded?.isImageFolder ?? (dataset == nil && isImageFolder(path)) {
+            if coarseLabels {
+                throw TrainingRunSetupError.flagsDoNotFitData("\(RunOption.coarseLabels.flag) applies to CIFAR-100, but \(path) is an image folder, whose classes are its class folders; leave \(RunOption.coarseLabels.flag) out.")
+            }
             return try loadImageFolder(path: path, options: options, maxMemory: maxMemory, recorded: recorded)
         }
         return try loadCIFAR(path: path, options: options, dataset: dataset, coarseLabels: coarseLabels, recorded: recorded)

@@ -139,6 +139,9 @@ import Testing
             options.validationSplit = 0
             #expect(Self.folderError { _ = try RunData.load(path: root, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 30, recorded: nil) }
                     == .noEvaluationFolder(path: root))
+            #expect {
+                try RunData.load(path: root, options: options, dataset: nil, coarseLabels: true, maxMemory: 1 << 30, recorded: nil)
+            } throws: { "\($0)".contains("--coarse-labels applies to CIFAR-100") }
             let tree = root + "/train"
             let needsSplit = Self.folderError { _ = try RunData.load(path: tree, options: options, dataset: nil, coarseLabels: false, maxMemory: 1 << 30, recorded: nil) }
             #expect(needsSplit == .needsValidationSplit(path: tree, flag: "--val-split"))
