@@ -3,7 +3,7 @@
 #   make check-layers         the folders of Sources/MobileNet only use folders below them (docs/architecture.md)
 #   make train [EPOCHS=60]    train on CIFAR-10 (downloads it into data/ when not found)
 #   make bench                counted and timed cost of standard vs separable convolution
-#   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers, each for FUZZ_SECONDS
+#   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers and the PNG and JPEG decoders, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
 #   make test-python          the PyTorch model in python/mobilenet_cpu against the golden fixture (needs torch; part of make test when installed)
 #   make test-onnx            exported ONNX models through onnx.checker and onnxruntime against the engine (part of `make test`)
@@ -19,7 +19,7 @@ THREADS ?= $(shell nproc)
 SHARED_DATA := ../shared/data/cifar-10-batches-bin
 DATA ?= $(if $(wildcard $(SHARED_DATA)/data_batch_1.bin),$(SHARED_DATA),data/cifar-10-batches-bin)
 TRAIN_FLAGS ?=
-APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+APT_PACKAGES := libopenblas-dev liblapacke-dev libpng-dev libturbojpeg0-dev pkg-config
 # Release builds are tuned for the building machine's CPU (AVX2/AVX-512 for the depthwise and
 # BatchNorm kernels); set NATIVE= to build a portable x86-64 binary instead.
 NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
@@ -34,9 +34,10 @@ MPI_SCRATCH := .build-mpi
 MPI_PACKAGES := libopenmpi-dev openmpi-bin iproute2
 HAVE_MPI = $(shell command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi 2>/dev/null && echo yes)
 
-# Installs OpenBLAS (and pkg-config, which SwiftPM uses to find it) when missing.
+# Installs OpenBLAS, libpng and libjpeg-turbo's TurboJPEG (and pkg-config, which SwiftPM uses
+# to find them) when missing.
 deps:
-	@if ! pkg-config --exists openblas 2>/dev/null || ! dpkg -s liblapacke-dev >/dev/null 2>&1; then \
+	@if ! pkg-config --exists openblas libpng libturbojpeg 2>/dev/null || ! dpkg -s liblapacke-dev >/dev/null 2>&1; then \
 	  echo "Installing $(APT_PACKAGES) (apt-get)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
@@ -165,14 +166,16 @@ bench-peers: deps deps-onnx
 # libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over
 # FUZZ_TIMEOUT s, no allocation over FUZZ_MALLOC_MB). The corpus grows in fuzz/<target>/corpus
 # (git-ignored); a crash leaves fuzz/<target>/crash-* and fails the target. Inputs may grow to
-# 32 KiB (CIFAR: a few records) or 2 MiB (safetensors: the 1.8 MB golden model is a seed). Coverage comes from
+# 32 KiB (CIFAR: a few records), 64 KiB (PNG, JPEG: the fixture images are the seeds) or 2 MiB
+# (safetensors: the 1.8 MB golden model is a seed). Coverage comes from
 # -sanitize-coverage (what -sanitize=fuzzer adds) and libFuzzer's no-main runtime, entered
 # through LLVMFuzzerRunDriver: SwiftPM defines the executable's main, which clashes with
 # the main that -sanitize=fuzzer links in.
 FUZZ_SECONDS ?= 600
 FUZZ_TIMEOUT ?= 10
 FUZZ_MALLOC_MB ?= 1024
-FUZZ_TARGETS ?= cifar safetensors
+FUZZ_TARGETS ?= cifar safetensors png jpeg
+FUZZ_IMAGES := Tests/MobileNetTests/Fixtures/images
 FUZZ_DIR ?= fuzz
 FUZZ_SCRATCH := .build-fuzz
 LIBFUZZER = $(firstword $(wildcard $(dir $(realpath $(shell command -v $(SWIFT))))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-$(shell uname -m).a))
@@ -188,8 +191,10 @@ fuzz: deps
 	  mkdir -p $(FUZZ_DIR)/$$t/corpus; \
 	  $$bin $$t --write-seeds $(FUZZ_DIR)/$$t/seeds; \
 	  if [ $$t = safetensors ]; then cp Tests/MobileNetTests/Fixtures/mobilenet_v1_w025.safetensors $(FUZZ_DIR)/$$t/seeds/golden-w025; fi; \
+	  if [ $$t = png ]; then cp $(FUZZ_IMAGES)/decode/*.png $(FUZZ_IMAGES)/bad/*.png $(FUZZ_DIR)/$$t/seeds/; fi; \
+	  if [ $$t = jpeg ]; then cp $(FUZZ_IMAGES)/decode/*.jpg $(FUZZ_IMAGES)/bad/*.jpg $(FUZZ_DIR)/$$t/seeds/; fi; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/$$t/fuzz.log)"; \
-	  maxlen=$$( [ $$t = safetensors ] && echo 2097152 || echo 32768 ); \
+	  case $$t in safetensors) maxlen=2097152;; png|jpeg) maxlen=65536;; *) maxlen=32768;; esac; \
 	  if $$bin $$t $(FUZZ_DIR)/$$t/corpus $(FUZZ_DIR)/$$t/seeds -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen \
 	      -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -malloc_limit_mb=$(FUZZ_MALLOC_MB) \
 	      -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$t/ > $(FUZZ_DIR)/$$t/fuzz.log 2>&1; then \

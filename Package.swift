@@ -31,11 +31,24 @@ let package = Package(
             pkgConfig: "ompi",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
+        // PNG and JPEG decoding for image folders and predictions (Data/ImageDecoder.swift).
+        .systemLibrary(
+            name: "CPNG",
+            path: "Sources/CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            path: "Sources/CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
         .target(name: "Im2Col", path: "Sources/Im2Col"),
         .target(
             name: "MobileNet",
             dependencies: [
-                "COpenBLAS", "Im2Col",
+                "COpenBLAS", "Im2Col", "CPNG", "CTurboJPEG",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ],
             path: "Sources/MobileNet"

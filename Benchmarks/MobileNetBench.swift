@@ -8,7 +8,7 @@ struct MobileNetBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mobilenet-bench",
         abstract: "Count and time standard vs depthwise-separable convolution, layer by layer and for the whole network.",
-        subcommands: [RunCommand.self, CompareCommand.self, DepthwiseCommand.self, InferCommand.self],
+        subcommands: [RunCommand.self, CompareCommand.self, DepthwiseCommand.self, InferCommand.self, ImagesCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Re-executes with better OpenBLAS kernels when OpenBLAS fell back to generic ones.

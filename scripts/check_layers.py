@@ -252,17 +252,18 @@ def graph(files):
 def typecheck(root, files, layers=LAYERS, swiftc=None):
     """Type-checks each layer with only the layers below it. Returns (layer, compiler
     output) of the first layer that fails, or None. The C modules the library imports come
-    from the Sources folder above `root` (COpenBLAS's module map; a module map for Im2Col's
-    header, which SwiftPM otherwise writes)."""
+    from the Sources folder above `root` (the system-library module maps COpenBLAS, CPNG and
+    CTurboJPEG; a module map for Im2Col's header, which SwiftPM otherwise writes)."""
     swiftc = swiftc or os.environ.get("SWIFTC") or shutil.which("swiftc")
     if not swiftc:
         return "(all)", "swiftc not found: put the Swift toolchain's bin folder on PATH or set SWIFTC"
     sources = os.path.dirname(os.path.abspath(root))
     with tempfile.TemporaryDirectory() as scratch:
         flags = []
-        blas = os.path.join(sources, "COpenBLAS")
-        if os.path.isdir(blas):
-            flags += ["-I", blas]
+        for system_library in ("COpenBLAS", "CPNG", "CTurboJPEG"):
+            folder = os.path.join(sources, system_library)
+            if os.path.isdir(folder):
+                flags += ["-I", folder]
         im2col = os.path.join(sources, "Im2Col", "include", "Im2Col.h")
         if os.path.exists(im2col):
             with open(os.path.join(scratch, "module.modulemap"), "w") as handle:

@@ -1,7 +1,7 @@
 import Foundation
 import FuzzTargets
 
-/// `mobilenet-fuzz TARGET [libFuzzer arguments…]`, TARGET `cifar` or `safetensors`.
+/// `mobilenet-fuzz TARGET [libFuzzer arguments…]`, TARGET `cifar`, `safetensors`, `png` or `jpeg`.
 ///
 /// Built by `make fuzz` with coverage instrumentation and AddressSanitizer
 /// (`-DFUZZING`), it runs libFuzzer's driver on the target. Built plainly (as by
@@ -13,13 +13,15 @@ import FuzzTargets
 /// which clashes with the one `-sanitize=fuzzer` links in.
 @main
 enum FuzzMain {
-    static let targetNames = ["cifar", "safetensors"]
+    static let targetNames = ["cifar", "safetensors", "png", "jpeg"]
 
     /// The target's run function and its seeds.
     static func target(_ name: String) -> (run: ([UInt8]) -> String, seeds: () -> [(name: String, bytes: [UInt8])])? {
         switch name {
         case "cifar": return (CIFARFuzzInput.run, { CIFARFuzzInput.seeds })
         case "safetensors": return (SafetensorsFuzzInput.run, { SafetensorsFuzzInput.seeds })
+        // The image targets' seeds are the fixture images, copied by `make fuzz`.
+        case "png", "jpeg": return (ImageFuzzInput.run, { [] })
         default: return nil
         }
     }

@@ -44,6 +44,13 @@ struct LoadedModel {
         architecture = try ModelArchitecture(of: file)
         model = try MobileNetV1(contentsOf: file, strict: strict)
     }
+
+    /// What the model was trained on: the description its file carries (runs save it in
+    /// every model file), else that of the run the checkpoint belongs to; nil when neither
+    /// says (a PyTorch file, a model saved before it was recorded).
+    func trainedOn(checkpoint: String) -> CheckpointDataset? {
+        CheckpointDataset.recorded(in: file) ?? EvaluateCommand.recordedRun(of: checkpoint, modelPath: path)?.dataset
+    }
 }
 
 /// Options shared by the commands that read a model.
@@ -53,4 +60,15 @@ struct ModelFileOptions: ParsableArguments {
 
     @Flag(help: "Ignore tensors the model does not have (PyTorch's strict=False); missing tensors are still an error.")
     var nonStrict = false
+}
+
+/// Class names from a text file, one per line (blank lines and surrounding spaces dropped),
+/// as `--class-names` takes them.
+/// - Throws: ``CommandFailure`` naming the file when it cannot be read.
+func readClassNames(_ path: String) throws -> [String] {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw CommandFailure("--class-names \(path): cannot read it (\(error.localizedDescription)); give a text file of class names, one per line.")
+    }
+    return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }

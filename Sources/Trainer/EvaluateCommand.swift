@@ -3,23 +3,30 @@ import Foundation
 import MobileNet
 
 /// `mobilenet-train evaluate`: a model's test loss, top-1/top-5 accuracy, per-class
-/// accuracy and confusion matrix on a CIFAR test set.
+/// accuracy and confusion matrix on a CIFAR test set or an image folder.
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Evaluate a model on the CIFAR test set (or a run's validation images): loss, top-1 and top-5 accuracy, per-class accuracy, confusion matrix.",
+        abstract: "Evaluate a model on the CIFAR test set, an image folder (its val/ or test/), or a run's validation images: loss, top-1 and top-5 accuracy, per-class accuracy, confusion matrix.",
         discussion: """
         The width multiplier and class count come from the file (this project's metadata, or the \
-        tensor shapes of a state_dict PyTorch saved). Images are normalised with the reference \
-        recipe's CIFAR-10 mean/std, evaluated in eval mode (BatchNorm running statistics). A 20-class model on a \
-        CIFAR-100 folder is evaluated on the coarse superclasses.
+        tensor shapes of a state_dict PyTorch saved). Class names, image size, mean and std come \
+        from the run that trained the model (its checkpoint, or the model file's metadata): an \
+        image folder's images are resized and centre-cropped to that size and normalised as in \
+        training; a model without that record is taken as CIFAR's (32×32, the reference recipe's \
+        CIFAR-10 mean/std). Eval mode (BatchNorm running statistics). A 20-class model on a \
+        CIFAR-100 folder is evaluated on the coarse superclasses. An image folder whose class \
+        folders are not the model's classes is refused, naming both.
         """
     )
 
     @OptionGroup var model: ModelFileOptions
 
-    @Option(help: "CIFAR folder (or its parent) holding the test batch and the class names.")
-    var data: String = TrainCommand.defaultData
+    @Option(help: "CIFAR folder (or its parent) holding the test batch and the class names, or an image folder: DIR with train/ and val/ (or test/) evaluates val/ (or test/), a folder of class folders alone (DIR/test) evaluates all its images (default: the image folder the run recorded, else \(TrainCommand.defaultData)).")
+    var data: String?
+
+    @Option(help: "Image folders: the most memory the decoded images may take (512M, 4G, …); refused before decoding when more is needed (default half the physical memory).")
+    var maxMemory: MemoryArgument?
 
     @Option(help: "cifar10 or cifar100; recognised from the files when omitted.")
     var dataset: Dataset?
@@ -107,9 +114,15 @@ struct EvaluateCommand: ParsableCommand {
         return folder.flatMap { try? TrainingCheckpoint(folder: $0) }
     }
 
+    /// The data folder: --data, else the image folder the run recorded, else the default CIFAR folder.
+    func dataPath(trainedOn: CheckpointDataset?) -> String {
+        data ?? (trainedOn?.isImageFolder == true ? trainedOn?.dataPath : nil) ?? TrainCommand.defaultData
+    }
+
     /// The images of --split (the test batch, or the run's held-out training images),
     /// the first --limit-test of them.
-    func images(dataset: Dataset?, coarseLabels: Bool, heldOut: HeldOut?) throws -> CIFARDataset {
+    func images(dataset: Dataset?, coarseLabels: Bool, heldOut: HeldOut?, data: String? = nil) throws -> CIFARDataset {
+        let data = data ?? dataPath(trainedOn: nil)
         guard split == .validation, let heldOut else {
             return try CIFARDataset.load(directory: data, split: .test, dataset: dataset, coarseLabels: coarseLabels, limit: limit)
         }
@@ -123,46 +136,89 @@ struct EvaluateCommand: ParsableCommand {
         return validation.holdingOut(last: validation.count - limit).training
     }
 
+    /// The images to evaluate, as training prepared them.
+    struct EvaluationImages {
+        var images: ImageDataset
+        var augmentation: AugmentationOptions
+        /// The "data: …" line.
+        var line: String
+        var notes: [String] = []
+    }
+
+    /// A CIFAR split at 32×32, normalised as the model's run recorded (the recipe's by default).
+    func cifarImages(_ loaded: LoadedModel, trainedOn: CheckpointDataset?, held: HeldOut?, dataPath: String) throws -> EvaluationImages {
+        let classes = loaded.model.numClasses
+        if let trainedOn, trainedOn.resolvedImageSize != CIFARImage.side {
+            throw CommandFailure("\(loaded.path) was trained on \(trainedOn.resolvedImageSize)×\(trainedOn.resolvedImageSize) images, but \(dataPath) holds CIFAR's 32×32 ones. Evaluate it on an image folder (--data DIR).")
+        }
+        var test = try images(dataset: nil, coarseLabels: false, heldOut: held, data: dataPath)
+        if test.dataset == .cifar100 && classes == Dataset.cifar100.classCount(coarseLabels: true) {
+            test = try images(dataset: .cifar100, coarseLabels: true, heldOut: held, data: dataPath)
+        }
+        guard test.classNames.count == classes else {
+            throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) \(split) set in \(dataPath) has \(test.classNames.count). Give the data set the model was trained on.")
+        }
+        let heldText = held.map { h in
+            " (the last \(h.count) of the " + (h.limitTrain.map { "first \($0) " } ?? "") + "training images)"
+        } ?? ""
+        return EvaluationImages(images: ImageDataset(test), augmentation: trainedOn?.evaluationAugmentation ?? .evaluation,
+                                line: "data: \(test.dataset) \(split) set\(heldText), \(test.count) images from \(dataPath)",
+                                notes: test.classNamesFileMissing ? [CIFARDataset.fixedClassNamesNote(folder: dataPath)] : [])
+    }
+
+    /// An image folder's images at the run's size, normalised as the run recorded.
+    func folderImages(_ loaded: LoadedModel, trainedOn: CheckpointDataset?, held: HeldOut?, dataPath: String) throws -> EvaluationImages {
+        let classes = loaded.model.numClasses
+        let description = trainedOn ?? CheckpointDataset(name: Dataset.cifar10.rawValue, coarseLabels: false,
+                                                         classNames: classes == 10 ? Dataset.cifar10ClassNames : [], trainImages: 0)
+        guard description.classNames.count == classes else {
+            throw CommandFailure("\(loaded.path) does not record the classes, image size and normalisation it was trained with. Evaluate the run's checkpoint (its folder, or best.safetensors beside it).")
+        }
+        let (images, what) = try RunData.imageFolderEvaluation(
+            path: dataPath, imageSize: description.resolvedImageSize, classNames: description.classNames, model: loaded.path,
+            heldOut: held.map { ($0.count, $0.limitTrain) }, limit: limit, maxMemory: maxMemory?.bytes ?? RunOption.defaultMaxMemory)
+        let augmentation = description.evaluationAugmentation
+        return EvaluationImages(images: images, augmentation: augmentation,
+                                line: "data: image folder, \(what): \(images.count) images at \(augmentation.imageSide)×\(augmentation.imageSide), "
+                                    + "normalised with mean \(ChannelValues.text(augmentation.mean)) and std \(ChannelValues.text(augmentation.std))\(trainedOn == nil ? " (CIFAR's, the model records none)" : "")")
+    }
+
     func run() throws {
         setEngineThreads(threads)
         try reportingErrors {
             let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
-            try refuseOverwriting(inputs: [loaded.path])
+            let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint)
+            let dataPath = dataPath(trainedOn: trainedOn)
+            try refuseOverwriting(inputs: [loaded.path], dataFolder: dataPath)
             let held = split == .validation ? try heldOut(modelPath: loaded.path) : nil
             let classes = loaded.model.numClasses
-            var test = try images(dataset: dataset, coarseLabels: false, heldOut: held)
-            if test.dataset == .cifar100 && classes == Dataset.cifar100.classCount(coarseLabels: true) {
-                test = try images(dataset: .cifar100, coarseLabels: true, heldOut: held)
-            }
-            guard test.classNames.count == classes else {
-                throw CommandFailure("\(loaded.path) is a model with \(classes) classes, but the \(test.dataset) \(split) set in \(data) has \(test.classNames.count). Give the data set the model was trained on.")
-            }
+            let test = RunData.isImageFolder(dataPath)
+                ? try folderImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
+                : try cifarImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
             print("model: \(loaded.path) (\(loaded.architecture))")
-            let heldText = held.map { h in
-                " (the last \(h.count) of the " + (h.limitTrain.map { "first \($0) " } ?? "") + "training images)"
-            } ?? ""
             let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)" : ""
-            if test.classNamesFileMissing { print(CIFARDataset.fixedClassNamesNote(folder: data)) }
-            print("data: \(test.dataset) \(split) set\(heldText), \(test.count) images from \(data)\(augmentation)\n")
+            test.notes.forEach { print($0) }
+            print("\(test.line)\(augmentation)\n")
 
-            let loader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: batchSize))
+            let loader = BatchLoader(dataset: test.images, configuration: .evaluation(batchSize: batchSize, augmentation: test.augmentation))
             var logits: [Float] = [], labels: [Int64] = []
             let tally = EvaluationTally.evaluate(model: loaded.model, loader: loader, testTimeAugmentation: tta) { batchLogits, batch in
                 guard dumpLogits != nil else { return }
                 logits += batchLogits.nchwArray()
                 labels += batch.labels.map { Int64($0) }
             }
-            print(tally.text(classNames: test.classNames, set: split.rawValue), terminator: "")
+            let classNames = test.images.classNames
+            print(tally.text(classNames: classNames, set: split.rawValue), terminator: "")
             if let plot {
-                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(test.dataset) \(split) (\(test.count) images)\(tta == .flip ? ", flip TTA" : "")"
-                try AtomicFile.write(Data(ConfusionHeatMap.svg(tally.confusion, classNames: test.classNames, title: title).utf8), to: plot)
+                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(split) (\(test.images.count) images)\(tta == .flip ? ", flip TTA" : "")"
+                try AtomicFile.write(Data(ConfusionHeatMap.svg(tally.confusion, classNames: classNames, title: title).utf8), to: plot)
                 print("\nheat map: \(plot)")
             }
             if let dumpLogits {
                 var writer = SafetensorsWriter()
                 writer.add("logits", shape: [labels.count, classes], floats: logits)
                 writer.add("labels", shape: [labels.count], int64s: labels)
-                writer.metadata = ["model": loaded.path, "data": data, "images": "\(labels.count)"]
+                writer.metadata = ["model": loaded.path, "data": dataPath, "images": "\(labels.count)"]
                 try writer.write(to: dumpLogits)
                 print("logits: \(dumpLogits) [\(labels.count), \(classes)]")
             }
@@ -175,12 +231,13 @@ extension EvaluateCommand {
     /// same file twice, or a path ``OutputPath/check(inputs:dataFolders:)`` refuses (inside
     /// the data folder or a checkpoint folder, a folder, a file in a missing folder) — all
     /// before any work, so a bad path costs no evaluation pass.
-    func refuseOverwriting(inputs: [String]) throws {
+    func refuseOverwriting(inputs: [String], dataFolder: String? = nil) throws {
+        let dataFolder = dataFolder ?? dataPath(trainedOn: nil)
         let outputs = [("--plot", plot), ("--dump-logits", dumpLogits)].compactMap { flag, path in
             path.map { OutputPath(flag: flag, path: $0) }
         }
         for (index, output) in outputs.enumerated() {
-            try output.check(inputs: inputs.map { ($0, "the model being evaluated") }, dataFolders: [data])
+            try output.check(inputs: inputs.map { ($0, "the model being evaluated") }, dataFolders: [dataFolder])
             if let other = outputs[..<index].first(where: { $0.target == output.target }) {
                 throw CommandFailure("\(output.flag) and \(other.flag) name the same file, \(output.path); give two files.")
             }

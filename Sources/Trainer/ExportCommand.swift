@@ -14,10 +14,10 @@ struct ExportCommand: ParsableCommand {
         safetensors, in PyTorch with the project's module (pip install -e python/): net = mobilenet_cpu.load(FILE), or \
         net = mobilenet_cpu.MobileNetV1(num_classes=C, alpha=α); net.load_state_dict(safetensors.torch.load_file(FILE), strict=True); \
         the file's metadata records width_multiplier and num_classes. \
-        ONNX (opset 13): input 'input' [N, 3, 32, 32] float32, normalised outside the graph as \
-        (pixel / 255 - mean) / std; output 'logits' [N, classes]; BatchNorm folded into the \
-        convolutions; class names, image size, mean and std in the model's metadata_props \
-        (docs/onnx.md).
+        ONNX (opset 13): input 'input' [N, 3, S, S] float32 (S the run's image size, 32 for CIFAR), \
+        normalised outside the graph as (pixel / 255 - mean) / std; output 'logits' [N, classes]; \
+        BatchNorm folded into the convolutions; the class names, image size, mean and std the run \
+        recorded in the model's metadata_props (docs/onnx.md; CIFAR's for a model that records none).
         """
     )
 
@@ -57,18 +57,23 @@ struct ExportCommand: ParsableCommand {
             let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
             switch format {
             case .safetensors:
-                try loaded.model.save(to: output, metadata: ["source": loaded.path])
+                var metadata = ["source": loaded.path]
+                if let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint), let json = String(data: try JSONEncoder().encode(trainedOn), encoding: .utf8) {
+                    metadata[CheckpointDataset.metadataKey] = json
+                }
+                try loaded.model.save(to: output, metadata: metadata)
                 let tensors = loaded.model.namedParameters.count + loaded.model.namedBuffers.count
                 print("exported \(loaded.path) (\(loaded.architecture)) to \(output): \(tensors) tensors")
                 print("PyTorch (pip install -e python/ in this repository): import mobilenet_cpu; "
                       + "net = mobilenet_cpu.load(\"\(output)\")  # MobileNetV1(num_classes=\(loaded.model.numClasses), "
                       + "alpha=\(loaded.model.widthMultiplier)), strict=True, eval mode")
             case .onnx:
-                let names = try exportedClassNames(classes: loaded.model.numClasses, run: run)
-                let onnx = loaded.model.onnxModel(metadata: .cifar(classNames: names))
+                let metadata = try onnxMetadata(loaded, run: run)
+                let onnx = loaded.model.onnxModel(metadata: metadata)
                 try AtomicFile.write(Data(onnx.encoded.bytes), to: output)
+                let side = metadata.imageSize
                 print("exported \(loaded.path) (\(loaded.architecture)) to \(output): ONNX opset \(onnx.opsetVersion), "
-                      + "\(onnx.graph.nodes.count) nodes, input 'input' [N, 3, 32, 32] (normalised), output 'logits' [N, \(loaded.model.numClasses)]")
+                      + "\(onnx.graph.nodes.count) nodes, input 'input' [N, 3, \(side), \(side)] (normalised with mean \(ChannelValues.text(metadata.mean)), std \(ChannelValues.text(metadata.std))), output 'logits' [N, \(loaded.model.numClasses)]")
                 print("onnxruntime: InferenceSession(\"\(output)\").run([\"logits\"], {\"input\": x})[0]  (x = (pixels / 255 - mean) / std, NCHW float32)")
             }
         }
@@ -107,21 +112,27 @@ struct ExportCommand: ParsableCommand {
         return run
     }
 
+    /// The ONNX metadata: the class names (``exportedClassNames(classes:run:)``) and the image
+    /// size, mean and std the model's run recorded (its file's metadata or its checkpoint),
+    /// CIFAR's 32×32 and the reference recipe's mean/std for a model that records none.
+    func onnxMetadata(_ loaded: LoadedModel, run: TrainingCheckpoint?) throws -> ONNXModelMetadata {
+        let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint) ?? run?.dataset
+        let names = try exportedClassNames(classes: loaded.model.numClasses, run: run, recorded: trainedOn?.classNames)
+        guard let trainedOn else { return .cifar(classNames: names) }
+        return ONNXModelMetadata(classNames: names, imageSize: trainedOn.resolvedImageSize, mean: trainedOn.resolvedMean, std: trainedOn.resolvedStd)
+    }
+
     /// --class-names, else the names the checkpoint's run recorded, else CIFAR-10's for 10 classes.
     /// - Throws: when the count does not match the model's classes, or no names are known.
-    func exportedClassNames(classes: Int, run: TrainingCheckpoint?) throws -> [String] {
+    func exportedClassNames(classes: Int, run: TrainingCheckpoint?, recorded: [String]? = nil) throws -> [String] {
         if let classNames {
-            let text: String
-            do { text = try String(contentsOfFile: classNames, encoding: .utf8) } catch {
-                throw CommandFailure("--class-names \(classNames): cannot read it (\(error.localizedDescription)); give a text file of class names, one per line.")
-            }
-            let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let names = try readClassNames(classNames)
             guard names.count == classes else {
                 throw CommandFailure("--class-names \(classNames) lists \(names.count) names, but the model has \(classes) classes; give one name per class, one per line.")
             }
             return names
         }
-        if let recorded = run?.dataset.classNames, recorded.count == classes { return recorded }
+        if let recorded = recorded ?? run?.dataset.classNames, recorded.count == classes { return recorded }
         if classes == Dataset.cifar10.classCount(coarseLabels: false) { return Dataset.cifar10ClassNames }
         throw CommandFailure("\(model.checkpoint) is a \(classes)-class model file that does not record its class names; give them with --class-names FILE (one per line).")
     }

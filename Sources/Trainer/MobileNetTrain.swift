@@ -6,8 +6,8 @@ import MobileNet
 struct MobileNetTrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mobilenet-train",
-        abstract: "Train MobileNetV1 on CIFAR-10/100 on CPUs, checked against PyTorch.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, ExportCommand.self, DownloadCommand.self, FlopsCommand.self, PlotCommand.self,
+        abstract: "Train MobileNetV1 on CIFAR-10/100 or your own image folders on CPUs, checked against PyTorch; evaluate, predict, export.",
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ExportCommand.self, DownloadCommand.self, FlopsCommand.self, PlotCommand.self,
                       CompareCommand.self, AllreduceBenchCommand.self],
         defaultSubcommand: TrainCommand.self
     )

@@ -10,10 +10,10 @@ extension TrainingRunSetup {
         let session = run.session
         fields += [
             .init(name: "--sync-bn", value: "\(session.dataParallel?.syncBatchNorm ?? false)"),
-            .init(name: "--data (data set)", value: train.dataset.rawValue),
+            .init(name: "--data (data set)", value: run.dataset.name),
             .init(name: "--data (training images)", value: train.fingerprint),
             .init(name: "--data (validation images)", value: validation?.fingerprint ?? "none"),
-            .init(name: "--data (test images)", value: test.fingerprint),
+            .init(name: "--data (test images)", value: test?.fingerprint ?? "none"),
             .init(name: "steps per epoch", value: "\(session.stepsPerEpoch)"),
             .init(name: "--resume (checkpoint position)", value: checkpoint.map { "global step \($0.globalStep)" } ?? "none (a new run)"),
         ]

@@ -7,13 +7,21 @@ import MobileNet
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train MobileNetV1 on CIFAR with SGD + OneCycleLR and report test accuracy each epoch.",
+        abstract: "Train MobileNetV1 on CIFAR or an image folder with SGD + OneCycleLR and report test accuracy each epoch.",
         discussion: """
         --recipe fast fits the recipe into about an hour on two cores (docs/results.md); \
         the defaults reproduce the reference recipe (--recipe reference), that of the original PyTorch CIFAR-10 MobileNetV1 tutorial: batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
         cosine, momentum cycled 0.95 → 0.85 → 0.95), SGD weight decay 5e-4, random crop 32 \
         with 4-pixel zero padding, horizontal flip, normalisation with that tutorial's CIFAR-10 mean/std. \
         The schedule spans epochs × steps per epoch; the last partial batch is kept unless --drop-last.
+
+        Your own images: --data DIR with DIR/train/<class>/*.png|jpg|jpeg and DIR/val/<class>/… (or \
+        test/), or one tree DIR/<class>/… with --val-split N. Classes are the sorted subfolder names, \
+        as torchvision's ImageFolder has them. Every image is decoded and brought to --image-size S \
+        (shorter side to S with Pillow's antialiased bilinear filter, then the centre S×S) once, at \
+        load time, on every core, and kept as bytes (3·S² each; --max-memory caps the total); mean and \
+        std are computed from the training images unless --mean/--std are given. The checkpoint records \
+        the classes, S, mean and std for evaluate, predict and export.
 
         With --checkpoint-dir DIR a checkpoint (DIR/last → DIR/step-N: model.safetensors, loadable \
         in PyTorch, and training_state.safetensors) is saved after every epoch, and the model with \
@@ -45,6 +53,18 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .entry(.validationSplit), parsing: .unconditional, help: .entry(.validationSplit))
     var valSplit: Int?
+
+    @Option(name: .entry(.imageSize), parsing: .unconditional, help: .entry(.imageSize))
+    var imageSize: Int?
+
+    @Option(name: .entry(.mean), parsing: .unconditional, help: .entry(.mean))
+    var mean: ChannelValues?
+
+    @Option(name: .entry(.std), parsing: .unconditional, help: .entry(.std))
+    var std: ChannelValues?
+
+    @Option(name: .entry(.maxMemory), help: .entry(.maxMemory))
+    var maxMemory: MemoryArgument?
 
     @Option(name: .entry(.cropPadding), parsing: .unconditional, help: .entry(.cropPadding))
     var cropPadding: Int?
@@ -135,7 +155,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
-        [.set(\.validationSplit, valSplit), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
+        [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.mean, mean?.values), .set(\.std, std?.values), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
          .set(\.cropSchedule, cropSchedule), .set(\.testTimeAugmentation, tta), .set(\.epochs, epochs),
          .set(\.batchSize, batchSize), .set(\.testBatchSize, testBatchSize), .set(\.maxLearningRate, maxLR),
          .set(\.weightDecay, weightDecay), .set(\.noWeightDecayKinds, noWeightDecayOn.isEmpty ? nil : noWeightDecayOn),
@@ -149,7 +169,7 @@ struct TrainCommand: ParsableCommand {
     /// What the command line asks for, as the library's run request.
     var request: TrainingRunRequest {
         TrainingRunRequest(recipe: recipe, overrides: overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
-                           metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
+                           maxMemory: maxMemory?.bytes, metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
     }
 
     /// The flags applied over `base` (see ``TrainingRunRequest/options(over:)``).

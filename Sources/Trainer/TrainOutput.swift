@@ -7,15 +7,16 @@ extension TrainCommand {
     /// The model, data, schedule, threads, data parallelism, resume position and checkpoint folder.
     static func header(_ setup: TrainingRunSetup, engineThreads: Int, ranks: Int) -> [String] {
         let run = setup.run, options = setup.options
-        let validationText = setup.validation.map { " / \($0.count) validation (the last training images)" } ?? ""
+        let validationText = setup.validation.map { " / \($0.count) validation (\(setup.data.validationRule))" } ?? ""
+        let testText = setup.test.map { " / \($0.count) test" } ?? ""
         var lines = [
             "MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters, recipe \(options.recipe); "
-                + "\(setup.train.dataset): \(setup.train.count) training\(validationText) / \(setup.test.count) test images from \(setup.dataPath)",
+                + "\(setup.data.name): \(setup.train.count) training\(validationText)\(testText) images\(setup.train.imageSide != 32 ? " at \(setup.train.imageSide)×\(setup.train.imageSide)" : "") from \(setup.dataPath)",
             "\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
                 + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)",
         ]
         if let note = setup.lastBatchNote { lines.append(note) }
-        if setup.test.classNamesFileMissing { lines.append(CIFARDataset.fixedClassNamesNote(folder: setup.dataPath)) }
+        lines += setup.data.notes
         if let dataParallel = run.session.dataParallel {
             lines.append("Data-parallel: \(ranks) MPI ranks, each \(options.batchSize / ranks)–\(dataParallel.shard.largestShard(ofBatch: options.batchSize)) image(s) of every batch; "
                 + "BatchNorm \(options.syncBatchNorm ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "

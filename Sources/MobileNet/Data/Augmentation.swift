@@ -3,13 +3,17 @@ import Foundation
 /// The reference recipe's image transforms (those of the original PyTorch CIFAR-10 tutorial), as options so later recipes can vary them.
 ///
 /// Training (torchvision): `RandomCrop(S, padding: cropPadding)` with zero padding of the
-/// uint8 image (S = 32, or the ``cropSchedule``'s smaller size in its early epochs),
-/// `RandomHorizontalFlip(p: 0.5)`, `ToTensor()` (÷ 255), `Normalize(mean, std)`.
-/// Test: `ToTensor()` + `Normalize` only (``evaluation``).
+/// uint8 image (S = ``imageSide``, 32 for CIFAR, or the ``cropSchedule``'s smaller size in
+/// its early epochs), `RandomHorizontalFlip(p: 0.5)`, `ToTensor()` (÷ 255), `Normalize(mean, std)`.
+/// Test: `ToTensor()` + `Normalize` only (``evaluation``, ``forEvaluation``).
 public struct AugmentationOptions: Equatable, Sendable {
-    /// Zero pixels added on each side before the random crop; 0 (with 32×32 crops) disables the crop.
+    /// The side of the data set's square images, in pixels (CIFAR: 32); crops and padding
+    /// are bounded by it.
+    public var imageSide: Int
+    /// Zero pixels added on each side before the random crop; 0 (with full-size crops) disables the crop.
     public var cropPadding: Int
-    /// Smaller crops for the first epochs (progressive resizing); ``CropSchedule/none`` keeps 32×32.
+    /// Smaller crops for the first epochs (progressive resizing); ``CropSchedule/none`` keeps
+    /// ``imageSide``×``imageSide``.
     public var cropSchedule: CropSchedule
     /// Mirror left–right with probability 0.5.
     public var horizontalFlip: Bool
@@ -22,15 +26,18 @@ public struct AugmentationOptions: Equatable, Sendable {
     public static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
     public static let cifarStd: [Float] = [0.2023, 0.1994, 0.2010]
 
-    /// - Precondition: `0 <= cropPadding <= 32`, crop sizes in `1...32`, three means and three positive stds.
-    public init(cropPadding: Int = 4, horizontalFlip: Bool = true, cropSchedule: CropSchedule = .none,
+    /// - Precondition: `imageSide >= 1`, `0 <= cropPadding <= imageSide`, crop sizes in
+    ///   `1...imageSide`, three means and three positive stds.
+    public init(imageSide: Int = CIFARImage.side, cropPadding: Int = 4, horizontalFlip: Bool = true, cropSchedule: CropSchedule = .none,
                 mean: [Float] = cifarMean, std: [Float] = cifarStd) {
-        precondition((0...CIFARImage.side).contains(cropPadding), "cropPadding must be in 0...32, got \(cropPadding)")
-        precondition(cropSchedule.phases.allSatisfy { (1...CIFARImage.side).contains($0.size) },
-                     "crop sizes must be in 1...32, got \(cropSchedule)")
+        precondition(imageSide >= 1, "imageSide must be ≥ 1, got \(imageSide)")
+        precondition((0...imageSide).contains(cropPadding), "cropPadding must be in 0...\(imageSide), got \(cropPadding)")
+        precondition(cropSchedule.phases.allSatisfy { (1...imageSide).contains($0.size) },
+                     "crop sizes must be in 1...\(imageSide), got \(cropSchedule)")
         precondition(mean.count == CIFARImage.channels && std.count == CIFARImage.channels,
                      "expected 3 means and 3 stds, got \(mean.count) and \(std.count)")
         precondition(std.allSatisfy { $0 > 0 }, "std must be positive, got \(std)")
+        self.imageSide = imageSide
         self.cropPadding = cropPadding
         self.horizontalFlip = horizontalFlip
         self.cropSchedule = cropSchedule
@@ -43,20 +50,27 @@ public struct AugmentationOptions: Equatable, Sendable {
     /// The reference recipe's test transforms: normalise only.
     public static let evaluation = AugmentationOptions(cropPadding: 0, horizontalFlip: false)
 
+    /// The test transforms that go with these training ones: the same image side, mean and
+    /// std, no crop, no flip.
+    public var forEvaluation: AugmentationOptions {
+        AugmentationOptions(imageSide: imageSide, cropPadding: 0, horizontalFlip: false, mean: mean, std: std)
+    }
+
     /// True when every image gets the same (identity) crop and no flip.
     public var isDeterministic: Bool { cropPadding == 0 && !horizontalFlip && cropSchedule.phases.isEmpty }
 
-    /// The side of the crops in `epoch` (0-based): the schedule's size, else 32.
-    public func cropSize(atEpoch epoch: Int) -> Int { cropSchedule.size(atEpoch: epoch) ?? CIFARImage.side }
+    /// The side of the crops in `epoch` (0-based): the schedule's size, else ``imageSide``.
+    public func cropSize(atEpoch epoch: Int) -> Int { cropSchedule.size(atEpoch: epoch) ?? imageSide }
 }
 
 /// Progressive resizing (fast.ai's DAWNBench runs; Tan & Le 2021, EfficientNetV2 §4): the
 /// first epochs train on smaller random crops, which cost less per image, and the rest on
-/// full 32×32 images. The crops keep the images' own scale (no resampling): a 24×24 crop
+/// full-size images (32×32 for CIFAR). The crops keep the images' own scale (no resampling): a 24×24 crop
 /// is `RandomCrop(24, padding: p)`, so objects look the same size as at test time and the
 /// fully convolutional network with global average pooling takes any size.
 ///
-/// Written `SIZE:EPOCHS[,SIZE:EPOCHS…]`: "24:22" trains epochs 1–22 on 24×24 crops, then 32×32.
+/// Written `SIZE:EPOCHS[,SIZE:EPOCHS…]`: "24:22" trains epochs 1–22 on 24×24 crops, then on
+/// the full size.
 public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertible {
     /// `epochs` epochs of `size`×`size` crops.
     public struct Phase: Codable, Equatable, Sendable {
@@ -68,7 +82,7 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
         }
     }
 
-    /// The phases in order, from the first epoch; after the last one, crops are 32×32.
+    /// The phases in order, from the first epoch; after the last one, crops are full size.
     public var phases: [Phase]
 
     public init(phases: [Phase]) { self.phases = phases }
@@ -98,7 +112,7 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
     /// The schedule for a run of `newEpochs` epochs instead of `oldEpochs`: each phase keeps its
     /// share of the run (rounded to whole epochs; phases that round to 0 go), and the phases
     /// never cover more than `newEpochs` (the last ones are shortened). A run that ended on
-    /// 32×32 epochs still ends on at least one: the last epoch leaves BatchNorm's running
+    /// full-size epochs still ends on at least one: the last epoch leaves BatchNorm's running
     /// statistics, which the full-size test images are normalised with.
     /// - Precondition: `oldEpochs >= 1`, `newEpochs >= 1`.
     public func scaled(fromEpochs oldEpochs: Int, toEpochs newEpochs: Int) -> CropSchedule {
@@ -146,16 +160,17 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
     }
 }
 
-/// One image's random choices: where the S×S crop starts in the padded image, and the flip.
+/// One image's random choices: where the crop starts in the padded image, and the flip.
+/// L is the image's side (``AugmentationOptions/imageSide``, 32 for CIFAR).
 public struct CropFlip: Equatable, Sendable {
-    /// First row of the crop in the padded (32 + 2p)² image, in `0...(32 + 2p − size)`;
-    /// `p` with size 32 means no shift.
+    /// First row of the crop in the padded (L + 2p)² image, in `0...(L + 2p − size)`;
+    /// `p` with size L means no shift.
     public var top: Int
-    /// First column of the crop in the padded image, in `0...(32 + 2p − size)`.
+    /// First column of the crop in the padded image, in `0...(L + 2p − size)`.
     public var left: Int
     /// Mirror the cropped image left–right.
     public var flip: Bool
-    /// The crop's side S, in `1...32` (32 unless a ``CropSchedule`` phase is running).
+    /// The crop's side, in `1...L` (L unless a ``CropSchedule`` phase is running).
     public var size: Int
 
     public init(top: Int, left: Int, flip: Bool, size: Int = CIFARImage.side) {
@@ -165,20 +180,22 @@ public struct CropFlip: Equatable, Sendable {
         self.size = size
     }
 
-    /// The choice that leaves an image unchanged under padding `p`.
-    public static func identity(padding: Int) -> CropFlip { CropFlip(top: padding, left: padding, flip: false) }
+    /// The choice that leaves an image of side `size` unchanged under padding `p`.
+    public static func identity(padding: Int, size: Int = CIFARImage.side) -> CropFlip {
+        CropFlip(top: padding, left: padding, flip: false, size: size)
+    }
 
     /// The choice for image `index` in `epoch` (0-based): a pure function of (seed, epoch,
     /// index) through ``SeededGenerator/derive(_:_:_:)``, so it does not depend on the order
     /// images are prepared in, on threads, or on where an epoch was resumed.
     /// Draw order as torchvision's `RandomCrop(S, padding: p)` then `RandomHorizontalFlip()`:
-    /// crop row, crop column (each uniform in `0...(32 + 2p − S)`, no draw when that is 0),
+    /// crop row, crop column (each uniform in `0...(L + 2p − S)`, no draw when that is 0),
     /// then flip (p = 0.5).
     public static func draw(seed: UInt64, epoch: Int, index: Int, options: AugmentationOptions) -> CropFlip {
         let padding = options.cropPadding
-        if options.isDeterministic { return identity(padding: padding) }
+        if options.isDeterministic { return identity(padding: padding, size: options.imageSide) }
         let size = options.cropSize(atEpoch: epoch)
-        let span = CIFARImage.side + 2 * padding - size
+        let span = options.imageSide + 2 * padding - size
         var generator = SeededGenerator.derive(seed, UInt64(epoch), UInt64(index))
         let top = span > 0 ? generator.below(span + 1) : 0
         let left = span > 0 ? generator.below(span + 1) : 0
@@ -187,8 +204,9 @@ public struct CropFlip: Equatable, Sendable {
     }
 }
 
-/// Applies crop, flip and normalisation to one uint8 CIFAR image, writing floats straight
-/// into an engine-layout batch.
+/// Applies crop, flip and normalisation to one uint8 image (three L×L planes R, G, B, the
+/// CIFAR layout; L = ``AugmentationOptions/imageSide``), writing floats straight into an
+/// engine-layout batch.
 ///
 /// Normalisation is a 3×256 look-up table computed as torchvision does in float32:
 /// `(Float(v) / 255 − mean[c]) / std[c]`, so values match PyTorch bit for bit. Padding is
@@ -213,14 +231,14 @@ public struct ImageTransform: Sendable {
     /// The normalised value of byte `value` in channel `channel` (0 R, 1 G, 2 B).
     public func normalised(_ value: UInt8, channel: Int) -> Float { table[channel * 256 + Int(value)] }
 
-    /// Writes image `source` (3072 bytes, R, G, B planes) transformed by `choice` into slot
+    /// Writes image `source` (3·L² bytes, R, G, B planes) transformed by `choice` into slot
     /// `n` of an engine-layout batch of S×S images (S = `choice.size`): element (n, c, y, x)
     /// at `((c·S + y)·S + x)·batch + n`.
-    /// - Precondition: `choice.size` in `1...32`; `choice.top`, `choice.left` in
-    ///   `0...(32 + 2·cropPadding − S)`; `0 <= n < batch`.
+    /// - Precondition: `choice.size` in `1...L`; `choice.top`, `choice.left` in
+    ///   `0...(L + 2·cropPadding − S)`; `0 <= n < batch`.
     public func apply(_ source: UnsafePointer<UInt8>, _ choice: CropFlip,
                       into output: UnsafeMutablePointer<Float>, slot n: Int, batch: Int) {
-        let imageSide = CIFARImage.side, padding = options.cropPadding, side = choice.size
+        let imageSide = options.imageSide, padding = options.cropPadding, side = choice.size
         let span = imageSide + 2 * padding - side
         precondition((1...imageSide).contains(side), "crop size \(side) outside 1...\(imageSide)")
         precondition((0...span).contains(choice.top) && (0...span).contains(choice.left),
@@ -230,7 +248,7 @@ public struct ImageTransform: Sendable {
         table.withUnsafeBufferPointer { table in
             for c in 0..<CIFARImage.channels {
                 let lut = table.baseAddress! + c * 256
-                let plane = source + c * CIFARImage.planeBytes
+                let plane = source + c * imageSide * imageSide
                 for y in 0..<side {
                     var out = output + ((c * side + y) * side) * batch + n
                     let sy = y + shiftY

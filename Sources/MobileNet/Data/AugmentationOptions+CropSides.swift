@@ -1,4 +1,4 @@
 extension AugmentationOptions {
-    /// Every crop side training uses: the schedule's phases, then 32 (CIFAR's side).
-    public var trainingCropSides: [Int] { cropSchedule.phases.map(\.size) + [CIFARImage.side] }
+    /// Every crop side training uses: the schedule's phases, then the full ``imageSide``.
+    public var trainingCropSides: [Int] { cropSchedule.phases.map(\.size) + [imageSide] }
 }

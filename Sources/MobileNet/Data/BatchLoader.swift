@@ -1,4 +1,4 @@
-/// Iterates a CIFAR split in batches in the engine layout, like PyTorch's
+/// Iterates a data set (a CIFAR split, an image folder's images) in batches in the engine layout, like PyTorch's
 /// `DataLoader(dataset, batch_size: B, shuffle: …, drop_last: …)` over the reference recipe's transforms.
 ///
 /// ```swift
@@ -44,7 +44,7 @@ public final class BatchLoader {
         /// OneCycleLR schedule spans exactly the steps taken.
         public var dropSingleImageBatch: Bool
         /// Values per channel one image gives the smallest BatchNorm2d map (H×W of the last
-        /// maps: 4 for MobileNetV1 on 32×32, see ``MobileNetV1/batchNormValuesPerImage(cropSides:)``);
+        /// maps: 4 for MobileNetV1 on 32×32, 1 at 16×16 or less, see ``MobileNetV1/batchNormValuesPerImage(cropSides:)``);
         /// 1 assumes 1×1 maps, so a last batch of one image is dropped.
         public var batchNormValuesPerImage: Int
         /// Seeds the epoch order and the per-image augmentation.
@@ -88,16 +88,20 @@ public final class BatchLoader {
                           shard: shard, minimumShardImages: minimumShardImages, batchNormValuesPerImage: batchNormValuesPerImage)
         }
 
-        /// The reference recipe's test loader: batch 100, in order, normalise only. A shard may be
+        /// The reference recipe's test loader: batch 100, in order, normalise only (with the
+        /// recipe's CIFAR mean and std at 32×32, or `augmentation`'s, e.g. a training
+        /// augmentation's ``AugmentationOptions/forEvaluation``). A shard may be
         /// empty (a last batch smaller than the number of ranks); evaluation skips it.
-        public static func evaluation(batchSize: Int = 100, prefetch: Int = 1, shard: BatchShard = .whole) -> Configuration {
-            Configuration(batchSize: batchSize, shuffle: false, augmentation: .evaluation, prefetch: prefetch, shard: shard)
+        public static func evaluation(batchSize: Int = 100, prefetch: Int = 1, shard: BatchShard = .whole,
+                                      augmentation: AugmentationOptions = .evaluation) -> Configuration {
+            Configuration(batchSize: batchSize, shuffle: false, augmentation: augmentation, prefetch: prefetch, shard: shard)
         }
     }
 
     /// One batch, valid until the loader's next call (see the lifetime rule above).
     public struct Batch {
-        /// [3, 32, 32, size] in the engine layout C × H × W × N, normalised (and augmented).
+        /// [3, S, S, size] in the engine layout C × H × W × N, normalised (and augmented); S
+        /// the epoch's crop size (the data set's side L without a crop schedule).
         public let images: FeatureMap
         /// The class of each image, `size` values.
         public let labels: UnsafeBufferPointer<Int32>
@@ -129,8 +133,9 @@ public final class BatchLoader {
     private var started = false
     private var nextStep = 0
 
-    /// - Precondition: `batchSize >= 1`, `0 <= prefetch <= 3`.
-    public init(dataset: CIFARDataset, configuration: Configuration) {
+    /// - Precondition: `batchSize >= 1`, `0 <= prefetch <= 3`, the augmentation's
+    ///   ``AugmentationOptions/imageSide`` equal to the data set's.
+    public init(dataset: some LabelledImages, configuration: Configuration) {
         precondition(configuration.batchSize >= 1, "batchSize must be ≥ 1, got \(configuration.batchSize)")
         precondition((0...3).contains(configuration.prefetch), "prefetch must be in 0...3, got \(configuration.prefetch)")
         self.configuration = configuration

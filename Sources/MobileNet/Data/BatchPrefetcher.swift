@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-/// One preallocated batch buffer: images [3, 32, 32, ≤ capacity], labels and dataset indices.
+/// One preallocated batch buffer: images [3, L, L, ≤ capacity], labels and dataset indices.
 final class BatchSlot: @unchecked Sendable {
     let images: FeatureMap
     let labels: UnsafeMutablePointer<Int32>
@@ -11,9 +11,10 @@ final class BatchSlot: @unchecked Sendable {
     /// Images in the whole global batch this slot holds a shard of.
     var globalSize = 0
 
-    init(capacity: Int) {
-        images = FeatureMap(shape: FeatureShape(channels: CIFARImage.channels, height: CIFARImage.side,
-                                                width: CIFARImage.side, batch: capacity))
+    /// - Parameter imageSide: L, the largest side a batch of this slot holds.
+    init(capacity: Int, imageSide: Int) {
+        images = FeatureMap(shape: FeatureShape(channels: CIFARImage.channels, height: imageSide,
+                                                width: imageSide, batch: capacity))
         labels = .allocate(capacity: capacity)
         labels.initialize(repeating: 0, count: capacity)
         indices = .allocate(capacity: capacity)
@@ -41,8 +42,8 @@ final class EpochPlan: @unchecked Sendable {
         self.assembler = assembler
         self.batchSize = batchSize
         self.shard = shard
-        self.slots = (0..<slotCount).map { _ in BatchSlot(capacity: shard.largestShard(ofBatch: batchSize)) }
-        self.order = EpochOrder.sequential(count: assembler.dataset.count)
+        self.slots = (0..<slotCount).map { _ in BatchSlot(capacity: shard.largestShard(ofBatch: batchSize), imageSide: assembler.imageSide) }
+        self.order = EpochOrder.sequential(count: assembler.count)
     }
 
     /// Prepares this rank's shard of batch `step` of the current epoch into `slot`. Allocates nothing.
@@ -83,7 +84,7 @@ final class BatchPrefetcher: @unchecked Sendable {
         // Created at 0 and raised: libdispatch traps when a semaphore is freed below its initial value.
         for _ in plan.slots { free.signal() }
         let thread = Thread { [self] in produce(steps) }
-        thread.name = "cifar-prefetch"
+        thread.name = "batch-prefetch"
         thread.start()
     }
 

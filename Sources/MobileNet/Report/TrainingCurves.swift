@@ -104,12 +104,14 @@ public struct TrainingCurves: Equatable, Sendable {
         learningRates = rates.keys.sorted().map { LearningRatePoint(step: $0, learningRate: rates[$0]!) }
     }
 
-    /// The epochs trained on crops smaller than 32×32 (a ``CropSchedule``), one run of equal
-    /// sizes each: "epochs 1–22 on 24×24 crops"; nil when every epoch was full size.
+    /// The epochs trained on crops smaller than the full size (a ``CropSchedule``; the full
+    /// size is the largest crop of the run, 32×32 on CIFAR), one run of equal sizes each:
+    /// "epochs 1–22 on 24×24 crops"; nil when every epoch was full size.
     public var smallCropText: String? {
         var runs: [(first: Int, last: Int, size: Int)] = []
+        let fullSize = epochs.compactMap(\.cropSize).max() ?? CIFARImage.side
         for epoch in epochs {
-            guard let size = epoch.cropSize, size < CIFARImage.side else { continue }
+            guard let size = epoch.cropSize, size < fullSize else { continue }
             if let last = runs.last, last.size == size, last.last == epoch.epoch - 1 {
                 runs[runs.count - 1].last = epoch.epoch
             } else {

@@ -27,6 +27,7 @@ extension TrainingOptions {
     /// A value as a user would type it: "0.1", "none" for nil, "a,b" for a list.
     static func text(_ value: Any) -> String {
         if let list = value as? [String] { return list.isEmpty ? "none" : list.joined(separator: ",") }
+        if let list = value as? [Float] { return list.map { "\($0)" }.joined(separator: ",") }
         let mirror = Mirror(reflecting: value)
         if mirror.displayStyle == .optional {
             return mirror.children.first.map { text($0.value) } ?? "none"

@@ -76,19 +76,3 @@ public struct RunFingerprint: Equatable, Sendable {
                             localValue: differsHere && !communicator.isRoot ? localValue : nil, localRank: communicator.rank)
     }
 }
-
-extension CIFARDataset {
-    /// "N images, checksum H": H is FNV-1a (64-bit) over the labels and every 61st image
-    /// byte, enough to tell two copies of a data set apart cheaply (not a cryptographic hash).
-    public var fingerprint: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        for label in labels { mix(UInt8(truncatingIfNeeded: label)) }
-        var index = 0
-        while index < images.count {
-            mix(images[index])
-            index += 61
-        }
-        return "\(count) images, checksum \(String(hash, radix: 16))"
-    }
-}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One option of a training run, as the one table ``RunOption/all`` lists it: the flag
 /// `train` takes, the ``TrainingOptions`` property it sets (its key in the checkpoint's
 /// options JSON), the help text with its default, the range check, and what a resume may do
@@ -78,8 +80,8 @@ extension RunOption {
     public static let all: [RunOption] = [
         epochs, batchSize, testBatchSize, maxLearningRate, weightDecay, divFactor, finalDivFactor, pctStart, baseMomentum,
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
-        cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
-        data, dataset, coarseLabels, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
+        imageSize, mean, std, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
+        data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 
     /// The entry whose ``property`` is `property` (a ``TrainingOptions`` property name).
@@ -90,9 +92,16 @@ extension RunOption {
     /// The folder `train` reads when neither --data nor a checkpoint names one.
     public static let defaultDataPath = "data/cifar-10-batches-bin"
 
-    public static let data = commandLine("data", help: "CIFAR folder (holding data_batch_1.bin … or train.bin …), or its parent (default \(defaultDataPath); when resuming, the checkpoint's).", resume: .checkedAgainstData)
+    public static let data = commandLine("data", help: "CIFAR folder (holding data_batch_1.bin … or train.bin …), or its parent; or an image folder: DIR/train/<class>/*.png|jpg|jpeg with DIR/val/<class>/… (or test/), or DIR/<class>/… with --val-split (default \(defaultDataPath); when resuming, the checkpoint's).", resume: .checkedAgainstData)
     public static let dataset = commandLine("dataset", help: "cifar10 or cifar100; recognised from the files when omitted.", resume: .checkedAgainstData)
     public static let coarseLabels = commandLine("coarse-labels", help: "CIFAR-100: train on the 20 coarse superclasses instead of the 100 fine labels.", resume: .checkedAgainstData)
+
+    /// The memory an image folder's decoded images may take when --max-memory is not given:
+    /// half of this machine's physical memory.
+    public static var defaultMaxMemory: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max))) }
+    public static let maxMemory = commandLine(
+        "max-memory", help: "Image folders: the most memory the decoded images may take (3·S² bytes each at --image-size S, kept as bytes); a folder that needs more is refused before decoding. 512M, 4G, … (binary units) (default half the physical memory, \(MemorySize.text(defaultMaxMemory)) here).",
+        resume: .free)
 
     public static let recipe = recorded(
         "recipe", \.recipe, property: "recipe",
@@ -102,22 +111,39 @@ extension RunOption {
         }
     public static let validationSplit = recorded(
         "val-split", \.validationSplit, property: "validationSplit",
-        help: "Hold out the last N training images as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
+        help: "Hold out the last N training images (an image folder: N spread evenly over its class-by-class listing, so every class keeps its share) as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
             o.validationSplit >= 0 ? nil : "must be zero or positive, got \(o.validationSplit)"
+        }
+    /// The sides --image-size accepts: from 8 (MobileNetV1's last maps 1×1) to 1024.
+    public static let imageSizes = 8...1024
+    public static let imageSize = recorded(
+        "image-size", \.imageSize, property: "imageSize",
+        help: "Side S in pixels of the square images trained on: an image folder's pictures are resized (shorter side to S, bilinear with antialiasing) and centre-cropped to S×S once, at load time; CIFAR's are 32") { o in
+            imageSizes.contains(o.imageSize) ? nil : "must lie in \(imageSizes.lowerBound)...\(imageSizes.upperBound), got \(o.imageSize)"
+        }
+    public static let mean = recorded(
+        "mean", \.mean, property: "mean", help: "Normalisation: per-channel mean R,G,B of pixels scaled to [0, 1], subtracted before dividing by --std; computed from an image folder's training images when omitted (CIFAR: the reference recipe's 0.4914,0.4822,0.4465)",
+        shownDefault: "", valueName: "r,g,b") { o in
+            o.mean.flatMap { $0.count == 3 && $0.allSatisfy(\.isFinite) ? nil : "expected three finite numbers R,G,B, got \(TrainingOptions.text($0))" }
+        }
+    public static let std = recorded(
+        "std", \.std, property: "std", help: "Normalisation: per-channel standard deviation R,G,B of pixels scaled to [0, 1]; computed from an image folder's training images when omitted (CIFAR: the reference recipe's 0.2023,0.1994,0.2010)",
+        shownDefault: "", valueName: "r,g,b") { o in
+            o.std.flatMap { $0.count == 3 && $0.allSatisfy { $0.isFinite && $0 > 0 } ? nil : "expected three positive numbers R,G,B, got \(TrainingOptions.text($0))" }
         }
     public static let cropPadding = recorded(
         "crop-padding", \.cropPadding, property: "cropPadding",
-        help: "Zero padding before the random crop; 0 disables the 32×32 crop (smaller --crop-schedule crops still move)") { o in
-            (0...CIFARImage.side).contains(o.cropPadding) ? nil : "must lie in 0...\(CIFARImage.side), got \(o.cropPadding)"
+        help: "Zero padding before the random crop, at most --image-size; 0 disables the full-size crop (smaller --crop-schedule crops still move)") { o in
+            (0...o.imageSize).contains(o.cropPadding) ? nil : "must lie in 0...\(o.imageSize) (--image-size), got \(o.cropPadding)"
         }
     public static let flip = recorded(
         "flip", \.horizontalFlip, property: "horizontalFlip",
         help: "Random horizontal flip of training images", shownDefault: "on", hasInversion: true)
     public static let cropSchedule = recorded(
         "crop-schedule", \.cropSchedule, property: "cropSchedule",
-        help: "Progressive resizing: SIZE:EPOCHS[,SIZE:EPOCHS…] trains the first epochs on smaller random crops at the images' own scale (24:22 = epochs 1–22 on 24×24 crops, then 32×32); none for 32×32 throughout") { o in
+        help: "Progressive resizing: SIZE:EPOCHS[,SIZE:EPOCHS…] trains the first epochs on smaller random crops at the images' own scale (24:22 = epochs 1–22 on 24×24 crops, then full size, 32×32 on CIFAR); none for full-size crops throughout") { o in
             for phase in o.cropSchedule.phases {
-                if !(1...CIFARImage.side).contains(phase.size) { return "crop sizes must lie in 1...\(CIFARImage.side), got \(phase.size) in \(o.cropSchedule)" }
+                if !(1...o.imageSize).contains(phase.size) { return "crop sizes must lie in 1...\(o.imageSize) (--image-size), got \(phase.size) in \(o.cropSchedule)" }
                 if phase.epochs < 1 { return "each phase needs at least 1 epoch, got \(phase.epochs) in \(o.cropSchedule)" }
             }
             return o.cropSchedule.epochs <= o.epochs ? nil
@@ -184,11 +210,11 @@ extension RunOption {
         "threads", help: "Threads for the engine and OpenBLAS; the default is all cores (under MPI: the cores shared among the ranks on one host). Results do not depend on it.",
         resume: .free)
     public static let limitTrain = recorded(
-        "limit-train", \.limitTrain, property: "limitTrain", help: "Train on the first N training images only (quick runs)", shownDefault: "all") { o in
+        "limit-train", \.limitTrain, property: "limitTrain", help: "Train on the first N training images only (an image folder: N spread over its classes; quick runs)", shownDefault: "all") { o in
             o.limitTrain.flatMap { $0 >= 2 ? nil : "must be at least 2, got \($0)" }
         }
     public static let limitTest = recorded(
-        "limit-test", \.limitTest, property: "limitTest", help: "Test on the first N test images only", shownDefault: "all") { o in
+        "limit-test", \.limitTest, property: "limitTest", help: "Test on the first N test images only (an image folder: N spread over its classes)", shownDefault: "all") { o in
             o.limitTest.flatMap { $0 >= 1 ? nil : "must be at least 1, got \($0)" }
         }
     public static let dropLast = recorded(

@@ -1,8 +1,10 @@
 import Foundation
 
-/// The data set a run trained on, as its checkpoint records it.
+/// The data set a run trained on, as its checkpoint records it: what `evaluate`, `predict`
+/// and `export` need to treat images as training did (classes, image size, normalisation).
 public struct CheckpointDataset: Codable, Equatable, Sendable {
-    /// ``Dataset`` raw value: "cifar10" or "cifar100".
+    /// The kind of data: a ``Dataset`` raw value, "cifar10" or "cifar100", or
+    /// ``imageFolderName`` for an image folder.
     public var name: String
     /// CIFAR-100 trained on the 20 coarse superclasses.
     public var coarseLabels: Bool
@@ -15,21 +17,59 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
     /// The --metrics file of the run (the default --metrics when resuming); nil when the
     /// run wrote none, and in checkpoints written before it was recorded.
     public var metricsPath: String?
+    /// The side S of the images trained on; nil in checkpoints written before it was
+    /// recorded, which trained on CIFAR at 32 (``resolvedImageSize``).
+    public var imageSize: Int?
+    /// The normalisation's mean (R, G, B of pixels scaled to [0, 1]); nil in checkpoints
+    /// written before it was recorded, which used the reference recipe's CIFAR values.
+    public var mean: [Float]?
+    /// The normalisation's standard deviation (R, G, B); nil as ``mean``.
+    public var std: [Float]?
+
+    /// ``name`` of an image folder run.
+    public static let imageFolderName = "image-folder"
 
     public init(name: String, coarseLabels: Bool, classNames: [String], trainImages: Int, dataPath: String? = nil,
-                metricsPath: String? = nil) {
+                metricsPath: String? = nil, imageSize: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil) {
         self.name = name
         self.coarseLabels = coarseLabels
         self.classNames = classNames
         self.trainImages = trainImages
         self.dataPath = dataPath
         self.metricsPath = metricsPath
+        self.imageSize = imageSize
+        self.mean = mean
+        self.std = std
+    }
+
+    /// The key under which model files a run saves (`model.safetensors` of each checkpoint,
+    /// `best.safetensors`) carry this description as JSON, so a model file copied elsewhere
+    /// still says how its images are prepared.
+    public static let metadataKey = "dataset"
+
+    /// The description a model file carries (``metadataKey``), nil when it has none or it does not decode.
+    public static func recorded(in file: SafetensorsFile) -> CheckpointDataset? {
+        file.metadata[metadataKey].flatMap { try? JSONDecoder().decode(CheckpointDataset.self, from: Data($0.utf8)) }
+    }
+
+    /// True for a run on an image folder.
+    public var isImageFolder: Bool { name == Self.imageFolderName }
+    /// ``imageSize``, or CIFAR's 32 for a checkpoint that predates it.
+    public var resolvedImageSize: Int { imageSize ?? CIFARImage.side }
+    /// ``mean``, or the reference recipe's CIFAR mean for a checkpoint that predates it.
+    public var resolvedMean: [Float] { mean ?? AugmentationOptions.cifarMean }
+    /// ``std``, or the reference recipe's CIFAR std for a checkpoint that predates it.
+    public var resolvedStd: [Float] { std ?? AugmentationOptions.cifarStd }
+    /// The test transforms training used: S×S, normalised with ``resolvedMean`` and ``resolvedStd``.
+    public var evaluationAugmentation: AugmentationOptions {
+        AugmentationOptions(imageSide: resolvedImageSize, cropPadding: 0, horizontalFlip: false, mean: resolvedMean, std: resolvedStd)
     }
 }
 
 /// A training checkpoint: a folder holding
 /// - `model.safetensors`: the model alone, the PyTorch model's state_dict names, loadable in PyTorch
-///   with `model.load_state_dict(safetensors.torch.load_file(p), strict=True)`;
+///   with `model.load_state_dict(safetensors.torch.load_file(p), strict=True)`; its metadata
+///   holds `global_step` and `dataset` (``CheckpointDataset``) too;
 /// - `training_state.safetensors`: SGD's momentum buffers as `momentum_buffer.<parameter
 ///   name>` (F32, the parameter's shape), and in `__metadata__` JSON strings: `format`,
 ///   `format_version`, `epoch` (0-based epoch in progress), `step` (steps of it done),
@@ -182,7 +222,7 @@ public struct TrainingCheckpoint: Sendable {
         try requireFinite(momentum)
 
         let position = ["global_step": "\(session.globalStep)", "epoch": "\(epoch)", "step": "\(step)"]
-        try model.save(to: folder + "/" + modelFileName, metadata: position)
+        try model.save(to: folder + "/" + modelFileName, metadata: position.merging([CheckpointDataset.metadataKey: jsonText(dataset)]) { a, _ in a })
         var writer = SafetensorsWriter()
         for (name, buffer) in momentum { writer.add(name, tensor: buffer) }
         writer.metadata = position.merging([

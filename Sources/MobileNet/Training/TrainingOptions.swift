@@ -33,13 +33,21 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// `validation_split`, the held-out images are the last ones in file order, so every
     /// seed and recipe is compared on the same images.
     public var validationSplit: Int = 0
-    /// Training augmentation: zero padding before the random 32×32 crop (torchvision's
-    /// `RandomCrop(32, padding: 4)` in the reference recipe; 0 disables the 32×32 crop, not the smaller
+    /// The side S of the square images the network trains on, in pixels: CIFAR's 32, or the
+    /// size an image folder's pictures are brought to at load time.
+    public var imageSize: Int = 32
+    /// `Normalize`'s per-channel (R, G, B) mean and std, of pixels scaled to [0, 1]; nil: the
+    /// data's own (an image folder's computed from its training images, CIFAR's the
+    /// reference recipe's (0.4914, 0.4822, 0.4465) and (0.2023, 0.1994, 0.2010)).
+    public var mean: [Float]? = nil
+    public var std: [Float]? = nil
+    /// Training augmentation: zero padding before the random S×S crop (torchvision's
+    /// `RandomCrop(32, padding: 4)` in the reference recipe; 0 disables the full-size crop, not the smaller
     /// ``cropSchedule`` ones) and the random horizontal flip (`RandomHorizontalFlip()`).
     public var cropPadding: Int = 4
     public var horizontalFlip: Bool = true
     /// Progressive resizing: smaller random crops for the first epochs (``CropSchedule``);
-    /// ``CropSchedule/none`` (the reference recipe) trains on 32×32 crops throughout.
+    /// ``CropSchedule/none`` (the reference recipe) trains on full-size crops throughout.
     public var cropSchedule: CropSchedule = .none
     /// Test-time augmentation of the test pass after a run with a validation set
     /// (``TrainingRun/testOnce()``); the per-epoch evaluations stay plain.
@@ -50,13 +58,20 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// The training transforms these options ask for (the reference recipe's normalisation).
+    /// The training transforms these options ask for, with the reference recipe's CIFAR
+    /// normalisation.
     public var trainingAugmentation: AugmentationOptions {
-        AugmentationOptions(cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule)
+        trainingAugmentation(mean: AugmentationOptions.cifarMean, std: AugmentationOptions.cifarStd)
+    }
+
+    /// The training transforms these options ask for, normalising with `mean` and `std` (R, G, B).
+    public func trainingAugmentation(mean: [Float], std: [Float]) -> AugmentationOptions {
+        AugmentationOptions(imageSide: imageSize, cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule,
+                            mean: mean, std: std)
     }
 
     /// Decodes options saved by this or an earlier version: options added later
-    /// (`recipe`, `validationSplit`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
+    /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
     /// `syncBatchNorm`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
@@ -86,6 +101,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         limitTest = try c.decodeIfPresent(Int.self, forKey: .limitTest)
         dropLast = try c.decode(Bool.self, forKey: .dropLast)
         validationSplit = try c.decodeIfPresent(Int.self, forKey: .validationSplit) ?? d.validationSplit
+        imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
+        mean = try c.decodeIfPresent([Float].self, forKey: .mean)
+        std = try c.decodeIfPresent([Float].self, forKey: .std)
         cropPadding = try c.decodeIfPresent(Int.self, forKey: .cropPadding) ?? d.cropPadding
         horizontalFlip = try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? d.horizontalFlip
         cropSchedule = try c.decodeIfPresent(CropSchedule.self, forKey: .cropSchedule) ?? d.cropSchedule

@@ -127,6 +127,7 @@ public final class TrainingRun {
         try TrainingCheckpoint.requireFinite(session.model)
         try checkpoints.saveBest(session.model, metadata: [
             "epochs_completed": "\(epoch)", "global_step": "\(session.globalStep)",
+            CheckpointDataset.metadataKey: TrainingCheckpoint.jsonText(dataset),
             (loop.validationLoader != nil ? "validation_accuracy" : "test_accuracy"): "\(accuracy)",
         ])
     }

@@ -12,13 +12,17 @@ public struct TrainingRunRequest: Sendable {
     public var dataPath: String?
     public var dataset: Dataset?
     public var coarseLabels: Bool
+    /// `--max-memory`: bytes an image folder's decoded images may take (nil: ``RunOption/defaultMaxMemory``).
+    public var maxMemory: Int?
     /// `--metrics`, `--checkpoint-dir`, `--resume`.
     public var metricsPath: String?
     public var checkpointDirectory: String?
     public var resumeFrom: String?
 
     public init(recipe: Recipe? = nil, overrides: [TrainingOptions.Override] = [], dataPath: String? = nil, dataset: Dataset? = nil,
-                coarseLabels: Bool = false, metricsPath: String? = nil, checkpointDirectory: String? = nil, resumeFrom: String? = nil) {
+                coarseLabels: Bool = false, maxMemory: Int? = nil, metricsPath: String? = nil, checkpointDirectory: String? = nil,
+                resumeFrom: String? = nil) {
+        self.maxMemory = maxMemory
         self.recipe = recipe
         self.overrides = overrides
         self.dataPath = dataPath

@@ -23,10 +23,13 @@ public struct TrainingRunSetup {
     public let checkpoint: TrainingCheckpoint?
     public let options: TrainingOptions
     public let dataPath: String
-    public let train: CIFARDataset
-    /// The last --val-split training images (nil without a split).
-    public let validation: CIFARDataset?
-    public let test: CIFARDataset
+    /// The images, their kind and normalisation, and the lines to print about them.
+    public let data: RunData
+    public let train: ImageDataset
+    /// The --val-split training images held out (nil without a split).
+    public let validation: ImageDataset?
+    /// The test set (nil for an image folder of one tree: its held-out images are evaluated instead).
+    public let test: ImageDataset?
     public let run: TrainingRun
     /// The metrics file: --metrics, else (on --resume) the one the run recorded; nil for none.
     public let metricsPath: String?
@@ -38,7 +41,7 @@ public struct TrainingRunSetup {
     ///   rank loads the data and options alike; the loaders take this rank's shard of each
     ///   batch; only rank 0 gets the checkpoint directory.
     /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
-    ///   flag and both values), ``CIFARError``, ``StateDictError``, ``SafetensorsError``,
+    ///   flag and both values), ``CIFARError``, ``ImageFolderError``, ``StateDictError``, ``SafetensorsError``,
     ///   ``TrainingRunSetupError``.
     public init(_ request: TrainingRunRequest, communicator: (any Communicator)? = nil) throws {
         checkpoint = try request.resumeFrom.map { try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: $0)) }
@@ -46,33 +49,27 @@ public struct TrainingRunSetup {
         if let checkpoint {
             try Self.check(request, against: checkpoint, options: options)
         }
-        var datasetKind = request.dataset
-        if let checkpoint {
-            guard let kind = Dataset(rawValue: checkpoint.dataset.name) else {
-                throw CheckpointError.badMetadata(path: checkpoint.statePath, key: "dataset", reason: "unknown data set '\(checkpoint.dataset.name)'")
-            }
-            datasetKind = kind
+        if let checkpoint, !checkpoint.dataset.isImageFolder, Dataset(rawValue: checkpoint.dataset.name) == nil {
+            throw CheckpointError.badMetadata(path: checkpoint.statePath, key: "dataset", reason: "unknown data set '\(checkpoint.dataset.name)'")
         }
-        let coarseLabels = checkpoint?.dataset.coarseLabels ?? request.coarseLabels
         if request.dataPath == nil, let checkpoint, let relative = checkpoint.dataset.unreachableRelativeDataPath {
-            throw TrainingRunSetupError.cannotRun("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the CIFAR folder (checkpoints record absolute paths now).")
+            throw TrainingRunSetupError.cannotRun("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the data folder (checkpoints record absolute paths now).")
         }
         dataPath = request.dataPath ?? checkpoint?.dataset.dataPath ?? RunOption.defaultDataPath
-        let loaded = try CIFARDataset.load(directory: dataPath, split: .train, dataset: datasetKind, coarseLabels: coarseLabels, limit: options.limitTrain)
-        test = try CIFARDataset.load(directory: dataPath, split: .test, dataset: loaded.dataset, coarseLabels: coarseLabels, limit: options.limitTest)
-        guard options.validationSplit <= loaded.count - 2 else {
-            throw TrainingRunSetupError.flagsDoNotFitData("\(RunOption.validationSplit.flag) \(options.validationSplit) would hold out all but \(max(0, loaded.count - options.validationSplit)) of the \(loaded.count) training images in \(dataPath); leave at least 2 for training (a smaller \(RunOption.validationSplit.flag), or more images with \(RunOption.limitTrain.flag)).")
-        }
-        if options.validationSplit > 0 {
-            (train, validation) = loaded.holdingOut(last: options.validationSplit)
-        } else {
-            (train, validation) = (loaded, nil)
-        }
+        data = try RunData.load(path: dataPath, options: options, dataset: request.dataset, coarseLabels: request.coarseLabels,
+                                maxMemory: request.maxMemory ?? RunOption.defaultMaxMemory, recorded: checkpoint?.dataset)
+        (train, validation, test) = (data.train, data.validation, data.test)
         if let checkpoint {
             let recorded = checkpoint.dataset
-            if loaded.count != recorded.trainImages || loaded.classNames != recorded.classNames {
-                throw Self.conflict(checkpoint, RunOption.data.flag, "\(dataPath) (\(loaded.count) training images, \(loaded.classNames.count) classes)",
+            if data.trainImages != recorded.trainImages || train.classNames != recorded.classNames {
+                throw Self.conflict(checkpoint, RunOption.data.flag, "\(dataPath) (\(data.trainImages) training images, \(train.classNames.count) classes)",
                                     "\(recorded.dataPath ?? "data") (\(recorded.trainImages) training images, \(recorded.classNames.count) classes)")
+            }
+            // The run computed its normalisation from these images: other values mean other pixels.
+            if let computed = data.computed, let mean = recorded.mean, let std = recorded.std, options.mean == nil && options.std == nil,
+               computed.mean != mean || computed.std != std {
+                throw Self.conflict(checkpoint, RunOption.data.flag, "\(dataPath) (training images of mean \(TrainingOptions.text(computed.mean)), std \(TrainingOptions.text(computed.std)))",
+                                    "\(recorded.dataPath ?? "data") (mean \(TrainingOptions.text(mean)), std \(TrainingOptions.text(std)))")
             }
         } else {
             options.numClasses = train.classNames.count
@@ -82,9 +79,10 @@ public struct TrainingRunSetup {
         let model = MobileNetV1(numClasses: options.numClasses, widthMultiplier: options.widthMultiplier, seed: options.seed)
         let dataParallel = communicator.map { DataParallel(communicator: $0, syncBatchNorm: options.syncBatchNorm) }
         let shard = dataParallel?.shard ?? .whole
+        let augmentation = options.trainingAugmentation(mean: data.mean, std: data.std)
         // BatchNorm trains on more than one value per channel (PyTorch's rule): one image
-        // gives the last (smallest) maps' H×W values, 4 at 32×32 or 24×24, 1 at 16×16.
-        let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: options.trainingAugmentation.trainingCropSides)
+        // gives the last (smallest) maps' H×W values, ⌈S/16⌉²: 4 at 32×32 or 24×24, 1 at 16×16.
+        let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: augmentation.trainingCropSides)
         // Per rank, a shard needs that many images; synchronised, 1 (the global batch has more).
         let minimumShard = options.syncBatchNorm || valuesPerImage > 1 ? 1 : 2
         if shard.count > 1 && shard.smallestShard(ofBatch: min(options.batchSize, train.count)) < minimumShard {
@@ -93,10 +91,10 @@ public struct TrainingRunSetup {
                                      : "; BatchNorm per rank needs at least 2 at 1×1 last maps. Use --batch-size ≥ \(2 * shard.count), fewer ranks, or --sync-bn."))
         }
         let trainLoader = BatchLoader(dataset: train, configuration: .training(
-            batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: options.trainingAugmentation,
+            batchSize: options.batchSize, seed: options.seed, dropLast: options.dropLast, augmentation: augmentation,
             shard: shard, minimumShardImages: minimumShard, batchNormValuesPerImage: valuesPerImage))
         if trainLoader.droppedForBatchNorm > 0 {
-            let side = options.trainingAugmentation.trainingCropSides.min { MobileNetV1.lastMapSide(inputSide: $0) < MobileNetV1.lastMapSide(inputSide: $1) } ?? 32
+            let side = augmentation.trainingCropSides.min { MobileNetV1.lastMapSide(inputSide: $0) < MobileNetV1.lastMapSide(inputSide: $1) } ?? options.imageSize
             lastBatchNote = "note: the last batch of \(trainLoader.droppedForBatchNorm) image(s) (\(train.count) = \(train.count / options.batchSize) × \(options.batchSize) + \(train.count % options.batchSize)) is left out of every epoch: "
                 + (shard.count > 1 && valuesPerImage > 1 ? "a rank's share of it would be empty" :
                    "at \(side)×\(side) crops BatchNorm would see one value per channel in it (PyTorch stops there)")
@@ -104,9 +102,10 @@ public struct TrainingRunSetup {
         } else {
             lastBatchNote = nil
         }
-        let testLoader = BatchLoader(dataset: test, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard))
+        let evaluation = BatchLoader.Configuration.evaluation(batchSize: options.testBatchSize, shard: shard, augmentation: augmentation.forEvaluation)
+        let testLoader = test.map { BatchLoader(dataset: $0, configuration: evaluation) }
         // Sharded as the test pass: each rank evaluates its part, the totals are summed.
-        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: .evaluation(batchSize: options.testBatchSize, shard: shard)) }
+        let validationLoader = validation.map { BatchLoader(dataset: $0, configuration: evaluation) }
         guard trainLoader.stepsPerEpoch > 0 else {
             throw TrainingRunSetupError.flagsDoNotFitData("the training set in \(dataPath) holds \(train.count) image(s), too few for one training step of batch \(options.batchSize)\(options.dropLast ? " with --drop-last" : ""); BatchNorm needs at least 2 images per batch. Use more images (--limit-train) or a smaller --batch-size.")
         }
@@ -115,9 +114,10 @@ public struct TrainingRunSetup {
         let directory = !isRoot ? nil : request.checkpointDirectory.map(CheckpointDirectory.init(path:)) ?? checkpoint.flatMap { CheckpointLocation.directory(of: $0.folder) }
         metricsPath = request.metricsPath ?? checkpoint?.dataset.metricsPath
         if let given = request.metricsPath { try MetricsLog.checkBelongs(path: given, toRunWritingTo: checkpoint?.dataset.metricsPath) }
-        let description = CheckpointDataset(name: train.dataset.rawValue, coarseLabels: coarseLabels, classNames: train.classNames,
-                                            trainImages: loaded.count, dataPath: CheckpointDataset.absolutePath(dataPath),
-                                            metricsPath: metricsPath.map(CheckpointDataset.absolutePath))
+        let description = CheckpointDataset(name: data.kind, coarseLabels: data.coarseLabels, classNames: train.classNames,
+                                            trainImages: data.trainImages, dataPath: CheckpointDataset.absolutePath(dataPath),
+                                            metricsPath: metricsPath.map(CheckpointDataset.absolutePath),
+                                            imageSize: options.imageSize, mean: data.mean, std: data.std)
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
                                              validationLoader: validationLoader),
                           dataset: description, checkpoints: directory)

@@ -17,7 +17,7 @@ import ArgumentParser
 
     @Test func aWordFarFromEverySubcommandListsThemAll() throws {
         let error = try #require(MobileNetTrain.unknownSubcommandError(["banana"]))
-        #expect(error.message.hasPrefix("unknown subcommand 'banana'; the subcommands are train, evaluate, export, download, flops, plot, compare, allreduce-bench, help"))
+        #expect(error.message.hasPrefix("unknown subcommand 'banana'; the subcommands are train, evaluate, predict, export, download, flops, plot, compare, allreduce-bench, help"))
     }
 
     @Test func flagsAloneAndKnownSubcommandsPassThrough() throws {

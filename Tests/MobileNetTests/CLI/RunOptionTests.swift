@@ -45,7 +45,8 @@ import Testing
         let properties = RunOption.all.compactMap(\.property)
         #expect(properties.sorted() == labels.sorted())
         var limited = TrainingOptions()
-        (limited.limitTrain, limited.limitTest) = (100, 10)  // nil limits are left out of the JSON
+        (limited.limitTrain, limited.limitTest) = (100, 10)  // nil limits (and mean, std) are left out of the JSON
+        (limited.mean, limited.std) = ([0.5, 0.5, 0.5], [0.2, 0.2, 0.2])
         let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(limited)) as? [String: Any])
         #expect(json.keys.sorted() == properties.sorted())
         #expect(Set(properties).isSuperset(of: ["recipe", "epochs", "batchSize", "maxLearningRate", "noWeightDecayKinds", "validationSplit",
@@ -64,7 +65,7 @@ import Testing
         options.divFactor = 13; options.finalDivFactor = 17; options.pctStart = 0.19; options.baseMomentum = 0.23
         options.maxMomentum = 0.29; options.labelSmoothing = 0.31; options.widthMultiplier = 0.37; options.numClasses = 41
         options.seed = 43; options.limitTrain = 47; options.limitTest = 53; options.dropLast = true; options.validationSplit = 59
-        options.cropPadding = 3; options.horizontalFlip = false; options.cropSchedule = CropSchedule(phases: [.init(size: 20, epochs: 2)])
+        options.imageSize = 61; options.mean = [0.1, 0.2, 0.3]; options.std = [0.4, 0.5, 0.6]; options.cropPadding = 3; options.horizontalFlip = false; options.cropSchedule = CropSchedule(phases: [.init(size: 20, epochs: 2)])
         options.testTimeAugmentation = .flip; options.syncBatchNorm = true
         #expect(options.differences(from: TrainingOptions()).count == RunOption.all.compactMap(\.property).count,
                 "every option differs from its default")
@@ -89,6 +90,7 @@ import Testing
     @Test func everyRecordedFlagSetsItsOption() throws {
         let examples: [String: [String]] = [
             "--recipe": ["--recipe", "fast"], "--val-split": ["--val-split", "10"], "--crop-padding": ["--crop-padding", "2"],
+            "--image-size": ["--image-size", "64"], "--mean": ["--mean", "0.5,0.4,0.3"], "--std": ["--std", "0.25,0.25,0.25"],
             "--flip/--no-flip": ["--no-flip"], "--crop-schedule": ["--crop-schedule", "24:1"],
             "--tta": ["--tta", "flip", "--val-split", "10"], "--epochs": ["--epochs", "5"], "--batch-size": ["--batch-size", "64"],
             "--test-batch-size": ["--test-batch-size", "50"], "--max-lr": ["--max-lr", "0.2"], "--weight-decay": ["--weight-decay", "1e-4"],

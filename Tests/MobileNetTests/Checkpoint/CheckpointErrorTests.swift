@@ -237,7 +237,7 @@ import Testing
             let text = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
             try rewrite { $0["options"] = text }
             #expect(throws: CheckpointError.badMetadata(path: statePath, key: "options",
-                                                        reason: "--crop-schedule: crop sizes must lie in 1...32, got 0 in 0:1")) {
+                                                        reason: "--crop-schedule: crop sizes must lie in 1...32 (--image-size), got 0 in 0:1")) {
                 try TrainingCheckpoint(folder: saved)
             }
         }

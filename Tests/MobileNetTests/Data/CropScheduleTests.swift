@@ -19,23 +19,7 @@ import Testing
     /// The crop computed another way: the image written into an explicit zero-padded
     /// (32 + 2p)² canvas, the S×S window read out of it, then mirrored.
     static func paddedCanvasCrop(_ choice: CropFlip, padding p: Int = 4) -> [Float] {
-        let transform = ImageTransform(options: .training), canvasSide = 32 + 2 * p, side = choice.size
-        var canvas = [UInt8](repeating: 0, count: 3 * canvasSide * canvasSide)
-        for c in 0..<3 {
-            for y in 0..<32 {
-                for x in 0..<32 { canvas[(c * canvasSide + y + p) * canvasSide + x + p] = AugmentationTests.source(c, y, x) }
-            }
-        }
-        var out: [Float] = []
-        for c in 0..<3 {
-            for y in 0..<side {
-                for x in 0..<side {
-                    let column = choice.left + (choice.flip ? side - 1 - x : x)
-                    out.append(transform.normalised(canvas[(c * canvasSide + choice.top + y) * canvasSide + column], channel: c))
-                }
-            }
-        }
-        return out
+        ImageSideTests.paddedCanvasCrop(AugmentationTests.image, side: 32, padding: p, choice, transform: ImageTransform(options: .training))
     }
 
     /// PyTorch 2.13, torchvision's steps by hand on the same image (`AugmentationTests.image`):

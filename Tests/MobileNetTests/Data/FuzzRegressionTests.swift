@@ -93,6 +93,81 @@ import FuzzTargets
         }
     }
 
+    /// Every decode fixture decodes through the png/jpeg fuzz target, every bad one gives its error.
+    @Test func everyImageFixtureRunsThroughTheImageFuzzTarget() throws {
+        for fixture in ImageDecoderTests.decodeFixtures {
+            let bytes = try #require(ImageDecoderTests.bytes(ImageDecoderTests.folder("decode/" + fixture.name)))
+            #expect(ImageFuzzInput.run(bytes) == "decoded \(fixture.width)×\(fixture.height)", "\(fixture.name)")
+        }
+        for row in ImageDecoderTests.manifest("bad.tsv") {
+            let bytes = try #require(ImageDecoderTests.bytes(ImageDecoderTests.folder("bad/" + row[0])))
+            #expect(ImageFuzzInput.run(bytes) == "ImageError." + row[1], "\(row[0])")
+        }
+    }
+
+    /// Inputs the png and jpeg targets found (Fixtures/fuzz/image). tablesOnlyJPEG.bin is a
+    /// JPEG whose APP14 segment claims more bytes than the file has: libjpeg-turbo reads it as
+    /// a stream of tables only and reports a 0×0 image, which used to trap in RGBImage.init.
+    /// The PNG headers claim 1 × 1,048,576 (within the target's pixel limit, over libpng's
+    /// 1,000,000 a side) and 16,777,215 × 4,294,967,295 pixels. The two jpeg…AndTruncated
+    /// inputs are damaged (libjpeg's first warning is not the truncation one) and end without
+    /// an end-of-image marker: they used to decode with grey filling the missing rows, where
+    /// Pillow refuses them as truncated. jpegScanMarkerAtTheEnd.bin ends with FF DA, which
+    /// made the search for that marker build an empty range the wrong way round (a trap).
+    @Test func keptImageInputsGiveTheirErrorNamingTheFile() throws {
+        let inputs = try Self.keptInputs("image")
+        #expect(inputs.count == 6)
+        for input in inputs {
+            #expect(ImageFuzzInput.run(input.bytes) == input.outcome, "\(input.name)")
+            do {
+                _ = try ImageDecoder.decode(input.bytes, path: ImageFuzzInput.path)
+            } catch {
+                #expect(error.description.contains(ImageFuzzInput.path), "\(input.name): \(error)")
+            }
+        }
+        let tablesOnly = try #require(inputs.first { $0.name == "tablesOnlyJPEG.bin" })
+        #expect(throws: ImageError.corrupt(path: "t.jpg", format: .jpeg, reason: "the header gives an empty image, 0×0 pixels")) {
+            _ = try ImageDecoder.decode(tablesOnly.bytes, path: "t.jpg")
+        }
+        for name in ["jpegBogusMarkerLengthAndTruncated.bin", "jpegBadHuffmanCodeAndTruncated.bin"] {
+            let input = try #require(inputs.first { $0.name == name })
+            guard case .corrupt(_, .jpeg, let reason)? = Self.imageError(input.bytes) else {
+                Issue.record("\(name): expected a corrupt JPEG")
+                continue
+            }
+            #expect(reason.hasSuffix(", and the data ends before the end-of-image marker"), "\(name): \(reason)")
+        }
+        let tall = try #require(inputs.first { $0.name == "pngTallerThanLibpngReads.bin" })
+        #expect(throws: ImageError.unsupported(path: "t.png", format: .png, reason: "it is 1×1048576 pixels; libpng reads at most 1000000 pixels a side")) {
+            _ = try ImageDecoder.decode(tall.bytes, path: "t.png")
+        }
+        let huge = try #require(inputs.first { $0.name == "pngHeaderOf4GigapixelRows.bin" })
+        #expect(throws: ImageError.tooManyPixels(path: "h.png", width: 16_777_215, height: 4_294_967_295, limit: 1 << 20)) {
+            _ = try ImageDecoder.decode(huge.bytes, path: "h.png", maximumPixels: 1 << 20)
+        }
+    }
+
+    /// The end-of-image search on hand-made byte strings, the edges included.
+    @Test func endOfImageMarkerMustFollowTheLastScan() {
+        func ends(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { JPEGDecoding.endsItsLastScan($0) } }
+        #expect(ends([0xFF, 0xD8, 0xFF, 0xDA, 0x12, 0xFF, 0x00, 0xFF, 0xD9]))
+        #expect(ends([0xFF, 0xDA, 0xFF, 0xD9, 0x00, 0x00]))                   // trailing bytes after the end
+        #expect(!ends([0xFF, 0xD8, 0xFF, 0xDA, 0x12, 0x34]))                  // cut inside the scan
+        #expect(!ends([0xFF, 0xD8, 0x00, 0xFF, 0xDA]))                        // the scan marker is the last thing
+        #expect(!ends([0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 0x01, 0x02]))      // an end before the last scan only
+        #expect(!ends([0xFF, 0xD8, 0xFF, 0xD9, 0x00]))                        // no scan at all
+        #expect(!ends([0xFF, 0xDA, 0xD9]))
+    }
+
+    static func imageError(_ bytes: [UInt8]) -> ImageError? {
+        do {
+            _ = try ImageDecoder.decode(bytes, path: "d.jpg")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     @Test func cifarFileClaimingTerabytesMoreThanItHoldsIsRejectedBeforeAllocating() {
         // Options: CIFAR-10 test split, the seam adds 2⁴⁰ bytes to the size; target test_batch.bin.
         // Its bytes are chosen so that the size claimed is a whole number of 3073-byte records:
