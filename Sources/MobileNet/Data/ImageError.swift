@@ -47,10 +47,18 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
         case .corrupt(let path, let format, let reason):
             return "\(format.rawValue) image \(path) is damaged or truncated (\(Self.library(format)): \(reason)). Copy or export the image again, or remove it."
         case .tooManyPixels(let path, let width, let height, let limit):
-            return "image \(path) is \(width)×\(height) = \(width * height) pixels, more than the limit of \(limit) pixels (a file claiming that size may be a decompression bomb). Shrink the image first, or raise the limit if it is genuine."
+            return "image \(path) is \(width)×\(height) = \(width * height) pixels, more than the limit of \(limit) pixels (a file claiming that size may be a decompression bomb). Shrink it to at most \(limit) pixels (\(Self.side(within: limit))×\(Self.side(within: limit)), say) first, or remove it."
         case .unsupported(let path, let format, let reason):
             return "\(format.rawValue) image \(path) cannot be converted to RGB: \(reason). Convert it to an 8-bit RGB PNG or JPEG, or remove it."
         }
+    }
+
+    /// The largest side s with s² ≤ `pixels` (integer square root), for a square within the limit.
+    private static func side(within pixels: Int) -> Int {
+        var side = Int(Double(max(pixels, 0)).squareRoot())
+        while side * side > pixels { side -= 1 }
+        while (side + 1) * (side + 1) <= pixels { side += 1 }
+        return side
     }
 
     private static func library(_ format: ImageFormat) -> String {

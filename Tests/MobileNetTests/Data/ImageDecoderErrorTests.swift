@@ -54,6 +54,16 @@ import Testing
         }
     }
 
+    /// The command line has no flag raising the pixel limit, so the message must not offer
+    /// one: it says what to shrink the image to (8192² = 67108864, 76² = 5776 ≤ 5916 < 77²).
+    @Test func tooManyPixelsSaysWhatSizeToShrinkTo() {
+        let big = ImageError.tooManyPixels(path: "p/big.png", width: 20000, height: 20000, limit: ImageDecoder.defaultMaximumPixels)
+        #expect(big.description.hasSuffix("Shrink it to at most 67108864 pixels (8192×8192, say) first, or remove it."), "\(big)")
+        #expect(!big.description.contains("raise the limit"))
+        let small = ImageError.tooManyPixels(path: "p/s.jpg", width: 97, height: 61, limit: 97 * 61 - 1)
+        #expect(small.description.hasSuffix("Shrink it to at most 5916 pixels (76×76, say) first, or remove it."), "\(small)")
+    }
+
     @Test func pixelLimitIsInclusiveAndAppliesToEveryFormat() throws {
         let png = ImageDecoderTests.folder("decode/rgb-97x61.png")
         let jpeg = ImageDecoderTests.folder("decode/rgb-97x61.jpg")
