@@ -180,7 +180,22 @@ struct EvaluateCommand: ParsableCommand {
         let augmentation = description.evaluationAugmentation
         return EvaluationImages(images: images, augmentation: augmentation,
                                 line: "data: image folder, \(what): \(images.count) images at \(augmentation.imageSide)×\(augmentation.imageSide), "
-                                    + "normalised with mean \(ChannelValues.text(augmentation.mean)) and std \(ChannelValues.text(augmentation.std))\(trainedOn == nil ? " (CIFAR's, the model records none)" : "")")
+                                    + "normalised with mean \(ChannelValues.text(augmentation.mean)) and std \(ChannelValues.text(augmentation.std))\(trainedOn == nil ? " (CIFAR's, the model records none)" : "")",
+                                notes: trainingImagesNote(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath))
+    }
+
+    /// A note when the images scored are every image of the one tree the model was trained
+    /// on (no val/ or test/ beside it, no --split validation): they include its training images.
+    func trainingImagesNote(_ loaded: LoadedModel, trainedOn: CheckpointDataset?, held: HeldOut?, dataPath: String) -> [String] {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        guard held == nil, let trainedOn, let trainedPath = trainedOn.dataPath, absolute(trainedPath) == absolute(dataPath),
+              let layout = try? ImageFolderLayout.scan(dataPath), !layout.isSplit else { return [] }
+        // The checkpoint's trainImages counts the images before the run held its --val-split out.
+        let heldCount = Self.recordedRun(of: model.checkpoint, modelPath: loaded.path)?.options.validationSplit
+        let trainedText = heldCount.map { "the \(trainedOn.trainImages - $0) images" } ?? "the images"
+        let heldText = heldCount.map { "the \($0) it held out" } ?? "the images it held out"
+        return ["note: every image of \(dataPath) includes \(trainedText) \(model.checkpoint) trained on, so these figures are not a test of it; "
+                + "--split validation scores \(heldText), or give --data a folder of other images."]
     }
 
     func run() throws {
