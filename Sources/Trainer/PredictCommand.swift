@@ -18,7 +18,8 @@ struct PredictCommand: ParsableCommand {
         decoding runs on every thread. A folder argument is searched for .png/.jpg/.jpeg files \
         (subfolders too, in path order). An image that cannot be read is reported on standard \
         error with its reason and the others are still predicted; the exit status is then 1. \
-        The report (text, json or csv) is written whole once every image is done: to --output \
+        The report (text, json or csv) is written whole once every image is done (not at all \
+        when none could be read): to --output \
         atomically, or to standard output; information lines go to standard error.
         """
     )
@@ -68,6 +69,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         setEngineThreads(threads)
+        var imageCount = 0
         let failures = try reportingErrors { () throws -> [(path: String, error: ImageError)] in
             if let output {
                 try OutputPath(flag: "--output", path: output).check(
@@ -84,11 +86,15 @@ struct PredictCommand: ParsableCommand {
                        + "mean \(ChannelValues.text(transforms.mean)), std \(ChannelValues.text(transforms.std))\(trainedOn == nil ? " (the model records none)" : "")")
             let predictor = ImagePredictor(model: loaded.model, classNames: names, augmentation: transforms, batchSize: batchSize)
             let results = predictor.predict(paths, topK: topK)
+            imageCount = paths.count
             let report = PredictionReport(format: format).text(paths: paths, results: results)
-            if let output {
-                try AtomicFile.write(Data(report.utf8), to: output)
-            } else {
-                FileHandle.standardOutput.write(Data(report.utf8))
+            // With no image predicted there is nothing to report: whatever --output held is kept.
+            if results.contains(where: { if case .failed = $0 { false } else { true } }) {
+                if let output {
+                    try AtomicFile.write(Data(report.utf8), to: output)
+                } else {
+                    FileHandle.standardOutput.write(Data(report.utf8))
+                }
             }
             return zip(paths, results).compactMap { path, result in
                 if case .failed(let error) = result { return (path, error) } else { return nil }
@@ -96,7 +102,9 @@ struct PredictCommand: ParsableCommand {
         }
         guard failures.isEmpty else {
             for failure in failures { printError("error: \(failure.error)") }
-            printError("\(failures.count) of the images could not be read (above); the others were predicted\(output.map { " and written to \($0)" } ?? "").")
+            printError(failures.count == imageCount
+                       ? "\(imageCount == 1 ? "the image could not" : "none of the \(imageCount) images could") be read (above); nothing was predicted\(output.map { ", and \($0) was not written" } ?? "")."
+                       : "\(failures.count) of the images could not be read (above); the others were predicted\(output.map { " and written to \($0)" } ?? "").")
             throw ExitCode.failure
         }
         if let output { printError("predictions: \(output)") }

@@ -86,6 +86,20 @@ import Testing
         }
     }
 
+    /// When no image can be read there is nothing to report: the exit status is 1 and an
+    /// existing --output file is left as it was, not replaced by an empty report.
+    @Test func noReadableImageLeavesTheOutputFileAsItWas() throws {
+        try CIFARFixture.withFolder { root in
+            _ = try Self.trainedRun(root)
+            CIFARFixture.write(Array("not an image".utf8), to: root + "/broken.png")
+            CIFARFixture.write(Array("earlier predictions\n".utf8), to: root + "/p.csv")
+            #expect(throws: ExitCode.failure) {
+                try Self.command(["--checkpoint", root + "/ck", root + "/broken.png", "--format", "csv", "--output", root + "/p.csv"]).run()
+            }
+            #expect(try String(contentsOfFile: root + "/p.csv", encoding: .utf8) == "earlier predictions\n")
+        }
+    }
+
     /// What the user passes must agree with the checkpoint: another --image-size, other class
     /// names or another --mean are refused naming the flag and both values; nothing is written.
     @Test func flagsContradictingTheCheckpointAreRefused() throws {
