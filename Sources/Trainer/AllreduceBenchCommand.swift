@@ -14,10 +14,10 @@ struct AllreduceBenchCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Floats per allreduce (default: MobileNetV1's 3,217,226 parameters).")
+    @Option(help: "Floats per allreduce; the default is MobileNetV1's parameter count at α = 1.")
     var floats = 3_217_226
 
-    @Option(help: "Floats per bucket, as the trainer's gradient buckets (default 2^20).")
+    @Option(help: "Floats per bucket, as the trainer's gradient buckets (2^20).")
     var bucketFloats = 1 << 20
 
     @Option(help: "Timed repetitions (median reported).")

@@ -59,7 +59,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py); the images as given, not mirrored, also with --tta flip.")
     var dumpLogits: String?
 
-    @Option(help: "Threads for the engine and OpenBLAS (default: all cores).")
+    @Option(help: "Threads for the engine and OpenBLAS; the default is the number of cores.")
     var threads: Int = ProcessInfoCores.active
 
     func validate() throws {

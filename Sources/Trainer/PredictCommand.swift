@@ -53,7 +53,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 100
 
-    @Option(help: "Threads for decoding, the engine and OpenBLAS (default: all cores).")
+    @Option(help: "Threads for decoding, the engine and OpenBLAS; the default is the number of cores.")
     var threads: Int = ProcessInfoCores.active
 
     func validate() throws {

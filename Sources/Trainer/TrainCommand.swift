@@ -29,8 +29,9 @@ struct TrainCommand: ParsableCommand {
         saves, and exits with status 130, 143 or 129. --resume DIR continues the run from its checkpoint \
         with the checkpoint's options; the weights then equal those of an uninterrupted run, bit for \
         bit. A flag that contradicts the checkpoint (--epochs included: a run cannot be extended) is \
-        an error naming the flag and both values; --threads, --metrics, --checkpoint-dir and --data \
-        (the same images) may be given.
+        an error naming the flag and both values; --threads, --metrics, --checkpoint-dir, --data \
+        (the same images), --max-memory, --distributed and --collective-timeout may be given \
+        (docs/run-options.md).
         """
     )
 

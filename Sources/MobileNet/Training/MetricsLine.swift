@@ -55,7 +55,8 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         public var trainSeconds: Double?
         public var testSeconds: Double?
         public var imagesPerSecond: Double?
-        /// The epoch's first step (0-based; > 0 after a resume mid-epoch).
+        /// The first step the train figures cover (0-based): 0 when they cover the whole epoch,
+        /// as after a resume mid-epoch from a checkpoint holding the epoch's running sums.
         public var trainFromStep: Int?
         /// The side of the training crops (absent in files of versions before crop schedules).
         public var cropSize: Int?

@@ -105,7 +105,7 @@ extension RunOption {
 
     public static let recipe = recorded(
         "recipe", \.recipe, property: "recipe",
-        help: "Start from a named recipe, then apply the other flags: reference (the recipe of the original PyTorch CIFAR-10 tutorial, the default; 'seed' is its former name) or fast (the reference recipe over 42 epochs, the first 22 on 24×24 crops: the best one measured for an hour on two cores; with --epochs, the crop phases keep their share of the run)",
+        help: "Start from a named recipe, then apply the other flags: reference (the recipe of the original PyTorch CIFAR-10 tutorial, the default; 'seed' is accepted for it too) or fast (the reference recipe over 42 epochs, the first 22 on 24×24 crops: the best one measured for an hour on two cores; with --epochs, the crop phases keep their share of the run)",
         shownDefault: "") { o in
             Recipe(rawValue: o.recipe) == nil ? "unknown recipe '\(o.recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))" : nil
         }
@@ -221,7 +221,7 @@ extension RunOption {
         "drop-last", \.dropLast, property: "dropLast",
         help: "Drop the last partial training batch (PyTorch's drop_last); kept by default, as the original PyTorch tutorial does", shownDefault: "")
     public static let metrics = commandLine(
-        "metrics", help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum) and one per epoch. On --resume, the run's own metrics file when omitted.",
+        "metrics", help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum), one per epoch, and one each for a --val-split run's final test pass, a resume and an interrupt (docs/run-options.md). On --resume, the run's own metrics file when omitted.",
         resume: .free)
     public static let checkpointDir = commandLine(
         "checkpoint-dir", help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM/SIGHUP (default when resuming: the checkpoint's folder).",
@@ -231,7 +231,7 @@ extension RunOption {
         "distributed", help: "Data-parallel training as one rank of an MPI job (automatic under mpirun with more than one rank; needs a build with the MPI trait). --batch-size stays the global batch.",
         resume: .free)
     public static let collectiveTimeout = commandLine(
-        "collective-timeout", help: "With several ranks: end a rank whose MPI collective waits longer than this many seconds for the others (a rank or host gone without the launcher noticing); 0 for no limit (default 300).",
+        "collective-timeout", help: "With several ranks: end a rank whose MPI collective waits longer than this many seconds for the others (a rank or host gone without the launcher noticing); 0 for no limit.",
         resume: .free)
     public static let syncBatchNorm = recorded(
         "sync-bn", \.syncBatchNorm, property: "syncBatchNorm",
