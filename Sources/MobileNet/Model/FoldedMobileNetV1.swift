@@ -224,15 +224,18 @@ public final class FoldedMobileNetV1 {
     ///
     /// Why not cblas_sgemm: OpenBLAS copies ("packs") the whole of A, the layer's weights
     /// (up to 4 MB), into its own panels on every call, and with only n = 4 or 16 products
-    /// per weight that copy costs about as much as the product; at batch 1 these layers
-    /// read 11.5 of the network's 12.8 MB of weights for 31 of its 46 M multiply-adds, so
-    /// they are bound by how fast the weights stream in. docs/onnx.md has the measured
-    /// figures (AMD EPYC Zen 5, OpenBLAS 0.3.21).
+    /// per weight that copy costs more than the product: with these layers on cblas_sgemm,
+    /// perf gave 44 % of a batch-1 forward to OpenBLAS's packing (sgemm_oncopy) against 37 %
+    /// to its kernel, and the forward took 1.8–2.1 ms median against 1.35–1.5 ms with this
+    /// kernel (1 thread; 1.0 against 0.78 ms on 2; AMD EPYC Zen 5, OpenBLAS 0.3.21
+    /// Cooperlake kernels; docs/onnx.md). At batch 1 these layers hold 11.5 of the
+    /// network's 12.8 MB of weights and 31 of its 46 M multiply-adds.
     ///
     /// Here A is read once per call, as one sequential stream: ``Packed`` holds it in blocks
     /// of 16 rows, column by column, so one vector load gives A[16b ..< 16b + 16, i] and
-    /// C[16b ..< 16b + 16, j] accumulates A's column i times the broadcast B[i, j], eight
-    /// columns j at a time, fused multiply-adds from zero in order of i. Each C entry is
+    /// C[16b ..< 16b + 16, j] accumulates A's column i times the broadcast B[i, j] (16
+    /// columns at once for n = 16, 8 otherwise, and for n ≤ 4 four blocks at once), fused
+    /// multiply-adds from zero in order of i. Each C entry is
     /// computed by one thread in an order fixed by k alone, so results do not depend on
     /// the thread count.
     enum NarrowGEMM {
@@ -279,43 +282,79 @@ public final class FoldedMobileNetV1 {
 
             func run(_ range: Range<Int>) {
                 var block = range.lowerBound
-                // Up to four columns: two blocks at a time, so that eight sums are in flight
-                // and no multiply-add is spent on a repeated column.
-                while n <= 4 && block + 2 <= range.upperBound {
-                    twoBlocks(block)
-                    block += 2
+                // Up to four columns: four blocks at a time, so that 16 sums are in flight
+                // (two fused multiply-adds per cycle of four cycles' latency, with slack) and
+                // no multiply-add is spent on a repeated column.
+                while n <= 4 && block + 4 <= range.upperBound {
+                    fourBlocks(block)
+                    block += 4
                 }
                 while block < range.upperBound {
-                    var j = 0
-                    while j < n {
-                        let count = min(8, n - j)
-                        columns(block, j, count)
-                        j += count
+                    if n == 16 {
+                        sixteenColumns(block)
+                    } else {
+                        var j = 0
+                        while j < n {
+                            let count = min(8, n - j)
+                            columns(block, j, count)
+                            j += count
+                        }
                     }
                     block += 1
                 }
             }
 
-            /// C[16·block ..< 16·block + 32, 0 ..< n] for n ≤ 4; a missing column repeats the
-            /// last one and is not stored.
+            /// C[16·block ..< 16·block + 16, 0 ..< 16]: 16 sums in flight, one load of A per 16
+            /// multiply-adds.
             @inline(__always)
-            func twoBlocks(_ block: Int) {
-                let d1 = min(1, n - 1), d2 = min(2, n - 1), d3 = min(3, n - 1)
-                var s0 = Vector(repeating: 0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0
-                var p = UnsafePointer(a.base + block * k * blockRows), q = p + k * blockRows
+            func sixteenColumns(_ block: Int) {
+                var s = InlineArray<16, Vector>(repeating: Vector(repeating: 0))
+                var p = UnsafePointer(a.base + block * k * blockRows)
                 var row = UnsafePointer(b.base)
                 for _ in 0..<k {
-                    let x = FloatLanes.load(p), y = FloatLanes.load(q)
-                    let b0 = Vector(repeating: row[0]), b1 = Vector(repeating: row[d1])
-                    let b2 = Vector(repeating: row[d2]), b3 = Vector(repeating: row[d3])
-                    s0.addProduct(x, b0); s1.addProduct(x, b1); s2.addProduct(x, b2); s3.addProduct(x, b3)
-                    t0.addProduct(y, b0); t1.addProduct(y, b1); t2.addProduct(y, b2); t3.addProduct(y, b3)
+                    let x = FloatLanes.load(p)
+                    s[0].addProduct(x, Vector(repeating: row[0])); s[1].addProduct(x, Vector(repeating: row[1]))
+                    s[2].addProduct(x, Vector(repeating: row[2])); s[3].addProduct(x, Vector(repeating: row[3]))
+                    s[4].addProduct(x, Vector(repeating: row[4])); s[5].addProduct(x, Vector(repeating: row[5]))
+                    s[6].addProduct(x, Vector(repeating: row[6])); s[7].addProduct(x, Vector(repeating: row[7]))
+                    s[8].addProduct(x, Vector(repeating: row[8])); s[9].addProduct(x, Vector(repeating: row[9]))
+                    s[10].addProduct(x, Vector(repeating: row[10])); s[11].addProduct(x, Vector(repeating: row[11]))
+                    s[12].addProduct(x, Vector(repeating: row[12])); s[13].addProduct(x, Vector(repeating: row[13]))
+                    s[14].addProduct(x, Vector(repeating: row[14])); s[15].addProduct(x, Vector(repeating: row[15]))
                     p += blockRows
-                    q += blockRows
                     row += ldb
                 }
-                write(block, 0, [s0, s1, s2, s3], count: n)
-                write(block + 1, 0, [t0, t1, t2, t3], count: n)
+                let first = block * blockRows, rows = min(blockRows, m - first)
+                for r in 0..<rows {
+                    let o = c.base + (first + r) * ldc
+                    for g in 0..<16 { o[g] = beta == 0 ? s[g][r] : s[g][r] + beta * o[g] }
+                }
+            }
+
+            /// C[16·block ..< 16·block + 64, 0 ..< n] for n ≤ 4; a missing column repeats the
+            /// last one and is not stored.
+            @inline(__always)
+            func fourBlocks(_ block: Int) {
+                let d1 = min(1, n - 1), d2 = min(2, n - 1), d3 = min(3, n - 1)
+                var s = InlineArray<16, Vector>(repeating: Vector(repeating: 0))
+                let stride = k * blockRows
+                var p = UnsafePointer(a.base + block * stride)
+                var row = UnsafePointer(b.base)
+                for _ in 0..<k {
+                    let b0 = Vector(repeating: row[0]), b1 = Vector(repeating: row[d1])
+                    let b2 = Vector(repeating: row[d2]), b3 = Vector(repeating: row[d3])
+                    let x0 = FloatLanes.load(p), x1 = FloatLanes.load(p + stride)
+                    let x2 = FloatLanes.load(p + 2 * stride), x3 = FloatLanes.load(p + 3 * stride)
+                    s[0].addProduct(x0, b0); s[1].addProduct(x0, b1); s[2].addProduct(x0, b2); s[3].addProduct(x0, b3)
+                    s[4].addProduct(x1, b0); s[5].addProduct(x1, b1); s[6].addProduct(x1, b2); s[7].addProduct(x1, b3)
+                    s[8].addProduct(x2, b0); s[9].addProduct(x2, b1); s[10].addProduct(x2, b2); s[11].addProduct(x2, b3)
+                    s[12].addProduct(x3, b0); s[13].addProduct(x3, b1); s[14].addProduct(x3, b2); s[15].addProduct(x3, b3)
+                    p += blockRows
+                    row += ldb
+                }
+                for q in 0..<4 {
+                    write(block + q, 0, [s[4 * q], s[4 * q + 1], s[4 * q + 2], s[4 * q + 3]], count: n)
+                }
             }
 
             /// Stores rows of block `block`, columns j ..< j + count, from `sums` (one per column).
