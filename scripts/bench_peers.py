@@ -10,37 +10,28 @@ Per engine and round: images/s at batch 100 on --threads threads (median of 20 p
 batch-1 latency on 1 and --threads threads (median and 99th percentile of --calls calls).
 The network: `mobilenet-bench infer --write-model` (alpha 1, 10 classes, random weights,
 BatchNorm statistics that keep activations in range) as model.safetensors, loaded into the
-recipe's PyTorch MobileNetV1 (../shared/reference/seed_model.py) with strict=True, and as
+project's PyTorch MobileNetV1 (python/mobilenet_cpu) with strict=True, and as
 model.onnx, written by our ONNX export. onnxruntime: intra_op_num_threads = our threads,
 inter_op_num_threads = 1, sequential execution, graph optimisation level ORT_ENABLE_ALL.
 Ratios per round (ours / peer for images/s; our median latency / the peer's), then the
 median over the rounds. Writes LABEL/results.json and LABEL/report.md under --output; the
 report starts with the CPU model, vector width, OpenBLAS core type and load average.
-PyTorch is left out, saying so, when torch or seed_model.py is missing.
+PyTorch is left out, saying so, when torch or safetensors is not installed, or with --no-pytorch.
 """
 import argparse
 import json
 import os
 import platform
 import statistics
-import struct
 import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REFERENCE = os.path.join(ROOT, "..", "shared", "reference")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import machine  # noqa: E402
 
-
-def read_safetensors(path):
-    import numpy as np
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        data = f.read()
-    types = {"F32": np.float32, "I64": np.int64}
-    return {name: np.frombuffer(data[e["data_offsets"][0]:e["data_offsets"][1]], dtype=types[e["dtype"]]).reshape(e["shape"]).copy()
-            for name, e in header.items() if name != "__metadata__"}
+PYTHON_PACKAGE = os.path.join(ROOT, "python")  # mobilenet_cpu, also without pip install -e python/
 
 
 def percentile(samples, q):
@@ -79,12 +70,10 @@ def measure(run_batch, run_single, set_threads, args):
 def worker_torch(args):
     import numpy as np
     import torch
-    sys.path.insert(0, args.reference)
-    from seed_model import MobileNetV1
+    sys.path.insert(0, PYTHON_PACKAGE)
+    import mobilenet_cpu
     memory_format = torch.channels_last if args.format == "channels_last" else torch.contiguous_format
-    net = MobileNetV1(num_classes=10, alpha=1.0)
-    net.load_state_dict({k: torch.from_numpy(v) for k, v in read_safetensors(args.model).items()}, strict=True)
-    net = net.eval().to(memory_format=memory_format)
+    net = mobilenet_cpu.load(args.model, strict=True).to(memory_format=memory_format)
     rng = np.random.default_rng(2)
     big = torch.from_numpy(rng.uniform(-2, 2, (args.batch, 3, 32, 32)).astype(np.float32)).to(memory_format=memory_format)
     one = torch.from_numpy(rng.uniform(-2, 2, (1, 3, 32, 32)).astype(np.float32)).to(memory_format=memory_format)
@@ -124,20 +113,6 @@ def worker_ort(args):
     return result
 
 
-def machine():
-    info = {"cpu": "unknown", "vector": "unknown"}
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read()
-        info["cpu"] = next(l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name"))
-        flags = set(next(l.split(":", 1)[1].split() for l in text.splitlines() if l.startswith("flags")))
-        info["vector"] = "AVX-512 (512-bit)" if "avx512f" in flags else "AVX2 (256-bit)" if "avx2" in flags else "SSE (128-bit)"
-    except (OSError, StopIteration):
-        pass
-    info["cores"] = os.cpu_count()
-    return info
-
-
 def run_json(command, env=None):
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
@@ -156,7 +131,7 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--reference", default=REFERENCE, help="folder holding seed_model.py")
+    parser.add_argument("--no-pytorch", action="store_true", help="leave PyTorch out (ours and onnxruntime only)")
     parser.add_argument("--worker", choices=["torch", "ort"], help=argparse.SUPPRESS)
     parser.add_argument("--format", default="contiguous", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -184,16 +159,17 @@ def main():
     except ImportError:
         print("bench_peers: onnxruntime not installed (make deps-onnx): left out")
     notes = []
-    try:
-        import torch  # noqa: F401
-        if os.path.exists(os.path.join(args.reference, "seed_model.py")):
+    if args.no_pytorch:
+        notes.append("PyTorch left out (--no-pytorch)")
+    else:
+        try:
+            import torch  # noqa: F401
+            import safetensors  # noqa: F401
             for fmt in ("contiguous", "channels_last"):
-                peers.append((f"pytorch-{fmt}", me + ["--worker", "torch", "--format", fmt, "--reference", args.reference,
+                peers.append((f"pytorch-{fmt}", me + ["--worker", "torch", "--format", fmt,
                                                       "--model", os.path.join(folder, "model.safetensors")] + common))
-        else:
-            notes.append(f"PyTorch left out: {args.reference}/seed_model.py not found")
-    except ImportError:
-        notes.append("PyTorch left out: torch is not installed (pip install torch, the +cpu wheel)")
+        except ImportError as error:
+            notes.append(f"PyTorch left out: {error.name} is not installed (pip install torch safetensors, the +cpu torch wheel)")
     for note in notes:
         print("bench_peers: " + note)
 

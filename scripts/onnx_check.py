@@ -3,7 +3,7 @@
 onnx.checker (full_check) and give, in onnxruntime, the engine's logits.
 
     python3 scripts/onnx_check.py [--trainer .build/debug/mobilenet-train]
-        [--data ../shared/data/cifar-10-batches-bin] [--count 500] [--tolerance 1e-4]
+        [--data data/cifar-10-batches-bin] [--count 500] [--tolerance 1e-4]
 
 Needs `pip install onnx onnxruntime` (CPU wheels) and numpy. Without them it prints that
 it skipped and exits 0, except under CI=true, where it exits 1: CI must run the check.
@@ -225,7 +225,7 @@ def compare(args, name, model_path, onnx_path, folder, count, label):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trainer", default=os.path.join(ROOT, ".build", "debug", "mobilenet-train"))
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "cifar-10-batches-bin"),
+    parser.add_argument("--data", default=os.path.join(ROOT, "data", "cifar-10-batches-bin"),
                         help="CIFAR-10 folder; its test images are used when it exists")
     parser.add_argument("--count", type=int, default=500, help="test images compared")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest norm-wise relative logit difference allowed")

@@ -41,7 +41,10 @@ struct PlotCommand: ParsableCommand {
         let last = curves.epochs.last!
         let accuracy = [("validation", last.validationAccuracy), ("test", last.testAccuracy)]
             .compactMap { name, value in value.map { "\(name) " + formatFixed(100 * $0, 2) + " %" } }
-        print("\(output): \(curves.epochs.count) epoch(s), \(curves.learningRates.count) learning-rate point(s); "
+        let learningRateText = curves.learningRates.isEmpty
+            ? "no learning-rate chart (the metrics hold no step lines; a run logs one every 100 steps)"
+            : "\(curves.learningRates.count) learning-rate point(s)"
+        print("\(output): \(curves.epochs.count) epoch(s), \(learningRateText); "
               + "epoch \(last.epoch): " + (accuracy.isEmpty ? "no evaluation" : accuracy.joined(separator: ", ")))
     }
 }

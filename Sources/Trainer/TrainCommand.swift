@@ -243,7 +243,7 @@ struct TrainCommand: ParsableCommand {
         }
         switch ending {
         case .alreadyComplete:
-            say("The run is already complete (\(options.epochs) epochs); nothing to do.")
+            say("The run is already complete (\(options.epochs) epoch(s)); nothing to do.")
             ProcessGroup.leave(group)
         case .completed:
             if let checkpoints = run.checkpoints {

@@ -22,7 +22,9 @@ extension TrainCommand {
                 + "BatchNorm \(options.syncBatchNorm ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "
                 + "gradients in \(dataParallel.bucketCount(for: run.session.optimizer.parameters)) allreduce bucket(s)")
         }
-        if let checkpoint = setup.checkpoint {
+        if let checkpoint = setup.checkpoint, run.isComplete {
+            lines.append("The checkpoint \(checkpoint.folder) has finished all \(options.epochs) epoch(s) of its run.")
+        } else if let checkpoint = setup.checkpoint {
             lines.append("Resuming from \(checkpoint.folder) at epoch \(checkpoint.epoch + 1), step \(checkpoint.step) (global step \(checkpoint.globalStep))")
         }
         lines.append(run.checkpoints.map { "Checkpoints: \($0.path) (last → newest, best.safetensors)" } ?? "No --checkpoint-dir: nothing will be saved.")

@@ -56,10 +56,11 @@ extension TrainingRunSetup {
         if let dataParallel = session.dataParallel {
             dataParallel.broadcastState(model: session.model, optimizer: session.optimizer)
         }
+        // A finished run resumed: nothing is trained, so its metrics file gets no resume line.
+        if run.isComplete { return .alreadyComplete }
         if let checkpoint {
             metrics?.write(.resume(.init(from: checkpoint.folder, epoch: checkpoint.epoch + 1, step: checkpoint.step, globalStep: checkpoint.globalStep)))
         }
-        if run.isComplete { return .alreadyComplete }
         let start = monotonicSeconds()
         var collectiveSeconds = 0.0, gradientSeconds = 0.0
         let outcome = try run.run(shouldStop: shouldStop, onStep: { p in
