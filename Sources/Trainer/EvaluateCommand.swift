@@ -201,7 +201,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         setEngineThreads(threads)
         try reportingErrors {
-            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict, raw: model.rawWeights)
             let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint)
             let dataPath = dataPath(trainedOn: trainedOn)
             try refuseOverwriting(inputs: [loaded.path], dataFolder: dataPath)

@@ -77,7 +77,7 @@ struct PredictCommand: ParsableCommand {
                         + images.map { ($0, "an image to predict") },
                     dataFolders: images)
             }
-            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict, raw: model.rawWeights)
             let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint)
             let names = try resolvedClassNames(classes: loaded.model.numClasses, trainedOn: trainedOn, modelPath: loaded.path)
             let transforms = try resolvedTransforms(trainedOn: trainedOn, modelPath: loaded.path)

@@ -154,6 +154,12 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .entry(.syncBatchNorm), help: .entry(.syncBatchNorm))
     var syncBN = false
 
+    @Option(name: .entry(.emaDecay), parsing: .unconditional, help: .entry(.emaDecay))
+    var emaDecay: Double?
+
+    @Option(name: .entry(.emaEvery), parsing: .unconditional, help: .entry(.emaEvery))
+    var emaEvery: Int?
+
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
         [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.mean, mean?.values), .set(\.std, std?.values), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
@@ -164,7 +170,7 @@ struct TrainCommand: ParsableCommand {
          .set(\.finalDivFactor, finalDivFactor), .set(\.pctStart, pctStart), .set(\.baseMomentum, baseMomentum),
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
-         .set(\.syncBatchNorm, syncBN ? true : nil)].compactMap { $0 }
+         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery)].compactMap { $0 }
     }
 
     /// What the command line asks for, as the library's run request.

@@ -55,6 +55,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Data-parallel runs: BatchNorm statistics over the global batch (PyTorch's
     /// SyncBatchNorm) rather than each rank's shard; no effect in a single process.
     public var syncBatchNorm: Bool = false
+    /// Exponential moving average of the weights and BatchNorm buffers
+    /// (``ExponentialMovingAverage``): the decay D after warm-up, 0 for none; one update
+    /// every ``emaEvery`` optimizer steps.
+    public var emaDecay: Double = 0
+    public var emaEvery: Int = 1
 
     public init() {}
 
@@ -72,7 +77,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -109,6 +114,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         cropSchedule = try c.decodeIfPresent(CropSchedule.self, forKey: .cropSchedule) ?? d.cropSchedule
         testTimeAugmentation = try c.decodeIfPresent(TestTimeAugmentation.self, forKey: .testTimeAugmentation) ?? d.testTimeAugmentation
         syncBatchNorm = try c.decodeIfPresent(Bool.self, forKey: .syncBatchNorm) ?? d.syncBatchNorm
+        emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay) ?? d.emaDecay
+        emaEvery = try c.decodeIfPresent(Int.self, forKey: .emaEvery) ?? d.emaEvery
     }
 
     /// An invalid option: the flag's name and what is wrong with it.

@@ -103,6 +103,7 @@ extension MetricsLine.Epoch {
         (trainLoss, trainAccuracy) = (s.trainLoss, s.trainAccuracy)
         (testLoss, testAccuracy) = (s.test?.loss, s.test?.accuracy)
         (validationLoss, validationAccuracy) = (s.validation?.loss, s.validation?.accuracy)
+        (emaLoss, emaAccuracy) = (s.ema?.loss, s.ema?.accuracy)
         (epochSeconds, trainSeconds, testSeconds) = (s.epochSeconds, s.trainSeconds, s.testSeconds)
         (imagesPerSecond, trainFromStep, cropSize) = (s.imagesPerSecond, s.firstStep, report.cropSize)
         checkpoint = report.end.checkpoint

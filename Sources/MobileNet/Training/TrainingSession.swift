@@ -37,6 +37,9 @@ public final class TrainingSession {
     public let optimizer: SGD
     public private(set) var schedule: OneCycleLR
     public let criterion: CrossEntropyLoss
+    /// The moving average of the weights (``TrainingOptions/emaDecay`` > 0), updated after
+    /// the optimizer steps ``TrainingOptions/emaEvery`` divides; nil without one.
+    public let ema: ExponentialMovingAverage?
     public let stepsPerEpoch: Int
     /// Data-parallel training across ranks, or nil in one process.
     public let dataParallel: DataParallel?
@@ -70,7 +73,12 @@ public final class TrainingSession {
                                   pctStart: options.pctStart, divFactor: options.divFactor, finalDivFactor: options.finalDivFactor,
                                   baseMomentum: options.baseMomentum, maxMomentum: options.maxMomentum)
         criterion = CrossEntropyLoss(labelSmoothing: Float(options.labelSmoothing))
+        ema = options.emaDecay > 0 ? ExponentialMovingAverage(of: model, decay: options.emaDecay, every: options.emaEvery) : nil
     }
+
+    /// The model evaluated, selected and saved as the run's result: the moving average when
+    /// there is one, else the trained model.
+    public var resultModel: MobileNetV1 { ema?.model ?? model }
 
     /// Moves the schedule to `step` optimizer steps taken (resume).
     public func seek(toStep step: Int) throws {
@@ -106,7 +114,7 @@ public final class TrainingSession {
     }
 
     /// The step after backward: refuses non-finite gradients (weights untouched), then the
-    /// schedule's lr and momentum, SGD's update and the schedule's step.
+    /// schedule's lr and momentum, SGD's update, the schedule's step and the moving average's.
     /// - Returns: the momentum the update used.
     private func update(learningRate: Double) throws -> Double {
         guard optimizer.gradientsAreFinite() else {
@@ -116,6 +124,7 @@ public final class TrainingSession {
         let momentum = optimizer.momentum
         optimizer.step()
         try schedule.step()
+        ema?.step(from: model, globalStep: globalStep)
         return momentum
     }
 

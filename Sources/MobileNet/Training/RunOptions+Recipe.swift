@@ -1,0 +1,13 @@
+/// The options of the training-recipe features (weight averaging, BatchNorm
+/// recalibration, schedule, flip, test-time augmentation), entries of ``RunOption/all``.
+extension RunOption {
+    public static let emaDecay = recorded(
+        "ema-decay", \.emaDecay, property: "emaDecay",
+        help: "Exponential moving average of the weights and BatchNorm buffers with decay D after a warm-up of min(D, (1+n)/(10+n)) at update n; evaluated each epoch beside the raw weights, saved as ema.safetensors in each checkpoint, and the model evaluate, predict and export use (--raw-weights for the others); 0 for none") { o in
+            o.emaDecay == 0 || (o.emaDecay > 0 && o.emaDecay < 1) ? nil : "must be 0 (off) or lie strictly between 0 and 1, got \(o.emaDecay)"
+        }
+    public static let emaEvery = recorded(
+        "ema-every", \.emaEvery, property: "emaEvery", help: "With --ema-decay: update the average every K optimizer steps") { o in
+            o.emaEvery >= 1 ? nil : "must be at least 1, got \(o.emaEvery)"
+        }
+}
