@@ -160,6 +160,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.emaEvery), parsing: .unconditional, help: .entry(.emaEvery))
     var emaEvery: Int?
 
+    @Option(name: .entry(.bnRecalibrate), parsing: .unconditional, help: .entry(.bnRecalibrate))
+    var bnRecalibrate: Int?
+
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
         [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.mean, mean?.values), .set(\.std, std?.values), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
@@ -170,7 +173,7 @@ struct TrainCommand: ParsableCommand {
          .set(\.finalDivFactor, finalDivFactor), .set(\.pctStart, pctStart), .set(\.baseMomentum, baseMomentum),
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
-         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery)].compactMap { $0 }
+         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate)].compactMap { $0 }
     }
 
     /// What the command line asks for, as the library's run request.

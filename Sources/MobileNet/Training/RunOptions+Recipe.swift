@@ -10,4 +10,9 @@ extension RunOption {
         "ema-every", \.emaEvery, property: "emaEvery", help: "With --ema-decay: update the average every K optimizer steps") { o in
             o.emaEvery >= 1 ? nil : "must be at least 1, got \(o.emaEvery)"
         }
+    public static let bnRecalibrate = recorded(
+        "bn-recalibrate", \.bnRecalibrate, property: "bnRecalibrate",
+        help: "At the end of the run, recompute every BatchNorm's running mean and variance (of the trained weights and of the --ema-decay average) over N training images (a seeded sample, no crop or flip) in batches of --batch-size, averaging the batches' statistics as torch.optim.swa_utils.update_bn; before the last evaluation and checkpoint, so export gets them; 0 for none") { o in
+            o.bnRecalibrate >= 0 ? nil : "must be zero or positive, got \(o.bnRecalibrate)"
+        }
 }

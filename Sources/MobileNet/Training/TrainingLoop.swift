@@ -77,13 +77,17 @@ public final class TrainingLoop {
     /// Held-out training images (``TrainingOptions/validationSplit``), evaluated after every
     /// epoch in place of the test set.
     public let validationLoader: BatchLoader?
+    /// The images BatchNorm is recalibrated on after the last epoch's training, before its
+    /// evaluation (``TrainingOptions/bnRecalibrate``); nil for none.
+    public let recalibrationLoader: BatchLoader?
 
     public init(session: TrainingSession, trainLoader: BatchLoader, testLoader: BatchLoader?,
-                validationLoader: BatchLoader? = nil) {
+                validationLoader: BatchLoader? = nil, recalibrationLoader: BatchLoader? = nil) {
         self.session = session
         self.trainLoader = trainLoader
         self.testLoader = testLoader
         self.validationLoader = validationLoader
+        self.recalibrationLoader = recalibrationLoader
     }
 
     /// Trains one epoch from `startStep` (resume) and evaluates (validation set, else test set).
@@ -121,6 +125,9 @@ public final class TrainingLoop {
         if let group = session.dataParallel, !group.syncBatchNorm {
             // DDP's broadcast_buffers: every rank tests and saves rank 0's running statistics.
             group.broadcastBuffers(model: session.model)
+        }
+        if completed, epoch == session.options.epochs - 1, let recalibrationLoader {
+            BatchNormRecalibration.recalibrate(session, loader: recalibrationLoader)
         }
         let trainSeconds = monotonicSeconds() - start
         let testStart = monotonicSeconds()

@@ -60,6 +60,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// every ``emaEvery`` optimizer steps.
     public var emaDecay: Double = 0
     public var emaEvery: Int = 1
+    /// Recompute every BatchNorm's running statistics at the end of the run over this many
+    /// training images in the evaluation transform (``BatchNormRecalibration``); 0 for none.
+    public var bnRecalibrate: Int = 0
 
     public init() {}
 
@@ -77,7 +80,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`, `emaDecay`, `emaEvery`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -116,6 +119,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         syncBatchNorm = try c.decodeIfPresent(Bool.self, forKey: .syncBatchNorm) ?? d.syncBatchNorm
         emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay) ?? d.emaDecay
         emaEvery = try c.decodeIfPresent(Int.self, forKey: .emaEvery) ?? d.emaEvery
+        bnRecalibrate = try c.decodeIfPresent(Int.self, forKey: .bnRecalibrate) ?? d.bnRecalibrate
     }
 
     /// An invalid option: the flag's name and what is wrong with it.
