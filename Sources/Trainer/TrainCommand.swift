@@ -163,6 +163,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.bnRecalibrate), parsing: .unconditional, help: .entry(.bnRecalibrate))
     var bnRecalibrate: Int?
 
+    @Option(name: .entry(.schedule), help: .entry(.schedule))
+    var schedule: ScheduleKind?
+
+    @Option(name: .entry(.warmupPct), parsing: .unconditional, help: .entry(.warmupPct))
+    var warmupPct: Double?
+
+    @Option(name: .entry(.finalLearningRateFactor), parsing: .unconditional, help: .entry(.finalLearningRateFactor))
+    var finalLRFactor: Double?
+
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
         [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.mean, mean?.values), .set(\.std, std?.values), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
@@ -173,7 +182,8 @@ struct TrainCommand: ParsableCommand {
          .set(\.finalDivFactor, finalDivFactor), .set(\.pctStart, pctStart), .set(\.baseMomentum, baseMomentum),
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
-         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate)].compactMap { $0 }
+         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate),
+         .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor)].compactMap { $0 }
     }
 
     /// What the command line asks for, as the library's run request.
@@ -321,6 +331,8 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension Recipe: ExpressibleByArgument {}
+
+extension ScheduleKind: ExpressibleByArgument {}
 
 extension CropSchedule: ExpressibleByArgument {
     public init?(argument: String) {

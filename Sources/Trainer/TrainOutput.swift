@@ -71,6 +71,9 @@ extension TrainCommand {
         if options.emaDecay > 0 {
             lines.append("EMA of the weights and BatchNorm buffers: decay \(options.emaDecay) (warm-up min(D, (1+n)/(10+n))), updated every \(options.emaEvery) step(s); evaluated beside the raw weights, saved as ema.safetensors, selects best.safetensors")
         }
+        if options.schedule == .linear {
+            lines.append("Schedule: linear warm-up over \(options.warmupPct) of the steps from \(options.maxLearningRate / options.divFactor) to \(options.maxLearningRate), then linear decay to \(options.finalLearningRateFactor) × \(options.maxLearningRate); momentum \(options.maxMomentum)")
+        }
         if options.bnRecalibrate > 0 {
             lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (no augmentation), batch averages as update_bn")
         }

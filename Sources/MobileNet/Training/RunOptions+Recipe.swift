@@ -10,6 +10,19 @@ extension RunOption {
         "ema-every", \.emaEvery, property: "emaEvery", help: "With --ema-decay: update the average every K optimizer steps") { o in
             o.emaEvery >= 1 ? nil : "must be at least 1, got \(o.emaEvery)"
         }
+    public static let schedule = recorded(
+        "schedule", \.schedule, property: "schedule",
+        help: "Learning-rate schedule: onecycle (OneCycleLR: --pct-start, --div-factor, --final-div-factor, cycled momentum) or linear (PyTorch's SequentialLR of LinearLR(1/--div-factor → 1) over --warmup-pct of the steps and LinearLR(1 → --final-lr-factor) over the rest; momentum --max-momentum throughout)")
+    public static let warmupPct = recorded(
+        "warmup-pct", \.warmupPct, property: "warmupPct",
+        help: "--schedule linear: fraction of the steps spent warming up, W = ⌊P · steps⌋, in [0, 1)") { o in
+            o.warmupPct >= 0 && o.warmupPct < 1 ? nil : "must lie in [0, 1), got \(o.warmupPct)"
+        }
+    public static let finalLearningRateFactor = recorded(
+        "final-lr-factor", \.finalLearningRateFactor, property: "finalLearningRateFactor",
+        help: "--schedule linear: the last learning rate as a fraction of --max-lr, in [0, 1]") { o in
+            o.finalLearningRateFactor >= 0 && o.finalLearningRateFactor <= 1 ? nil : "must lie in [0, 1], got \(o.finalLearningRateFactor)"
+        }
     public static let bnRecalibrate = recorded(
         "bn-recalibrate", \.bnRecalibrate, property: "bnRecalibrate",
         help: "At the end of the run, recompute every BatchNorm's running mean and variance (of the trained weights and of the --ema-decay average) over N training images (a seeded sample, no crop or flip) in batches of --batch-size, averaging the batches' statistics as torch.optim.swa_utils.update_bn; before the last evaluation and checkpoint, so export gets them; 0 for none") { o in

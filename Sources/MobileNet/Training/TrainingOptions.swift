@@ -63,6 +63,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Recompute every BatchNorm's running statistics at the end of the run over this many
     /// training images in the evaluation transform (``BatchNormRecalibration``); 0 for none.
     public var bnRecalibrate: Int = 0
+    /// The learning-rate schedule (``TrainingSession/schedule(_:totalSteps:stepCount:)``);
+    /// ``warmupPct`` and ``finalLearningRateFactor`` shape the linear one.
+    public var schedule: ScheduleKind = .onecycle
+    public var warmupPct: Double = 0.05
+    public var finalLearningRateFactor: Double = 0
 
     public init() {}
 
@@ -80,7 +85,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `schedule`, `warmupPct`, `finalLearningRateFactor`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -120,6 +125,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay) ?? d.emaDecay
         emaEvery = try c.decodeIfPresent(Int.self, forKey: .emaEvery) ?? d.emaEvery
         bnRecalibrate = try c.decodeIfPresent(Int.self, forKey: .bnRecalibrate) ?? d.bnRecalibrate
+        schedule = try c.decodeIfPresent(ScheduleKind.self, forKey: .schedule) ?? d.schedule
+        warmupPct = try c.decodeIfPresent(Double.self, forKey: .warmupPct) ?? d.warmupPct
+        finalLearningRateFactor = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFactor) ?? d.finalLearningRateFactor
     }
 
     /// An invalid option: the flag's name and what is wrong with it.
@@ -181,4 +189,12 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
         }
         return o
     }
+}
+
+/// The learning-rate schedule a run follows.
+public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
+    /// OneCycleLR, the reference recipe's (``OneCycleLR``).
+    case onecycle
+    /// Linear warm-up, then linear decay (``LinearWarmupLR``).
+    case linear
 }
