@@ -163,6 +163,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.bnRecalibrate), parsing: .unconditional, help: .entry(.bnRecalibrate))
     var bnRecalibrate: Int?
 
+    @Option(name: .entry(.flipMode), help: .entry(.flipMode))
+    var flipMode: FlipMode?
+
     @Option(name: .entry(.schedule), help: .entry(.schedule))
     var schedule: ScheduleKind?
 
@@ -183,7 +186,7 @@ struct TrainCommand: ParsableCommand {
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
          .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate),
-         .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor)].compactMap { $0 }
+         .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor), .set(\.flipMode, flipMode)].compactMap { $0 }
     }
 
     /// What the command line asks for, as the library's run request.
@@ -333,6 +336,8 @@ struct TrainCommand: ParsableCommand {
 extension Recipe: ExpressibleByArgument {}
 
 extension ScheduleKind: ExpressibleByArgument {}
+
+extension FlipMode: ExpressibleByArgument {}
 
 extension CropSchedule: ExpressibleByArgument {
     public init?(argument: String) {

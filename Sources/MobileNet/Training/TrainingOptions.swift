@@ -68,6 +68,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var schedule: ScheduleKind = .onecycle
     public var warmupPct: Double = 0.05
     public var finalLearningRateFactor: Double = 0
+    /// How ``horizontalFlip`` flips: at random (p = 0.5, the reference recipe) or alternately.
+    public var flipMode: FlipMode = .random
 
     public init() {}
 
@@ -80,12 +82,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The training transforms these options ask for, normalising with `mean` and `std` (R, G, B).
     public func trainingAugmentation(mean: [Float], std: [Float]) -> AugmentationOptions {
         AugmentationOptions(imageSide: imageSize, cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule,
-                            mean: mean, std: std)
+                            mean: mean, std: std).flipping(alternately: flipMode == .alternate)
     }
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `schedule`, `warmupPct`, `finalLearningRateFactor`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -128,6 +130,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         schedule = try c.decodeIfPresent(ScheduleKind.self, forKey: .schedule) ?? d.schedule
         warmupPct = try c.decodeIfPresent(Double.self, forKey: .warmupPct) ?? d.warmupPct
         finalLearningRateFactor = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFactor) ?? d.finalLearningRateFactor
+        flipMode = try c.decodeIfPresent(FlipMode.self, forKey: .flipMode) ?? d.flipMode
     }
 
     /// An invalid option: the flag's name and what is wrong with it.
@@ -197,4 +200,12 @@ public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
     case onecycle
     /// Linear warm-up, then linear decay (``LinearWarmupLR``).
     case linear
+}
+
+/// How the training flip is chosen (``TrainingOptions/flipMode``).
+public enum FlipMode: String, Codable, CaseIterable, Sendable {
+    /// Each image flipped with probability 0.5 every epoch (RandomHorizontalFlip).
+    case random
+    /// Epoch 0 at random, then every image flipped on alternate epochs (``CropFlip/alternateFlip(seed:epoch:index:options:)``).
+    case alternate
 }
