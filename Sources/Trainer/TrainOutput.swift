@@ -55,7 +55,7 @@ extension TrainCommand {
 
     /// The test set, once, for the final weights and the best (validation-picked) checkpoint.
     static func testLines(_ result: TrainingRun.TestResult, augmentation: TestTimeAugmentation) -> [String] {
-        let label = augmentation == .flip ? "Test set (flip TTA)" : "Test set"
+        let label = augmentation == .none ? "Test set" : "Test set (\(augmentation.rawValue) TTA)"
         var lines = ["\(label), once, final weights\(result.finalIsAverage ? " (EMA)" : ""): \(result.final.summaryLine)"]
         if let best = result.best {
             lines.append("\(label), once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")

@@ -109,7 +109,9 @@ public struct EvaluationTally: Equatable, Sendable {
     /// Evaluates `model` (eval mode: running statistics) on every batch of `loader`.
     /// - Parameters:
     ///   - testTimeAugmentation: `.flip` ranks and scores each image by the mean softmax of
-    ///     it and its mirror (see ``TestTimeAugmentation/flip``); one more forward per batch.
+    ///     it and its mirror (see ``TestTimeAugmentation/flip``), one more forward per batch;
+    ///   `.flipShift` by the mean over six views (``TestTimeAugmentation/flipShift``, padding
+    ///     with the loader's normalised black), five more.
     ///   - onBatch: sees each batch's logits [classes, 1, 1, N] of the images as given (not
     ///     mirrored, also with `.flip`), valid only during the call.
     public static func evaluate(model: MobileNetV1, loader: BatchLoader, testTimeAugmentation: TestTimeAugmentation = .none,
@@ -117,7 +119,9 @@ public struct EvaluationTally: Equatable, Sendable {
         var tally = EvaluationTally(classCount: model.numClasses)
         let criterion = CrossEntropyLoss()
         var average = SoftmaxAverage()
-        var mirrored: FeatureMap?
+        var mirrored: FeatureMap?, shifted: FeatureMap?
+        let augmentation = loader.configuration.augmentation
+        let black = (0..<CIFARImage.channels).map { (0 - augmentation.mean[$0]) / augmentation.std[$0] }
         loader.start(epoch: 0)
         defer { loader.stop() }
         while let batch = loader.next() {
@@ -128,12 +132,19 @@ public struct EvaluationTally: Equatable, Sendable {
                 let loss = Double(criterion.forward(logits, targets: batch.labels))
                 tally.add(scores: UnsafeBufferPointer(logits.buffer), targets: batch.labels, meanLoss: loss)
                 onBatch(logits, batch)
-            case .flip:
+            case .flip, .flipShift:
                 let mirror = FeatureMap.reuse(mirrored, for: batch.images.shape)
                 mirrored = mirror
                 batch.images.mirrorLeftRight(into: mirror)
-                average.start(classes: model.numClasses, batch: batch.size, passes: 2)
-                average.add(logits: model.forward(mirror, training: false), targets: batch.labels)
+                let shift = FeatureMap.reuse(shifted, for: batch.images.shape)
+                shifted = shift
+                let views = testTimeAugmentation.views
+                average.start(classes: model.numClasses, batch: batch.size, passes: views.count)
+                for view in views.dropLast() {
+                    let source = view.mirror ? mirror : batch.images
+                    if view.shift != 0 { source.shiftDiagonally(by: view.shift, fill: black, into: shift) }
+                    average.add(logits: model.forward(view.shift != 0 ? shift : source, training: false), targets: batch.labels)
+                }
                 // The images as given last, so their logits are still there for onBatch.
                 let logits = model.forward(batch.images, training: false)
                 average.add(logits: logits, targets: batch.labels)
