@@ -163,6 +163,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.bnRecalibrate), parsing: .unconditional, help: .entry(.bnRecalibrate))
     var bnRecalibrate: Int?
 
+    @Option(name: .entry(.config), help: .entry(.config))
+    var config: String?
+
     @Option(name: .entry(.flipMode), help: .entry(.flipMode))
     var flipMode: FlipMode?
 
@@ -189,9 +192,14 @@ struct TrainCommand: ParsableCommand {
          .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor), .set(\.flipMode, flipMode)].compactMap { $0 }
     }
 
-    /// What the command line asks for, as the library's run request.
+    /// The --config file, read (``validate()`` has already read it once and reported its errors).
+    var configFile: RunConfigFile? { config.flatMap { try? RunConfigFile(path: $0) } }
+
+    /// What the command line asks for, as the library's run request: the --config file's
+    /// options first, then the flags given.
     var request: TrainingRunRequest {
-        TrainingRunRequest(recipe: recipe, overrides: overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
+        let file = configFile
+        return TrainingRunRequest(recipe: recipe ?? file?.recipe, overrides: (file?.overrides ?? []) + overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
                            maxMemory: maxMemory?.bytes, metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
     }
 
@@ -201,6 +209,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if let config {
+            do { _ = try RunConfigFile(path: config) } catch let error as RunConfigError { throw ValidationError(error.description) }
+        }
         if let threads, threads < 1 { throw ValidationError("\(RunOption.threads.flag): must be at least 1, got \(threads)") }
         if !(collectiveTimeout >= 0) || !collectiveTimeout.isFinite {
             throw ValidationError("\(RunOption.collectiveTimeout.flag): must be 0 (no limit) or a number of seconds, got \(collectiveTimeout)")
@@ -213,6 +224,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Read again here so a file changed since parsing is reported, never silently skipped.
+        if let config { _ = try reportingErrors { try RunConfigFile(path: config) } }
         let group = try reportingErrors { try ProcessGroup.join(requested: distributed, collectiveTimeout: collectiveTimeout > 0 ? collectiveTimeout : nil) }
         let ranks = group?.size ?? 1
         if syncBN && ranks == 1 {

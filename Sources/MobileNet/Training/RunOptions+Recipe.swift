@@ -28,6 +28,9 @@ extension RunOption {
         help: "With --flip: random (each image flipped with probability 0.5 every epoch) or alternate (epoch 1 at random from the seed, then each image flipped on every other epoch: flip in epoch e iff its first flip XOR e odd, e 0-based)") { o in
             o.flipMode == .random || o.horizontalFlip ? nil : "alternate flips need the flip on; drop --no-flip"
         }
+    public static let config = commandLine(
+        "config", help: "Read recorded options from a JSON file first (keys: options.json's names, e.g. batchSize, or flag names, e.g. batch-size; flags on the command line override it; on --resume its values are checked as flags are). Every run with --checkpoint-dir writes its resolved options as DIR/options.json, so --config DIR/options.json repeats it",
+        resume: .free)
     public static let bnRecalibrate = recorded(
         "bn-recalibrate", \.bnRecalibrate, property: "bnRecalibrate",
         help: "At the end of the run, recompute every BatchNorm's running mean and variance (of the trained weights and of the --ema-decay average) over N training images (a seeded sample, no crop or flip) in batches of --batch-size, averaging the batches' statistics as torch.optim.swa_utils.update_bn; before the last evaluation and checkpoint, so export gets them; 0 for none") { o in

@@ -82,7 +82,7 @@ extension RunOption {
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
         imageSize, mean, std, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
         emaDecay, emaEvery, bnRecalibrate, schedule, warmupPct, finalLearningRateFactor, flipMode,
-        data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
+        config, data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 
     /// The entry whose ``property`` is `property` (a ``TrainingOptions`` property name).

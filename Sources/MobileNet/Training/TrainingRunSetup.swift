@@ -173,6 +173,7 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("cannot write checkpoints to \(directory.path): \(error) Or choose another --checkpoint-dir.")
         }
         try? FileManager.default.removeItem(atPath: probe)
+        try RunConfigFile.write(options, into: directory.path)
         return removed
     }
 }
