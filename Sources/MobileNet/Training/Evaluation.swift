@@ -119,9 +119,8 @@ public struct EvaluationTally: Equatable, Sendable {
         var tally = EvaluationTally(classCount: model.numClasses)
         let criterion = CrossEntropyLoss()
         var average = SoftmaxAverage()
-        var mirrored: FeatureMap?, shifted: FeatureMap?
         let augmentation = loader.configuration.augmentation
-        let black = (0..<CIFARImage.channels).map { (0 - augmentation.mean[$0]) / augmentation.std[$0] }
+        var views = TestTimeViews(testTimeAugmentation, mean: augmentation.mean, std: augmentation.std)
         loader.start(epoch: 0)
         defer { loader.stop() }
         while let batch = loader.next() {
@@ -133,24 +132,17 @@ public struct EvaluationTally: Equatable, Sendable {
                 tally.add(scores: UnsafeBufferPointer(logits.buffer), targets: batch.labels, meanLoss: loss)
                 onBatch(logits, batch)
             case .flip, .flipShift:
-                let mirror = FeatureMap.reuse(mirrored, for: batch.images.shape)
-                mirrored = mirror
-                batch.images.mirrorLeftRight(into: mirror)
-                let shift = FeatureMap.reuse(shifted, for: batch.images.shape)
-                shifted = shift
-                let views = testTimeAugmentation.views
-                average.start(classes: model.numClasses, batch: batch.size, passes: views.count)
-                for view in views.dropLast() {
-                    let source = view.mirror ? mirror : batch.images
-                    if view.shift != 0 { source.shiftDiagonally(by: view.shift, fill: black, into: shift) }
-                    average.add(logits: model.forward(view.shift != 0 ? shift : source, training: false), targets: batch.labels)
+                average.start(classes: model.numClasses, batch: batch.size, passes: testTimeAugmentation.views.count)
+                // The images as given come last, so their logits are still there for onBatch.
+                var logits: FeatureMap?
+                views.forEach(of: batch.images) { view in
+                    logits = model.forward(view, training: false)
+                    average.add(logits: logits!, targets: batch.labels)
                 }
-                // The images as given last, so their logits are still there for onBatch.
-                let logits = model.forward(batch.images, training: false)
-                average.add(logits: logits, targets: batch.labels)
+                let logitsAsGiven = logits!
                 let loss = average.meanLoss
                 average.probabilities.withUnsafeBufferPointer { tally.add(scores: $0, targets: batch.labels, meanLoss: loss) }
-                onBatch(logits, batch)
+                onBatch(logitsAsGiven, batch)
             }
         }
         return tally

@@ -109,3 +109,36 @@ struct SoftmaxAverage {
         return high == -.infinity ? high : high + log1p(exp(low - high))
     }
 }
+
+/// Builds the views of a batch for ``TestTimeAugmentation``, in buffers kept from batch to batch.
+struct TestTimeViews {
+    let augmentation: TestTimeAugmentation
+    /// The value a black pixel (byte 0) normalises to, per channel: the shifts' padding.
+    let fill: [Float]
+    private var mirrored: FeatureMap?, shifted: FeatureMap?
+
+    /// Views for images normalised with `mean` and `std`.
+    init(_ augmentation: TestTimeAugmentation, mean: [Float], std: [Float]) {
+        self.augmentation = augmentation
+        fill = zip(mean, std).map { (0 - $0) / $1 }
+    }
+
+    /// Calls `body` with each view of `images` (``TestTimeAugmentation/views``' order, the
+    /// images as given last); a view is valid only during its call.
+    mutating func forEach(of images: FeatureMap, _ body: (FeatureMap) -> Void) {
+        let views = augmentation.views
+        if views.count > 1 {
+            let mirror = FeatureMap.reuse(mirrored, for: images.shape)
+            mirrored = mirror
+            images.mirrorLeftRight(into: mirror)
+            let shift = FeatureMap.reuse(shifted, for: images.shape)
+            shifted = shift
+            for view in views.dropLast() {
+                let source = view.mirror ? mirror : images
+                if view.shift != 0 { source.shiftDiagonally(by: view.shift, fill: fill, into: shift) }
+                body(view.shift != 0 ? shift : source)
+            }
+        }
+        body(images)
+    }
+}
