@@ -75,18 +75,23 @@ import Testing
     }
 
     /// Stopped after step 3 (between two updates), saved, resumed in fresh objects: the
-    /// average (and everything else) ends bit for bit as in the uninterrupted run.
+    /// average (and everything else) ends bit for bit as in the uninterrupted run, the
+    /// first part on one engine thread and the rest on two.
     @Test func resumeMidRunGivesTheUninterruptedAverage() throws {
+        let saved = Parallel.threadCount
+        defer { setEngineThreads(saved) }
         let straight = try CheckpointFixture.run(options: Self.options(), train: CheckpointFixture.dataset(), directory: nil)
         #expect(try straight.run() == .completed)
         let reference = CheckpointFixture.bits(try #require(straight.session.ema).model)
         try CIFARFixture.withFolder { folder in
+            setEngineThreads(1)
             let first = try CheckpointFixture.run(options: Self.options(), train: CheckpointFixture.dataset(), directory: folder)
-            guard case .stopped(let saved?) = try first.run(shouldStop: CheckpointFixture.stop(after: 3, first)) else {
+            guard case .stopped(let stoppedAt?) = try first.run(shouldStop: CheckpointFixture.stop(after: 3, first)) else {
                 Issue.record("expected a stop with a checkpoint"); return
             }
-            #expect(FileManager.default.fileExists(atPath: saved + "/" + TrainingCheckpoint.emaFileName))
-            let checkpoint = try TrainingCheckpoint(folder: saved)
+            #expect(FileManager.default.fileExists(atPath: stoppedAt + "/" + TrainingCheckpoint.emaFileName))
+            let checkpoint = try TrainingCheckpoint(folder: stoppedAt)
+            setEngineThreads(2)
             let resumed = try CheckpointFixture.run(options: Self.options(), train: CheckpointFixture.dataset(), directory: folder, modelSeed: 77)
             try resumed.resume(from: checkpoint)
             #expect(resumed.session.ema?.updates == 1)
