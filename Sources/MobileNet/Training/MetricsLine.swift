@@ -123,6 +123,9 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         public var images: Int?
         /// The test-time augmentation ("flip"); absent for none.
         public var testTimeAugmentation: String?
+        /// True when the final figures are those of the moving average of the weights
+        /// (--ema-decay); absent otherwise.
+        public var finalIsAverage: Bool?
         /// The epochs the best checkpoint had completed (1-based) and its figures.
         public var bestEpoch: Int?
         public var bestLoss: Double?
@@ -133,7 +136,7 @@ public enum MetricsLine: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case finalLoss = "final_loss", finalAccuracy = "final_accuracy", finalTop5Accuracy = "final_top5_accuracy",
-                 images, testTimeAugmentation = "tta", bestEpoch = "best_epoch", bestLoss = "best_loss",
+                 images, testTimeAugmentation = "tta", finalIsAverage = "final_ema", bestEpoch = "best_epoch", bestLoss = "best_loss",
                  bestAccuracy = "best_accuracy", bestTop5Accuracy = "best_top5_accuracy"
         }
 
@@ -145,6 +148,7 @@ public enum MetricsLine: Codable, Equatable, Sendable {
             finalTop5Accuracy = c.number(.finalTop5Accuracy)
             images = c.wholeNumber(.images)
             testTimeAugmentation = try? c.decodeIfPresent(String.self, forKey: .testTimeAugmentation)
+            finalIsAverage = (try? c.decodeIfPresent(Bool.self, forKey: .finalIsAverage)) ?? nil
             bestEpoch = c.wholeNumber(.bestEpoch)
             bestLoss = c.number(.bestLoss)
             bestAccuracy = c.number(.bestAccuracy)

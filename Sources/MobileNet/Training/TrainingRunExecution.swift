@@ -117,6 +117,7 @@ extension MetricsLine.Test {
         self.init()
         (finalLoss, finalAccuracy, finalTop5Accuracy) = (result.final.loss, result.final.top1Accuracy, result.final.topKAccuracy)
         images = result.final.count
+        if result.finalIsAverage { finalIsAverage = true }
         if testTimeAugmentation != .none { self.testTimeAugmentation = testTimeAugmentation.rawValue }
         if let best = result.best {
             bestEpoch = best.epochsCompleted

@@ -132,6 +132,20 @@ import Testing
         }
     }
 
+    /// The metrics fields of the average: `ema_loss`/`ema_accuracy` on epoch lines,
+    /// `final_ema` on the test line; absent without one.
+    @Test func metricsLinesCarryTheAverage() throws {
+        var epoch = MetricsLine.Epoch(epoch: 2)
+        (epoch.emaLoss, epoch.emaAccuracy) = (0.5, 0.75)
+        var test = MetricsLine.Test()
+        test.finalIsAverage = true
+        let epochText = try MetricsLine.epoch(epoch).jsonText(), testText = try MetricsLine.test(test).jsonText()
+        #expect(epochText.contains("\"ema_accuracy\":0.75") && epochText.contains("\"ema_loss\":0.5"))
+        #expect(testText.contains("\"final_ema\":true"))
+        #expect(try MetricsLine(jsonText: epochText) == .epoch(epoch) && MetricsLine(jsonText: testText) == .test(test))
+        #expect(try !MetricsLine.epoch(MetricsLine.Epoch(epoch: 2)).jsonText().contains("ema"))
+    }
+
     @Test func outOfRangeValuesAreRefusedNamingTheFlag() throws {
         for (flags, message) in [(["--ema-decay", "1"], "--ema-decay: must be 0 (off) or lie strictly between 0 and 1, got 1.0"),
                                  (["--ema-every", "0"], "--ema-every: must be at least 1, got 0")] {
