@@ -38,8 +38,9 @@ struct LoadedModel {
     let file: SafetensorsFile
 
     /// - Parameter strict: false ignores tensors the model does not have (--non-strict).
-    init(checkpoint: String, strict: Bool) throws {
-        path = try CheckpointLocation.modelFile(for: checkpoint)
+    /// - Parameter raw: a checkpoint folder's trained weights rather than their moving average (--raw-weights).
+    init(checkpoint: String, strict: Bool, raw: Bool = false) throws {
+        path = try CheckpointLocation.modelFile(for: checkpoint, raw: raw)
         file = try SafetensorsFile(contentsOfFile: path)
         architecture = try ModelArchitecture(of: file)
         model = try MobileNetV1(contentsOf: file, strict: strict)
@@ -60,6 +61,9 @@ struct ModelFileOptions: ParsableArguments {
 
     @Flag(help: "Ignore tensors the model does not have (PyTorch's strict=False); missing tensors are still an error.")
     var nonStrict = false
+
+    @Flag(help: "With a checkpoint folder or --checkpoint-dir of a run trained with --ema-decay: use the trained weights (model.safetensors) instead of their moving average (ema.safetensors, the default).")
+    var rawWeights = false
 }
 
 /// Class names from a text file, one per line (blank lines and surrounding spaces dropped),

@@ -43,7 +43,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Evaluation batch size.")
     var batchSize: Int = 100
 
-    @Option(help: "Test-time augmentation: none, or flip (each image and its left-right mirror; predictions and loss use the mean of their two softmax probability vectors, p̄, the loss being −log p̄[target]).")
+    @Option(help: "Test-time augmentation: none, flip (each image and its left-right mirror; predictions and loss use the mean of their two softmax probability vectors, p̄, the loss being −log p̄[target]), or flip-shift (six views with equal weights: the image and its mirror, each as is and shifted diagonally by +1/+1 and −1/−1 pixel, padded with black).")
     var tta: TestTimeAugmentation = .none
 
     @Option(name: .customLong("limit-test"), help: "Evaluate the first N images of the split only (the name train gives the same limit; with --split validation, the first N validation images).")
@@ -201,7 +201,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         setEngineThreads(threads)
         try reportingErrors {
-            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict, raw: model.rawWeights)
             let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint)
             let dataPath = dataPath(trainedOn: trainedOn)
             try refuseOverwriting(inputs: [loaded.path], dataFolder: dataPath)
@@ -211,7 +211,8 @@ struct EvaluateCommand: ParsableCommand {
                 ? try folderImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
                 : try cifarImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
             print("model: \(loaded.path) (\(loaded.architecture))")
-            let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)" : ""
+            let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)"
+                : tta == .flipShift ? "\ntest-time augmentation: flip-shift (mean softmax of 6 views: mirror × shift 0, +1/+1, −1/−1)" : ""
             test.notes.forEach { print($0) }
             print("\(test.line)\(augmentation)\n")
 
@@ -225,7 +226,7 @@ struct EvaluateCommand: ParsableCommand {
             let classNames = test.images.classNames
             print(tally.text(classNames: classNames, set: split.rawValue), terminator: "")
             if let plot {
-                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(split) (\(test.images.count) images)\(tta == .flip ? ", flip TTA" : "")"
+                let title = "Confusion matrix: \((loaded.path as NSString).lastPathComponent), \(split) (\(test.images.count) images)\(tta == .none ? "" : ", \(tta.rawValue) TTA")"
                 try AtomicFile.write(Data(ConfusionHeatMap.svg(tally.confusion, classNames: classNames, title: title).utf8), to: plot)
                 print("\nheat map: \(plot)")
             }

@@ -54,7 +54,7 @@ struct ExportCommand: ParsableCommand {
         let format = try resolvedFormat()
         try reportingErrors {
             let run = try checkOutput()
-            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict, raw: model.rawWeights)
             switch format {
             case .safetensors:
                 var metadata = ["source": loaded.path]
@@ -102,7 +102,7 @@ struct ExportCommand: ParsableCommand {
     /// - Returns: the training checkpoint of the run the model belongs to, if any.
     /// - Throws: ``CommandFailure`` naming --output, or the checkpoint's own location errors.
     func checkOutput() throws -> TrainingCheckpoint? {
-        let modelPath = try CheckpointLocation.modelFile(for: model.checkpoint)
+        let modelPath = try CheckpointLocation.modelFile(for: model.checkpoint, raw: model.rawWeights)
         let run = EvaluateCommand.recordedRun(of: model.checkpoint, modelPath: modelPath)
         var inputs = [(path: modelPath, role: "the model being exported")]
         if let classNames { inputs.append((classNames, "the --class-names file")) }

@@ -32,6 +32,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Classes reported per image, most probable first.")
     var topK: Int = 5
 
+    @Option(help: "Test-time augmentation, as evaluate --tta: none, flip or flip-shift; the classes are ranked, and their probabilities given, by the mean softmax of the views.")
+    var tta: TestTimeAugmentation = .none
+
     @Option(help: "text (one line per image), json (an array of {path, predictions: [{index, class, probability}]}) or csv (path,rank,class_index,class_name,probability).")
     var format: PredictFormat = .text
 
@@ -77,14 +80,15 @@ struct PredictCommand: ParsableCommand {
                         + images.map { ($0, "an image to predict") },
                     dataFolders: images)
             }
-            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict)
+            let loaded = try LoadedModel(checkpoint: model.checkpoint, strict: !model.nonStrict, raw: model.rawWeights)
             let trainedOn = loaded.trainedOn(checkpoint: model.checkpoint)
             let names = try resolvedClassNames(classes: loaded.model.numClasses, trainedOn: trainedOn, modelPath: loaded.path)
             let transforms = try resolvedTransforms(trainedOn: trainedOn, modelPath: loaded.path)
             let paths = try inputFiles()
             printError("model: \(loaded.path) (\(loaded.architecture)); \(names.count) classes, images at \(transforms.imageSide)×\(transforms.imageSide), "
                        + "mean \(ChannelValues.text(transforms.mean)), std \(ChannelValues.text(transforms.std))\(trainedOn == nil ? " (the model records none)" : "")")
-            let predictor = ImagePredictor(model: loaded.model, classNames: names, augmentation: transforms, batchSize: batchSize)
+            let predictor = ImagePredictor(model: loaded.model, classNames: names, augmentation: transforms, batchSize: batchSize,
+                                           testTimeAugmentation: tta)
             let results = predictor.predict(paths, topK: topK)
             imageCount = paths.count
             let report = PredictionReport(format: format).text(paths: paths, results: results)

@@ -154,6 +154,30 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .entry(.syncBatchNorm), help: .entry(.syncBatchNorm))
     var syncBN = false
 
+    @Option(name: .entry(.emaDecay), parsing: .unconditional, help: .entry(.emaDecay))
+    var emaDecay: Double?
+
+    @Option(name: .entry(.emaEvery), parsing: .unconditional, help: .entry(.emaEvery))
+    var emaEvery: Int?
+
+    @Option(name: .entry(.bnRecalibrate), parsing: .unconditional, help: .entry(.bnRecalibrate))
+    var bnRecalibrate: Int?
+
+    @Option(name: .entry(.config), help: .entry(.config))
+    var config: String?
+
+    @Option(name: .entry(.flipMode), help: .entry(.flipMode))
+    var flipMode: FlipMode?
+
+    @Option(name: .entry(.schedule), help: .entry(.schedule))
+    var schedule: ScheduleKind?
+
+    @Option(name: .entry(.warmupPct), parsing: .unconditional, help: .entry(.warmupPct))
+    var warmupPct: Double?
+
+    @Option(name: .entry(.finalLearningRateFactor), parsing: .unconditional, help: .entry(.finalLearningRateFactor))
+    var finalLRFactor: Double?
+
     /// The recorded options given on the command line (one line per option of the table).
     var overrides: [TrainingOptions.Override] {
         [.set(\.validationSplit, valSplit), .set(\.imageSize, imageSize), .set(\.mean, mean?.values), .set(\.std, std?.values), .set(\.cropPadding, cropPadding), .set(\.horizontalFlip, flip),
@@ -164,12 +188,18 @@ struct TrainCommand: ParsableCommand {
          .set(\.finalDivFactor, finalDivFactor), .set(\.pctStart, pctStart), .set(\.baseMomentum, baseMomentum),
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
-         .set(\.syncBatchNorm, syncBN ? true : nil)].compactMap { $0 }
+         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate),
+         .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor), .set(\.flipMode, flipMode)].compactMap { $0 }
     }
 
-    /// What the command line asks for, as the library's run request.
+    /// The --config file, read (``validate()`` has already read it once and reported its errors).
+    var configFile: RunConfigFile? { config.flatMap { try? RunConfigFile(path: $0) } }
+
+    /// What the command line asks for, as the library's run request: the --config file's
+    /// options first, then the flags given.
     var request: TrainingRunRequest {
-        TrainingRunRequest(recipe: recipe, overrides: overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
+        let file = configFile
+        return TrainingRunRequest(recipe: recipe ?? file?.recipe, overrides: (file?.overrides ?? []) + overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
                            maxMemory: maxMemory?.bytes, metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
     }
 
@@ -179,6 +209,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if let config {
+            do { _ = try RunConfigFile(path: config) } catch let error as RunConfigError { throw ValidationError(error.description) }
+        }
         if let threads, threads < 1 { throw ValidationError("\(RunOption.threads.flag): must be at least 1, got \(threads)") }
         if !(collectiveTimeout >= 0) || !collectiveTimeout.isFinite {
             throw ValidationError("\(RunOption.collectiveTimeout.flag): must be 0 (no limit) or a number of seconds, got \(collectiveTimeout)")
@@ -191,6 +224,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Read again here so a file changed since parsing is reported, never silently skipped.
+        if let config { _ = try reportingErrors { try RunConfigFile(path: config) } }
         let group = try reportingErrors { try ProcessGroup.join(requested: distributed, collectiveTimeout: collectiveTimeout > 0 ? collectiveTimeout : nil) }
         let ranks = group?.size ?? 1
         if syncBN && ranks == 1 {
@@ -312,6 +347,10 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension Recipe: ExpressibleByArgument {}
+
+extension ScheduleKind: ExpressibleByArgument {}
+
+extension FlipMode: ExpressibleByArgument {}
 
 extension CropSchedule: ExpressibleByArgument {
     public init?(argument: String) {

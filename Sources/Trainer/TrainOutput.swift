@@ -22,6 +22,7 @@ extension TrainCommand {
                 + "BatchNorm \(options.syncBatchNorm ? "synchronised (SyncBatchNorm)" : "per rank (DDP), rank 0's running statistics kept"); "
                 + "gradients in \(dataParallel.bucketCount(for: run.session.optimizer.parameters)) allreduce bucket(s)")
         }
+        lines += recipeLines(options)
         if let checkpoint = setup.checkpoint, run.isComplete {
             lines.append("The checkpoint \(checkpoint.folder) has finished all \(options.epochs) epoch(s) of its run.")
         } else if let checkpoint = setup.checkpoint {
@@ -39,26 +40,44 @@ extension TrainCommand {
         let crop = options.cropSchedule.phases.isEmpty ? "" : " (\(report.cropSize)×\(report.cropSize) crops)"
         let testText = s.validation.map { String(format: "val loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) }
             ?? s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? "no test"
+        let emaText = s.ema.map { String(format: " | EMA loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? ""
         let resumed = s.firstStep > 0 ? " (steps \(s.firstStep + 1)… only, resumed)" : ""
         var lines = [String(format: "Epoch %d/%d%@: train loss %.4f acc %.2f%%%@ | %@ | %.1f s (%.0f img/s), total %.1f min",
-                            s.epoch + 1, options.epochs, crop, s.trainLoss, 100 * s.trainAccuracy, resumed, testText, s.epochSeconds,
+                            s.epoch + 1, options.epochs, crop, s.trainLoss, 100 * s.trainAccuracy, resumed, testText + emaText, s.epochSeconds,
                             s.imagesPerSecond, report.elapsedSeconds / 60)]
         if let c = report.collectives {
             lines.append(String(format: "  %d ranks: %.1f s of %.1f s training in MPI collectives (%.1f %%; gradient allreduce %.1f s), waiting for slower ranks included",
                                 c.ranks, c.seconds, c.trainSeconds, 100 * c.fraction, c.gradientSeconds))
         }
         if let folder = report.end.checkpoint {
-            lines.append("  saved \(folder)\(report.end.isBest ? " and best.safetensors (best \(s.validation != nil ? "validation" : "test") accuracy so far)" : "")")
+            lines.append("  saved \(folder)\(report.end.isBest ? " and best.safetensors (best \(s.ema != nil ? "EMA " : "")\(s.validation != nil ? "validation" : "test") accuracy so far)" : "")")
         }
         return lines
     }
 
     /// The test set, once, for the final weights and the best (validation-picked) checkpoint.
     static func testLines(_ result: TrainingRun.TestResult, augmentation: TestTimeAugmentation) -> [String] {
-        let label = augmentation == .flip ? "Test set (flip TTA)" : "Test set"
-        var lines = ["\(label), once, final weights: \(result.final.summaryLine)"]
+        let label = augmentation == .none ? "Test set" : "Test set (\(augmentation.rawValue) TTA)"
+        var lines = ["\(label), once, final weights\(result.finalIsAverage ? " (EMA)" : ""): \(result.final.summaryLine)"]
         if let best = result.best {
             lines.append("\(label), once, best checkpoint (epoch \(best.epochsCompleted), best validation accuracy): \(best.tally.summaryLine)")
+        }
+        return lines
+    }
+}
+
+extension TrainCommand {
+    /// The header's lines for the training-recipe features that are on (none with the defaults).
+    static func recipeLines(_ options: TrainingOptions) -> [String] {
+        var lines: [String] = []
+        if options.emaDecay > 0 {
+            lines.append("EMA of the weights and BatchNorm buffers: decay \(options.emaDecay) (warm-up min(D, (1+n)/(10+n))), updated every \(options.emaEvery) step(s); evaluated beside the raw weights, saved as ema.safetensors, selects best.safetensors")
+        }
+        if options.schedule == .linear {
+            lines.append("Schedule: linear warm-up over \(options.warmupPct) of the steps from \(options.maxLearningRate / options.divFactor) to \(options.maxLearningRate), then linear decay to \(options.finalLearningRateFactor) × \(options.maxLearningRate); momentum \(options.maxMomentum)")
+        }
+        if options.bnRecalibrate > 0 {
+            lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (no augmentation), batch averages as update_bn")
         }
         return lines
     }

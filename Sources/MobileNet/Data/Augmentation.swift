@@ -17,6 +17,9 @@ public struct AugmentationOptions: Equatable, Sendable {
     public var cropSchedule: CropSchedule
     /// Mirror left–right with probability 0.5.
     public var horizontalFlip: Bool
+    /// With ``horizontalFlip``: flip each image on alternate epochs instead of at random
+    /// (``CropFlip/draw(seed:epoch:index:options:)``); false by default.
+    public var alternateFlip: Bool = false
     /// Per-channel (R, G, B) mean subtracted after scaling to [0, 1].
     public var mean: [Float]
     /// Per-channel (R, G, B) standard deviation divided by after subtracting the mean.
@@ -49,6 +52,13 @@ public struct AugmentationOptions: Equatable, Sendable {
     public static let training = AugmentationOptions()
     /// The reference recipe's test transforms: normalise only.
     public static let evaluation = AugmentationOptions(cropPadding: 0, horizontalFlip: false)
+
+    /// The training transforms with ``alternateFlip`` set to `alternate`.
+    public func flipping(alternately alternate: Bool) -> AugmentationOptions {
+        var options = self
+        options.alternateFlip = alternate
+        return options
+    }
 
     /// The test transforms that go with these training ones: the same image side, mean and
     /// std, no crop, no flip.
@@ -199,8 +209,21 @@ public struct CropFlip: Equatable, Sendable {
         var generator = SeededGenerator.derive(seed, UInt64(epoch), UInt64(index))
         let top = span > 0 ? generator.below(span + 1) : 0
         let left = span > 0 ? generator.below(span + 1) : 0
-        let flip = options.horizontalFlip && generator.next() >> 63 == 1
-        return CropFlip(top: top, left: left, flip: flip, size: size)
+        let drawn = options.horizontalFlip && generator.next() >> 63 == 1
+        return CropFlip(top: top, left: left, flip: options.alternateFlip ? alternateFlip(seed: seed, epoch: epoch, index: index, options: options) : drawn,
+                        size: size)
+    }
+
+    /// The flip of ``AugmentationOptions/alternateFlip``: epoch 0's flip is drawn as the
+    /// random flip is (the choice `draw` makes for epoch 0 without alternation), and epoch e
+    /// flips iff that first flip XOR (e is odd). So each image is seen mirrored on every other
+    /// epoch, from (seed, index) alone: resume-safe. The crops stay those of the random flip.
+    public static func alternateFlip(seed: UInt64, epoch: Int, index: Int, options: AugmentationOptions) -> Bool {
+        guard options.horizontalFlip else { return false }
+        var random = options
+        random.alternateFlip = false
+        let first = draw(seed: seed, epoch: 0, index: index, options: random).flip
+        return first != (epoch % 2 == 1)
     }
 }
 

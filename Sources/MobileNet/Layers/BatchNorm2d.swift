@@ -22,6 +22,11 @@ public final class BatchNorm2d: Layer {
     public let eps: Float
     /// PyTorch's sense: weight of the new batch statistic in the running average.
     public let momentum: Float
+    /// PyTorch's `momentum=None`: the running statistics become the cumulative average of
+    /// the batch statistics, the weight of a batch being 1/num_batches_tracked (after its
+    /// increment); used to recompute them over a fixed set of images (``momentum`` is then
+    /// ignored). False by default.
+    public var cumulativeAverage = false
     /// Whether a ReLU6 follows in the same pass.
     public let fusedReLU6: Bool
 
@@ -104,7 +109,7 @@ public final class BatchNorm2d: Layer {
         savedInput = input
         let kernel = TrainingForward(normalize: normalization(input, out, mean: batchMean),
                                      runningMean: SendablePointer(runningMean.data), runningVar: SendablePointer(runningVar.data),
-                                     eps: Double(eps), momentum: momentum)
+                                     eps: Double(eps), momentum: cumulativeAverage ? Float(1 / Double(numBatchesTracked.value)) : momentum)
         return (kernel, out)
     }
 

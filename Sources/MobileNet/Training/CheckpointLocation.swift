@@ -14,7 +14,7 @@ public enum CheckpointLocation {
             let name = (path as NSString).lastPathComponent
             let folder = (path as NSString).deletingLastPathComponent
             let state = (folder.isEmpty ? "." : folder) + "/" + TrainingCheckpoint.stateFileName
-            let inFolder = [TrainingCheckpoint.modelFileName, TrainingCheckpoint.stateFileName].contains(name)
+            let inFolder = [TrainingCheckpoint.modelFileName, TrainingCheckpoint.stateFileName, TrainingCheckpoint.emaFileName].contains(name)
             if inFolder && FileManager.default.fileExists(atPath: state) { return folder.isEmpty ? "." : folder }
             throw CheckpointError.modelOnly(path: path)
         case .folder:
@@ -28,9 +28,10 @@ public enum CheckpointLocation {
     }
 
     /// The model file for `--checkpoint PATH`: PATH itself if it is a file; a checkpoint
-    /// folder's `model.safetensors`; a `--checkpoint-dir`'s `last` model.
+    /// folder's `ema.safetensors` (the moving average of a run with --ema-decay) when it has
+    /// one and `raw` is false, else its `model.safetensors`; the same in a `--checkpoint-dir`'s `last`.
     /// - Throws: ``CheckpointError/notFound(path:)``, ``CheckpointError/notACheckpoint(path:what:)``.
-    public static func modelFile(for path: String) throws -> String {
+    public static func modelFile(for path: String, raw: Bool = false) throws -> String {
         switch try kind(of: path) {
         case .file:
             return path
@@ -39,7 +40,8 @@ public enum CheckpointLocation {
             guard let folder, exists(folder + "/" + TrainingCheckpoint.modelFileName) else {
                 throw CheckpointError.notACheckpoint(path: path, what: "it holds neither \(TrainingCheckpoint.modelFileName) nor a '\(CheckpointDirectory.lastLinkName)' checkpoint")
             }
-            return folder + "/" + TrainingCheckpoint.modelFileName
+            let averaged = folder + "/" + TrainingCheckpoint.emaFileName
+            return !raw && exists(averaged) ? averaged : folder + "/" + TrainingCheckpoint.modelFileName
         }
     }
 

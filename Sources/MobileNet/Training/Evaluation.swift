@@ -109,7 +109,9 @@ public struct EvaluationTally: Equatable, Sendable {
     /// Evaluates `model` (eval mode: running statistics) on every batch of `loader`.
     /// - Parameters:
     ///   - testTimeAugmentation: `.flip` ranks and scores each image by the mean softmax of
-    ///     it and its mirror (see ``TestTimeAugmentation/flip``); one more forward per batch.
+    ///     it and its mirror (see ``TestTimeAugmentation/flip``), one more forward per batch;
+    ///   `.flipShift` by the mean over six views (``TestTimeAugmentation/flipShift``, padding
+    ///     with the loader's normalised black), five more.
     ///   - onBatch: sees each batch's logits [classes, 1, 1, N] of the images as given (not
     ///     mirrored, also with `.flip`), valid only during the call.
     public static func evaluate(model: MobileNetV1, loader: BatchLoader, testTimeAugmentation: TestTimeAugmentation = .none,
@@ -117,7 +119,8 @@ public struct EvaluationTally: Equatable, Sendable {
         var tally = EvaluationTally(classCount: model.numClasses)
         let criterion = CrossEntropyLoss()
         var average = SoftmaxAverage()
-        var mirrored: FeatureMap?
+        let augmentation = loader.configuration.augmentation
+        var views = TestTimeViews(testTimeAugmentation, mean: augmentation.mean, std: augmentation.std)
         loader.start(epoch: 0)
         defer { loader.stop() }
         while let batch = loader.next() {
@@ -128,18 +131,18 @@ public struct EvaluationTally: Equatable, Sendable {
                 let loss = Double(criterion.forward(logits, targets: batch.labels))
                 tally.add(scores: UnsafeBufferPointer(logits.buffer), targets: batch.labels, meanLoss: loss)
                 onBatch(logits, batch)
-            case .flip:
-                let mirror = FeatureMap.reuse(mirrored, for: batch.images.shape)
-                mirrored = mirror
-                batch.images.mirrorLeftRight(into: mirror)
-                average.start(classes: model.numClasses, batch: batch.size, passes: 2)
-                average.add(logits: model.forward(mirror, training: false), targets: batch.labels)
-                // The images as given last, so their logits are still there for onBatch.
-                let logits = model.forward(batch.images, training: false)
-                average.add(logits: logits, targets: batch.labels)
+            case .flip, .flipShift:
+                average.start(classes: model.numClasses, batch: batch.size, passes: testTimeAugmentation.views.count)
+                // The images as given come last, so their logits are still there for onBatch.
+                var logits: FeatureMap?
+                views.forEach(of: batch.images) { view in
+                    logits = model.forward(view, training: false)
+                    average.add(logits: logits!, targets: batch.labels)
+                }
+                let logitsAsGiven = logits!
                 let loss = average.meanLoss
                 average.probabilities.withUnsafeBufferPointer { tally.add(scores: $0, targets: batch.labels, meanLoss: loss) }
-                onBatch(logits, batch)
+                onBatch(logitsAsGiven, batch)
             }
         }
         return tally

@@ -41,6 +41,8 @@ public final class ImagePredictor {
     public let batchSize: Int
     /// Files decoded together before their batches run.
     public let chunkSize: Int
+    /// Test-time augmentation: the classes are ranked by the mean softmax of the views.
+    public let testTimeAugmentation: TestTimeAugmentation
     private let network: FoldedMobileNetV1
     private let loader: ImageFolderLoader
 
@@ -50,8 +52,12 @@ public final class ImagePredictor {
     ///   - maximumPixels: the decoder's limit (``ImageDecoder/defaultMaximumPixels``).
     /// - Precondition: one name per class; `augmentation` is deterministic (no crop, no flip);
     ///   `batchSize`, `chunkSize` ≥ 1.
+    ///   - testTimeAugmentation: as `evaluate --tta` (``TestTimeAugmentation``); the
+    ///     probabilities reported are then the views' mean p̄.
     public init(model: MobileNetV1, classNames: [String], augmentation: AugmentationOptions, batchSize: Int = 100,
-                chunkSize: Int = 1024, maximumPixels: Int = ImageDecoder.defaultMaximumPixels) {
+                chunkSize: Int = 1024, maximumPixels: Int = ImageDecoder.defaultMaximumPixels,
+                testTimeAugmentation: TestTimeAugmentation = .none) {
+        self.testTimeAugmentation = testTimeAugmentation
         precondition(classNames.count == model.numClasses, "\(classNames.count) class names for \(model.numClasses) classes")
         precondition(augmentation.isDeterministic, "prediction takes the evaluation transforms (no crop, no flip)")
         precondition(batchSize >= 1 && chunkSize >= 1, "expected positive sizes, got batch \(batchSize), chunk \(chunkSize)")
@@ -92,11 +98,23 @@ public final class ImagePredictor {
         let batches = BatchLoader(dataset: set, configuration: .evaluation(batchSize: batchSize, augmentation: augmentation))
         batches.start(epoch: 0)
         defer { batches.stop() }
+        var views = TestTimeViews(testTimeAugmentation, mean: augmentation.mean, std: augmentation.std)
+        var average = SoftmaxAverage()
+        var logMean: [Float] = []
         while let batch = batches.next() {
-            let logits = network.forward(batch.images)
+            let top: (Int) -> [ClassProbability]
+            if testTimeAugmentation == .none {
+                let logits = network.forward(batch.images)
+                top = { n in Self.topClasses(logits.data + n, classes: self.classNames.count, stride: batch.size, k: topK, names: self.classNames) }
+            } else {
+                // Ranked by p̄ through its log, whose softmax is p̄ again (the same ranking rule).
+                average.start(classes: classNames.count, batch: batch.size, passes: testTimeAugmentation.views.count)
+                views.forEach(of: batch.images) { view in average.add(logits: network.forward(view), targets: batch.labels) }
+                logMean = average.probabilities.map { Float(log(Double($0))) }
+                top = { n in logMean.withUnsafeBufferPointer { Self.topClasses($0.baseAddress! + n, classes: self.classNames.count, stride: batch.size, k: topK, names: self.classNames) } }
+            }
             for (n, index) in batch.indices.enumerated() {
-                let top = Self.topClasses(logits.data + n, classes: classNames.count, stride: batch.size, k: topK, names: classNames)
-                outcomes[readable[Int(index)]] = .predicted(top)
+                outcomes[readable[Int(index)]] = .predicted(top(n))
             }
         }
         return outcomes.map { $0! }

@@ -50,6 +50,10 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         public var testAccuracy: Double?
         public var validationLoss: Double?
         public var validationAccuracy: Double?
+        /// The moving average of the weights (--ema-decay) evaluated on the same set as the
+        /// test or validation figures; absent without one.
+        public var emaLoss: Double?
+        public var emaAccuracy: Double?
         /// Wall time of the whole epoch, of its training steps and of its evaluation.
         public var epochSeconds: Double?
         public var trainSeconds: Double?
@@ -72,6 +76,7 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey {
             case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss",
                  testAccuracy = "test_accuracy", validationLoss = "val_loss", validationAccuracy = "val_accuracy",
+                 emaLoss = "ema_loss", emaAccuracy = "ema_accuracy",
                  epochSeconds = "epoch_seconds", trainSeconds = "train_seconds", testSeconds = "test_seconds",
                  imagesPerSecond = "images_per_second", trainFromStep = "train_from_step", cropSize = "crop_size",
                  checkpoint, ranks, collectiveSeconds = "collective_seconds",
@@ -93,6 +98,8 @@ public enum MetricsLine: Codable, Equatable, Sendable {
             testAccuracy = c.number(.testAccuracy)
             validationLoss = c.number(.validationLoss)
             validationAccuracy = c.number(.validationAccuracy)
+            emaLoss = c.number(.emaLoss)
+            emaAccuracy = c.number(.emaAccuracy)
             epochSeconds = c.number(.epochSeconds)
             trainSeconds = c.number(.trainSeconds)
             testSeconds = c.number(.testSeconds)
@@ -116,6 +123,9 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         public var images: Int?
         /// The test-time augmentation ("flip"); absent for none.
         public var testTimeAugmentation: String?
+        /// True when the final figures are those of the moving average of the weights
+        /// (--ema-decay); absent otherwise.
+        public var finalIsAverage: Bool?
         /// The epochs the best checkpoint had completed (1-based) and its figures.
         public var bestEpoch: Int?
         public var bestLoss: Double?
@@ -126,7 +136,7 @@ public enum MetricsLine: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case finalLoss = "final_loss", finalAccuracy = "final_accuracy", finalTop5Accuracy = "final_top5_accuracy",
-                 images, testTimeAugmentation = "tta", bestEpoch = "best_epoch", bestLoss = "best_loss",
+                 images, testTimeAugmentation = "tta", finalIsAverage = "final_ema", bestEpoch = "best_epoch", bestLoss = "best_loss",
                  bestAccuracy = "best_accuracy", bestTop5Accuracy = "best_top5_accuracy"
         }
 
@@ -138,6 +148,7 @@ public enum MetricsLine: Codable, Equatable, Sendable {
             finalTop5Accuracy = c.number(.finalTop5Accuracy)
             images = c.wholeNumber(.images)
             testTimeAugmentation = try? c.decodeIfPresent(String.self, forKey: .testTimeAugmentation)
+            finalIsAverage = (try? c.decodeIfPresent(Bool.self, forKey: .finalIsAverage)) ?? nil
             bestEpoch = c.wholeNumber(.bestEpoch)
             bestLoss = c.number(.bestLoss)
             bestAccuracy = c.number(.bestAccuracy)

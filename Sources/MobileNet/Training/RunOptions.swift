@@ -81,7 +81,8 @@ extension RunOption {
         epochs, batchSize, testBatchSize, maxLearningRate, weightDecay, divFactor, finalDivFactor, pctStart, baseMomentum,
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
         imageSize, mean, std, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
-        data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
+        emaDecay, emaEvery, bnRecalibrate, schedule, warmupPct, finalLearningRateFactor, flipMode,
+        config, data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 
     /// The entry whose ``property`` is `property` (a ``TrainingOptions`` property name).
@@ -151,7 +152,7 @@ extension RunOption {
         }
     public static let testTimeAugmentation = recorded(
         "tta", \.testTimeAugmentation, property: "testTimeAugmentation",
-        help: "With --val-split: test-time augmentation of the test pass after the run, none or flip (as evaluate --tta)") { o in
+        help: "With --val-split: test-time augmentation of the test pass after the run, none, flip or flip-shift (as evaluate --tta)") { o in
             o.testTimeAugmentation == .none || o.validationSplit > 0 ? nil : "applies to the test pass after a run with --val-split; give --val-split N too"
         }
     public static let epochs = recorded(
@@ -164,7 +165,7 @@ extension RunOption {
     public static let testBatchSize = recorded("test-batch-size", \.testBatchSize, property: "testBatchSize", help: "Test batch size") { o in
         o.testBatchSize >= 1 ? nil : "must be at least 1, got \(o.testBatchSize)"
     }
-    public static let maxLearningRate = recorded("max-lr", \.maxLearningRate, property: "maxLearningRate", help: "OneCycleLR's peak learning rate") { o in
+    public static let maxLearningRate = recorded("max-lr", \.maxLearningRate, property: "maxLearningRate", help: "The peak learning rate (OneCycleLR's max_lr; --schedule linear's peak too)") { o in
         o.maxLearningRate > 0 && o.maxLearningRate.isFinite ? nil : "must be a positive number, got \(o.maxLearningRate)"
     }
     public static let weightDecay = recorded("weight-decay", \.weightDecay, property: "weightDecay", help: "SGD weight decay, L2") { o in
@@ -184,7 +185,7 @@ extension RunOption {
         help: "Label smoothing ε of the cross-entropy, PyTorch's label_smoothing") { o in
             o.labelSmoothing >= 0 && o.labelSmoothing <= 1 ? nil : "must lie in [0, 1], got \(o.labelSmoothing)"
         }
-    public static let divFactor = recorded("div-factor", \.divFactor, property: "divFactor", help: "OneCycleLR: initial lr = max lr / div factor") { o in
+    public static let divFactor = recorded("div-factor", \.divFactor, property: "divFactor", help: "Initial lr = max lr / div factor (OneCycleLR, and --schedule linear's start)") { o in
         o.divFactor > 0 && o.divFactor.isFinite ? nil : "must be positive, got \(o.divFactor)"
     }
     public static let finalDivFactor = recorded(

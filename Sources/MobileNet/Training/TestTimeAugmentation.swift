@@ -10,6 +10,48 @@ public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
     /// the confusion matrix rank the classes by p̄; the loss is the cross-entropy of p̄,
     /// −log p̄[target], averaged over the images.
     case flip
+    /// Six views averaged alike, with equal weights 1/6: the image and its mirror, each
+    /// as is, shifted one pixel down and right (+1/+1: output pixel (y, x) shows input pixel
+    /// (y − 1, x − 1)) and one pixel up and left (−1/−1: (y + 1, x + 1)); the row and column
+    /// uncovered by a shift are zero padding of the image — the value a black pixel (byte 0)
+    /// normalises to, (0 − mean)/std per channel, as the training crop pads. Mirroring comes
+    /// before shifting. p̄ = (1/6)·Σ softmax(f(view)); ranked and scored as ``flip``.
+    case flipShift = "flip-shift"
+
+    /// The views averaged, as (mirror, diagonal shift in pixels), the image as given last.
+    var views: [(mirror: Bool, shift: Int)] {
+        switch self {
+        case .none: [(false, 0)]
+        case .flip: [(true, 0), (false, 0)]
+        case .flipShift: [(false, 1), (false, -1), (true, 0), (true, 1), (true, -1), (false, 0)]
+        }
+    }
+}
+
+extension FeatureMap {
+    /// Writes this map shifted diagonally by `shift` pixels into `output`: output (c, y, x, n)
+    /// = input (c, y − shift, x − shift, n), and `fill[c]` where that lies outside the image.
+    /// - Precondition: `output` is another map; `fill` has one value per channel.
+    func shiftDiagonally(by shift: Int, fill: [Float], into output: FeatureMap) {
+        precondition(output !== self, "shiftDiagonally: expected a separate output map, got the input itself")
+        precondition(fill.count == shape.channels, "expected \(shape.channels) fill values, got \(fill.count)")
+        output.reshape(shape)
+        let (h, w, n) = (shape.height, shape.width, shape.batch)
+        for c in 0..<shape.channels {
+            for y in 0..<h {
+                let sy = y - shift
+                for x in 0..<w {
+                    let sx = x - shift
+                    let target = output.data + ((c * h + y) * w + x) * n
+                    if sy >= 0 && sy < h && sx >= 0 && sx < w {
+                        target.update(from: data + ((c * h + sy) * w + sx) * n, count: n)
+                    } else {
+                        target.update(repeating: fill[c], count: n)
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The mean of the softmax probabilities of several forward passes over one batch, and
@@ -65,5 +107,38 @@ struct SoftmaxAverage {
     static func logAddExp(_ a: Double, _ b: Double) -> Double {
         let high = max(a, b), low = min(a, b)
         return high == -.infinity ? high : high + log1p(exp(low - high))
+    }
+}
+
+/// Builds the views of a batch for ``TestTimeAugmentation``, in buffers kept from batch to batch.
+struct TestTimeViews {
+    let augmentation: TestTimeAugmentation
+    /// The value a black pixel (byte 0) normalises to, per channel: the shifts' padding.
+    let fill: [Float]
+    private var mirrored: FeatureMap?, shifted: FeatureMap?
+
+    /// Views for images normalised with `mean` and `std`.
+    init(_ augmentation: TestTimeAugmentation, mean: [Float], std: [Float]) {
+        self.augmentation = augmentation
+        fill = zip(mean, std).map { (0 - $0) / $1 }
+    }
+
+    /// Calls `body` with each view of `images` (``TestTimeAugmentation/views``' order, the
+    /// images as given last); a view is valid only during its call.
+    mutating func forEach(of images: FeatureMap, _ body: (FeatureMap) -> Void) {
+        let views = augmentation.views
+        if views.count > 1 {
+            let mirror = FeatureMap.reuse(mirrored, for: images.shape)
+            mirrored = mirror
+            images.mirrorLeftRight(into: mirror)
+            let shift = FeatureMap.reuse(shifted, for: images.shape)
+            shifted = shift
+            for view in views.dropLast() {
+                let source = view.mirror ? mirror : images
+                if view.shift != 0 { source.shiftDiagonally(by: view.shift, fill: fill, into: shift) }
+                body(view.shift != 0 ? shift : source)
+            }
+        }
+        body(images)
     }
 }

@@ -75,7 +75,10 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
 ///   `format_version`, `epoch` (0-based epoch in progress), `step` (steps of it done),
 ///   `global_step` (optimizer steps = the schedule position), `steps_per_epoch`, `options`
 ///   (``TrainingOptions``), `dataset` (``CheckpointDataset``), `best_accuracy`
-///   (optional; `best_test_accuracy` in earlier checkpoints) and `momentum_buffers` (their count).
+///   (optional; `best_test_accuracy` in earlier checkpoints) and `momentum_buffers` (their count);
+/// - `ema.safetensors`, in a run with ``TrainingOptions/emaDecay`` > 0 only: the moving
+///   average of the weights (``ExponentialMovingAverage``), a model file like
+///   `model.safetensors` whose metadata adds `ema_updates` (updates made) and `ema_decay`.
 ///
 /// No RNG state is stored: every batch is a function of (seed, epoch, step) (see
 /// ``BatchLoader``), so restoring model, momentum and schedule position and restarting the
@@ -87,6 +90,7 @@ public struct TrainingCheckpoint: Sendable {
     public static let modelFileName = "model.safetensors"
     public static let stateFileName = "training_state.safetensors"
     public static let momentumPrefix = "momentum_buffer."
+    public static let emaFileName = "ema.safetensors"
 
     /// The folder read.
     public let folder: String
@@ -107,6 +111,8 @@ public struct TrainingCheckpoint: Sendable {
     /// The two files, parsed and validated.
     public let model: SafetensorsFile
     public let state: SafetensorsFile
+    /// `ema.safetensors`, present exactly when ``TrainingOptions/emaDecay`` > 0.
+    public let ema: SafetensorsFile?
 
     public var modelPath: String { model.path }
     public var statePath: String { state.path }
@@ -120,6 +126,8 @@ public struct TrainingCheckpoint: Sendable {
         }
         let state = try SafetensorsFile(contentsOfFile: statePath)
         let model = try SafetensorsFile(contentsOfFile: modelPath)
+        let emaPath = folder + "/" + Self.emaFileName
+        ema = FileManager.default.fileExists(atPath: emaPath) ? try SafetensorsFile(contentsOfFile: emaPath) : nil
         let meta = MetadataReader(file: state)
         guard try meta.string("format") == Self.formatName else {
             throw CheckpointError.badMetadata(path: statePath, key: "format", reason: "expected \(Self.formatName)")
@@ -165,13 +173,24 @@ public struct TrainingCheckpoint: Sendable {
         guard modelStep == String(globalStep) else {
             throw CheckpointError.inconsistent(path: folder, reason: "\(Self.modelFileName) is from global step \(modelStep ?? "unknown") but \(Self.stateFileName) from \(globalStep) (files from different saves)")
         }
+        if (options.emaDecay > 0) != (ema != nil) {
+            throw CheckpointError.inconsistent(path: folder, reason: options.emaDecay > 0
+                ? "the run averages its weights (--ema-decay \(options.emaDecay)) but \(Self.emaFileName) is missing"
+                : "it holds \(Self.emaFileName) but the run's options have no --ema-decay")
+        }
+        if let ema {
+            let updates = globalStep / options.emaEvery
+            guard ema.metadata["global_step"] == String(globalStep), ema.metadata["ema_updates"] == String(updates) else {
+                throw CheckpointError.inconsistent(path: ema.path, reason: "expected global step \(globalStep) and \(updates) updates (every \(options.emaEvery) steps), found \(ema.metadata["global_step"] ?? "none") and \(ema.metadata["ema_updates"] ?? "none") (files from different saves)")
+            }
+        }
         let unexpected = state.names.filter { !$0.hasPrefix(Self.momentumPrefix) }
         if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(path: statePath, names: unexpected) }
         try require(state.names.count == momentumCount, "momentum_buffers says \(momentumCount) but the file holds \(state.names.count)")
     }
 
-    /// Restores the model (weights, running statistics), SGD's momentum buffers and the
-    /// schedule position into `session`. Everything is checked before anything is copied,
+    /// Restores the model (weights, running statistics), the moving average, SGD's momentum
+    /// buffers and the schedule position into `session`. Everything is checked before anything is copied,
     /// so a failed restore leaves the session unchanged.
     /// - Precondition: `session` was built with this checkpoint's ``options``.
     /// - Throws: ``CheckpointError/stepsPerEpochMismatch(path:checkpoint:data:)``,
@@ -197,7 +216,17 @@ public struct TrainingCheckpoint: Sendable {
             buffers.append((index, name))
         }
         if !unknown.isEmpty { throw CheckpointError.unexpectedTensors(path: statePath, names: unknown) }
+        let averaged = try ema.map { file in
+            let averaged = MobileNetV1(numClasses: session.model.numClasses, inputChannels: session.model.inputChannels,
+                                       widthMultiplier: session.model.widthMultiplier)
+            try averaged.load(from: file, strict: true)
+            return averaged
+        }
         try session.model.load(from: model, strict: true)
+        if let averaged, let target = session.ema {
+            ExponentialMovingAverage.copy(from: averaged, into: target.model)
+            target.restore(updates: target.updates(afterStep: globalStep))
+        }
         for (index, name) in buffers { try session.optimizer.restoreMomentumBuffer(at: index, from: try state.tensor(name)) }
         try session.seek(toStep: globalStep)
     }
@@ -220,9 +249,15 @@ public struct TrainingCheckpoint: Sendable {
         }
         try requireFinite(model)
         try requireFinite(momentum)
+        if let ema = session.ema { try requireFinite(ema.model) }
 
         let position = ["global_step": "\(session.globalStep)", "epoch": "\(epoch)", "step": "\(step)"]
         try model.save(to: folder + "/" + modelFileName, metadata: position.merging([CheckpointDataset.metadataKey: jsonText(dataset)]) { a, _ in a })
+        if let ema = session.ema {
+            try ema.model.save(to: folder + "/" + emaFileName, metadata: position.merging([
+                CheckpointDataset.metadataKey: jsonText(dataset), "ema_updates": "\(ema.updates)", "ema_decay": "\(ema.decay)",
+            ]) { a, _ in a })
+        }
         var writer = SafetensorsWriter()
         for (name, buffer) in momentum { writer.add(name, tensor: buffer) }
         writer.metadata = position.merging([

@@ -53,8 +53,12 @@ public struct EpochSummary: Sendable {
     /// Test-set evaluation after the epoch: only when there is no validation loader (nil
     /// without a test loader). With a validation set, the test set is kept for the end.
     public let test: EvaluationResult?
-    /// The evaluation that picks the best checkpoint: validation if any, else test.
-    public var selection: EvaluationResult? { validation ?? test }
+    /// The moving average's evaluation on the same set as ``validation`` or ``test``
+    /// (nil without ``TrainingSession/ema``).
+    public let ema: EvaluationResult?
+    /// The evaluation that picks the best checkpoint: the moving average's if any, else
+    /// validation if any, else test.
+    public var selection: EvaluationResult? { ema ?? validation ?? test }
     /// Seconds of the training part, of the evaluation pass (validation or test), and of the whole epoch.
     public let trainSeconds: Double
     public let testSeconds: Double
@@ -73,13 +77,17 @@ public final class TrainingLoop {
     /// Held-out training images (``TrainingOptions/validationSplit``), evaluated after every
     /// epoch in place of the test set.
     public let validationLoader: BatchLoader?
+    /// The images BatchNorm is recalibrated on after the last epoch's training, before its
+    /// evaluation (``TrainingOptions/bnRecalibrate``); nil for none.
+    public let recalibrationLoader: BatchLoader?
 
     public init(session: TrainingSession, trainLoader: BatchLoader, testLoader: BatchLoader?,
-                validationLoader: BatchLoader? = nil) {
+                validationLoader: BatchLoader? = nil, recalibrationLoader: BatchLoader? = nil) {
         self.session = session
         self.trainLoader = trainLoader
         self.testLoader = testLoader
         self.validationLoader = validationLoader
+        self.recalibrationLoader = recalibrationLoader
     }
 
     /// Trains one epoch from `startStep` (resume) and evaluates (validation set, else test set).
@@ -118,32 +126,34 @@ public final class TrainingLoop {
             // DDP's broadcast_buffers: every rank tests and saves rank 0's running statistics.
             group.broadcastBuffers(model: session.model)
         }
+        if completed, epoch == session.options.epochs - 1, let recalibrationLoader {
+            BatchNormRecalibration.recalibrate(session, loader: recalibrationLoader)
+        }
         let trainSeconds = monotonicSeconds() - start
         let testStart = monotonicSeconds()
-        var validation: EvaluationResult?, test: EvaluationResult?
-        if completed {
-            if let validationLoader {
-                validation = evaluate(session: session, loader: validationLoader)
-            } else {
-                test = testLoader.map { evaluate(session: session, loader: $0) }
-            }
+        var validation: EvaluationResult?, test: EvaluationResult?, ema: EvaluationResult?
+        if completed, let loader = validationLoader ?? testLoader {
+            let result = evaluate(session: session, loader: loader)
+            if validationLoader != nil { validation = result } else { test = result }
+            ema = session.ema.map { evaluate(session: session, loader: loader, model: $0.model) }
         }
         let testSeconds = monotonicSeconds() - testStart
         let summary = EpochSummary(epoch: epoch, firstStep: whole ? 0 : startStep, trainLoss: tally.meanLoss,
                                    trainAccuracy: tally.accuracy,
-                                   validation: validation, test: test, trainSeconds: trainSeconds, testSeconds: testSeconds,
+                                   validation: validation, test: test, ema: ema, trainSeconds: trainSeconds, testSeconds: testSeconds,
                                    imagesPerSecond: trainSeconds > 0 ? Double(images) / trainSeconds : 0)
         return (summary, completed)
     }
 }
 
-/// Evaluates the session's model (eval mode: running statistics) over a whole loader,
+/// Evaluates the session's model (or `model`, such as its moving average; eval mode:
+/// running statistics) over a whole loader,
 /// with the plain cross-entropy (no label smoothing, whatever the training criterion), so
 /// losses of runs with different recipes compare. With ``TrainingSession/dataParallel`` the
 /// loader holds this rank's shards and the totals are summed over the ranks (one
 /// allreduce), so every rank returns the whole set's result.
-public func evaluate(session: TrainingSession, loader: BatchLoader) -> EvaluationResult {
-    let tally = EvaluationTally.evaluate(model: session.model, loader: loader)
+public func evaluate(session: TrainingSession, loader: BatchLoader, model: MobileNetV1? = nil) -> EvaluationResult {
+    let tally = EvaluationTally.evaluate(model: model ?? session.model, loader: loader)
     var (lossSum, correct, count) = (tally.lossSum, tally.top1Correct, tally.count)
     if let group = session.dataParallel {
         let totals = group.communicator.allreduceSum([lossSum, Double(correct), Double(count)])

@@ -55,6 +55,21 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Data-parallel runs: BatchNorm statistics over the global batch (PyTorch's
     /// SyncBatchNorm) rather than each rank's shard; no effect in a single process.
     public var syncBatchNorm: Bool = false
+    /// Exponential moving average of the weights and BatchNorm buffers
+    /// (``ExponentialMovingAverage``): the decay D after warm-up, 0 for none; one update
+    /// every ``emaEvery`` optimizer steps.
+    public var emaDecay: Double = 0
+    public var emaEvery: Int = 1
+    /// Recompute every BatchNorm's running statistics at the end of the run over this many
+    /// training images in the evaluation transform (``BatchNormRecalibration``); 0 for none.
+    public var bnRecalibrate: Int = 0
+    /// The learning-rate schedule (``TrainingSession/schedule(_:totalSteps:stepCount:)``);
+    /// ``warmupPct`` and ``finalLearningRateFactor`` shape the linear one.
+    public var schedule: ScheduleKind = .onecycle
+    public var warmupPct: Double = 0.05
+    public var finalLearningRateFactor: Double = 0
+    /// How ``horizontalFlip`` flips: at random (p = 0.5, the reference recipe) or alternately.
+    public var flipMode: FlipMode = .random
 
     public init() {}
 
@@ -67,12 +82,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The training transforms these options ask for, normalising with `mean` and `std` (R, G, B).
     public func trainingAugmentation(mean: [Float], std: [Float]) -> AugmentationOptions {
         AugmentationOptions(imageSide: imageSize, cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule,
-                            mean: mean, std: std)
+                            mean: mean, std: std).flipping(alternately: flipMode == .alternate)
     }
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -109,6 +124,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         cropSchedule = try c.decodeIfPresent(CropSchedule.self, forKey: .cropSchedule) ?? d.cropSchedule
         testTimeAugmentation = try c.decodeIfPresent(TestTimeAugmentation.self, forKey: .testTimeAugmentation) ?? d.testTimeAugmentation
         syncBatchNorm = try c.decodeIfPresent(Bool.self, forKey: .syncBatchNorm) ?? d.syncBatchNorm
+        emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay) ?? d.emaDecay
+        emaEvery = try c.decodeIfPresent(Int.self, forKey: .emaEvery) ?? d.emaEvery
+        bnRecalibrate = try c.decodeIfPresent(Int.self, forKey: .bnRecalibrate) ?? d.bnRecalibrate
+        schedule = try c.decodeIfPresent(ScheduleKind.self, forKey: .schedule) ?? d.schedule
+        warmupPct = try c.decodeIfPresent(Double.self, forKey: .warmupPct) ?? d.warmupPct
+        finalLearningRateFactor = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFactor) ?? d.finalLearningRateFactor
+        flipMode = try c.decodeIfPresent(FlipMode.self, forKey: .flipMode) ?? d.flipMode
     }
 
     /// An invalid option: the flag's name and what is wrong with it.
@@ -170,4 +192,20 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
         }
         return o
     }
+}
+
+/// The learning-rate schedule a run follows.
+public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
+    /// OneCycleLR, the reference recipe's (``OneCycleLR``).
+    case onecycle
+    /// Linear warm-up, then linear decay (``LinearWarmupLR``).
+    case linear
+}
+
+/// How the training flip is chosen (``TrainingOptions/flipMode``).
+public enum FlipMode: String, Codable, CaseIterable, Sendable {
+    /// Each image flipped with probability 0.5 every epoch (RandomHorizontalFlip).
+    case random
+    /// Epoch 0 at random, then every image flipped on alternate epochs (``CropFlip/alternateFlip(seed:epoch:index:options:)``).
+    case alternate
 }

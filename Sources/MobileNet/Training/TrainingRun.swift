@@ -3,7 +3,8 @@ import Foundation
 /// A whole run: the epochs of a ``TrainingLoop`` with checkpoints, stop requests and
 /// resuming. After every epoch it saves a checkpoint (and `best.safetensors` when the
 /// selection accuracy — validation if the loop has a validation set, else test — improved)
-/// into its ``CheckpointDirectory``; when `shouldStop` turns true it finishes the current
+/// into its ``CheckpointDirectory`` (with ``TrainingSession/ema``, selected on and holding
+/// the moving average); when `shouldStop` turns true it finishes the current
 /// step, saves, and returns. With a validation set, ``testOnce()`` evaluates the test set
 /// after the run, for the final weights and the best checkpoint.
 ///
@@ -124,8 +125,8 @@ public final class TrainingRun {
 
     private func saveBest(accuracy: Double) throws {
         guard let checkpoints else { return }
-        try TrainingCheckpoint.requireFinite(session.model)
-        try checkpoints.saveBest(session.model, metadata: [
+        try TrainingCheckpoint.requireFinite(session.resultModel)
+        try checkpoints.saveBest(session.resultModel, metadata: [
             "epochs_completed": "\(epoch)", "global_step": "\(session.globalStep)",
             CheckpointDataset.metadataKey: TrainingCheckpoint.jsonText(dataset),
             (loop.validationLoader != nil ? "validation_accuracy" : "test_accuracy"): "\(accuracy)",
@@ -134,15 +135,18 @@ public final class TrainingRun {
 
     /// The test set, evaluated once after a run that selected on a validation set.
     public struct TestResult {
-        /// The final weights' evaluation.
+        /// The final weights' evaluation (their moving average's when ``finalIsAverage``).
         public let final: EvaluationTally
+        /// True when ``final`` evaluated ``TrainingSession/ema``'s model.
+        public let finalIsAverage: Bool
         /// `best.safetensors`' evaluation and the epochs it had completed (nil without a
         /// checkpoint directory or best checkpoint).
         public let best: (tally: EvaluationTally, epochsCompleted: Int)?
     }
 
     /// Evaluates the test set once (with the options' ``TrainingOptions/testTimeAugmentation``):
-    /// the final weights, and `best.safetensors` (the epoch with the best validation accuracy)
+    /// the final weights (the moving average with ``TrainingSession/ema``, whose weights
+    /// `best.safetensors` then holds too), and `best.safetensors` (the epoch with the best validation accuracy)
     /// when it was saved. Call after a completed run
     /// whose checkpoints are saved: the best weights are loaded into the session's model
     /// (its activation buffers are reused, so no second model's memory is needed), which
@@ -157,12 +161,12 @@ public final class TrainingRun {
         guard let testLoader = loop.testLoader else { return nil }
         let augmentation = session.options.testTimeAugmentation
         let group = session.dataParallel
-        func evaluated() -> EvaluationTally {
-            var tally = EvaluationTally.evaluate(model: session.model, loader: testLoader, testTimeAugmentation: augmentation)
+        func evaluated(_ model: MobileNetV1) -> EvaluationTally {
+            var tally = EvaluationTally.evaluate(model: model, loader: testLoader, testTimeAugmentation: augmentation)
             if let group { tally.sum(over: group.communicator) }
             return tally
         }
-        let final = evaluated()
+        let final = evaluated(session.resultModel)
         // Rank 0 (or the single process) reads the best model and tells the others its
         // epochs (-1 when unrecorded), or `none`; a failed read ends the pass on every rank.
         let none = Int64.min
@@ -185,8 +189,8 @@ public final class TrainingRun {
             best = (final, Int(epochs))  // the final weights are the best ones
         } else if epochs != none {
             if let group { group.broadcastState(model: session.model, optimizer: session.optimizer) }
-            best = (evaluated(), Int(epochs))
+            best = (evaluated(session.model), Int(epochs))
         }
-        return TestResult(final: final, best: best)
+        return TestResult(final: final, finalIsAverage: session.ema != nil, best: best)
     }
 }

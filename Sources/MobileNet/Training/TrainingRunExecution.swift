@@ -104,6 +104,7 @@ extension MetricsLine.Epoch {
         (trainLoss, trainAccuracy) = (s.trainLoss, s.trainAccuracy)
         (testLoss, testAccuracy) = (s.test?.loss, s.test?.accuracy)
         (validationLoss, validationAccuracy) = (s.validation?.loss, s.validation?.accuracy)
+        (emaLoss, emaAccuracy) = (s.ema?.loss, s.ema?.accuracy)
         (epochSeconds, trainSeconds, testSeconds) = (s.epochSeconds, s.trainSeconds, s.testSeconds)
         (imagesPerSecond, trainFromStep, cropSize) = (s.imagesPerSecond, s.firstStep, report.cropSize)
         checkpoint = report.end.checkpoint
@@ -117,6 +118,7 @@ extension MetricsLine.Test {
         self.init()
         (finalLoss, finalAccuracy, finalTop5Accuracy) = (result.final.loss, result.final.top1Accuracy, result.final.topKAccuracy)
         images = result.final.count
+        if result.finalIsAverage { finalIsAverage = true }
         if testTimeAugmentation != .none { self.testTimeAugmentation = testTimeAugmentation.rawValue }
         if let best = result.best {
             bestEpoch = best.epochsCompleted

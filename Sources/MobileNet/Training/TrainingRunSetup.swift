@@ -118,8 +118,12 @@ public struct TrainingRunSetup {
                                             trainImages: data.trainImages, dataPath: CheckpointDataset.absolutePath(dataPath),
                                             metricsPath: metricsPath.map(CheckpointDataset.absolutePath),
                                             imageSize: options.imageSize, mean: data.mean, std: data.std)
+        // Every rank recalibrates on the same images (no shards), so all end alike.
+        let recalibrationLoader = options.bnRecalibrate == 0 ? nil : BatchNormRecalibration.loader(
+            BatchNormRecalibration.sample(of: train, count: options.bnRecalibrate, seed: options.seed, epochs: options.epochs),
+            batchSize: options.batchSize, augmentation: augmentation.forEvaluation)
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
-                                             validationLoader: validationLoader),
+                                             validationLoader: validationLoader, recalibrationLoader: recalibrationLoader),
                           dataset: description, checkpoints: directory)
         if let checkpoint { try run.resume(from: checkpoint) }
     }
@@ -169,6 +173,7 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("cannot write checkpoints to \(directory.path): \(error) Or choose another --checkpoint-dir.")
         }
         try? FileManager.default.removeItem(atPath: probe)
+        try RunConfigFile.write(options, into: directory.path)
         return removed
     }
 }

@@ -35,8 +35,11 @@ public final class TrainingSession {
     public let options: TrainingOptions
     public let model: MobileNetV1
     public let optimizer: SGD
-    public private(set) var schedule: OneCycleLR
+    public private(set) var schedule: LearningRateSchedule
     public let criterion: CrossEntropyLoss
+    /// The moving average of the weights (``TrainingOptions/emaDecay`` > 0), updated after
+    /// the optimizer steps ``TrainingOptions/emaEvery`` divides; nil without one.
+    public let ema: ExponentialMovingAverage?
     public let stepsPerEpoch: Int
     /// Data-parallel training across ranks, or nil in one process.
     public let dataParallel: DataParallel?
@@ -66,17 +69,37 @@ public final class TrainingSession {
         optimizer = SGD(parameters: model.namedParameters.map(\.parameter), learningRate: options.maxLearningRate / options.divFactor,
                         momentum: options.maxMomentum, weightDecay: options.weightDecay, nesterov: options.nesterov,
                         excludingFromWeightDecay: excluded)
-        schedule = try OneCycleLR(maxLearningRate: options.maxLearningRate, totalSteps: options.epochs * stepsPerEpoch,
-                                  pctStart: options.pctStart, divFactor: options.divFactor, finalDivFactor: options.finalDivFactor,
-                                  baseMomentum: options.baseMomentum, maxMomentum: options.maxMomentum)
+        schedule = try Self.schedule(options, totalSteps: options.epochs * stepsPerEpoch)
         criterion = CrossEntropyLoss(labelSmoothing: Float(options.labelSmoothing))
+        ema = options.emaDecay > 0 ? ExponentialMovingAverage(of: model, decay: options.emaDecay, every: options.emaEvery) : nil
     }
+
+    /// The model evaluated, selected and saved as the run's result: the moving average when
+    /// there is one, else the trained model.
+    public var resultModel: MobileNetV1 { ema?.model ?? model }
 
     /// Moves the schedule to `step` optimizer steps taken (resume).
     public func seek(toStep step: Int) throws {
-        schedule = try OneCycleLR(maxLearningRate: schedule.maxLearningRate, totalSteps: schedule.totalSteps,
-                                  pctStart: schedule.pctStart, divFactor: schedule.divFactor, finalDivFactor: schedule.finalDivFactor,
-                                  baseMomentum: schedule.baseMomentum, maxMomentum: schedule.maxMomentum, stepCount: step)
+        schedule = try Self.schedule(options, totalSteps: options.epochs * stepsPerEpoch, stepCount: step)
+    }
+
+    /// The schedule `options` ask for over `totalSteps` steps, at `stepCount` steps taken:
+    /// OneCycleLR (--max-lr, --pct-start, --div-factor, --final-div-factor, momentum cycled
+    /// between --max-momentum and --base-momentum), or linear warm-up and decay
+    /// (``LinearWarmupLR``: from --max-lr / --div-factor up to --max-lr over --warmup-pct of
+    /// the steps, then down to --final-lr-factor × --max-lr, momentum --max-momentum throughout).
+    /// - Throws: ``OneCycleLRError`` for an impossible schedule.
+    public static func schedule(_ options: TrainingOptions, totalSteps: Int, stepCount: Int = 0) throws -> LearningRateSchedule {
+        switch options.schedule {
+        case .onecycle:
+            return .oneCycle(try OneCycleLR(maxLearningRate: options.maxLearningRate, totalSteps: totalSteps, pctStart: options.pctStart,
+                                            divFactor: options.divFactor, finalDivFactor: options.finalDivFactor,
+                                            baseMomentum: options.baseMomentum, maxMomentum: options.maxMomentum, stepCount: stepCount))
+        case .linear:
+            return .linear(try LinearWarmupLR(maxLearningRate: options.maxLearningRate, totalSteps: totalSteps, warmupPct: options.warmupPct,
+                                              startFactor: 1 / options.divFactor, finalFactor: options.finalLearningRateFactor,
+                                              momentum: options.maxMomentum, stepCount: stepCount))
+        }
     }
 
     /// One training step on a batch.
@@ -106,7 +129,7 @@ public final class TrainingSession {
     }
 
     /// The step after backward: refuses non-finite gradients (weights untouched), then the
-    /// schedule's lr and momentum, SGD's update and the schedule's step.
+    /// schedule's lr and momentum, SGD's update, the schedule's step and the moving average's.
     /// - Returns: the momentum the update used.
     private func update(learningRate: Double) throws -> Double {
         guard optimizer.gradientsAreFinite() else {
@@ -116,6 +139,7 @@ public final class TrainingSession {
         let momentum = optimizer.momentum
         optimizer.step()
         try schedule.step()
+        ema?.step(from: model, globalStep: globalStep)
         return momentum
     }
 

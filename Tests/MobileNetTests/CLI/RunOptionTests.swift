@@ -66,7 +66,8 @@ import Testing
         options.maxMomentum = 0.29; options.labelSmoothing = 0.31; options.widthMultiplier = 0.37; options.numClasses = 41
         options.seed = 43; options.limitTrain = 47; options.limitTest = 53; options.dropLast = true; options.validationSplit = 59
         options.imageSize = 61; options.mean = [0.1, 0.2, 0.3]; options.std = [0.4, 0.5, 0.6]; options.cropPadding = 3; options.horizontalFlip = false; options.cropSchedule = CropSchedule(phases: [.init(size: 20, epochs: 2)])
-        options.testTimeAugmentation = .flip; options.syncBatchNorm = true
+        options.testTimeAugmentation = .flip; options.syncBatchNorm = true; options.emaDecay = 0.67; options.emaEvery = 71; options.bnRecalibrate = 73
+        options.schedule = .linear; options.warmupPct = 0.79; options.finalLearningRateFactor = 0.83; options.flipMode = .alternate
         #expect(options.differences(from: TrainingOptions()).count == RunOption.all.compactMap(\.property).count,
                 "every option differs from its default")
         let mirrored = Dictionary(uniqueKeysWithValues: Mirror(reflecting: options).children.map { ($0.label!, TrainingOptions.text($0.value)) })
@@ -100,6 +101,8 @@ import Testing
             "--base-momentum": ["--base-momentum", "0.8"], "--max-momentum": ["--max-momentum", "0.9"],
             "--width-multiplier": ["--width-multiplier", "0.5"], "--seed": ["--seed", "7"], "--limit-train": ["--limit-train", "100"],
             "--limit-test": ["--limit-test", "100"], "--drop-last": ["--drop-last"], "--sync-bn": ["--sync-bn"],
+            "--ema-decay": ["--ema-decay", "0.999"], "--ema-every": ["--ema-every", "4"], "--bn-recalibrate": ["--bn-recalibrate", "512"],
+            "--schedule": ["--schedule", "linear"], "--warmup-pct": ["--warmup-pct", "0.1"], "--final-lr-factor": ["--final-lr-factor", "0.01"], "--flip-mode": ["--flip-mode", "alternate"],
         ]
         let recordedFlags = RunOption.all.filter { $0.isCommandLine && $0.property != nil }.map(\.flag)
         #expect(Set(examples.keys) == Set(recordedFlags), "an example for each recorded flag")

@@ -1,0 +1,112 @@
+/// An exponential moving average of a model's weights and BatchNorm buffers: a second
+/// ``MobileNetV1`` whose state_dict follows the trained one.
+///
+/// Semantics: `torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(d),
+/// use_buffers=True)` with the decay warmed up as TensorFlow's
+/// `tf.train.ExponentialMovingAverage(decay, num_updates)`:
+/// - at construction the average is a copy of the model (AveragedModel deep-copies it);
+/// - update n (0-based, `n_averaged` in PyTorch) with model weights m: n = 0 copies m into
+///   the average (AveragedModel's `n_averaged == 0` branch); n ≥ 1 uses the decay
+///   dₙ = min(D, (1 + n) / (10 + n)) (TF's num_updates rule, with num_updates = n) and sets
+///   e ← lerp(e, m, 1 − dₙ), PyTorch's `torch._foreach_lerp_` (w = 1 − dₙ rounded to Float:
+///   e + w·(m − e) when w < 0.5, else m − (m − e)·(1 − w));
+/// - every parameter and every buffer takes part (use_buffers=True): BatchNorm's running
+///   mean and variance are averaged like the weights, and `num_batches_tracked` (int64) as
+///   PyTorch's integer branch computes it: ⌊e·dₙ + m·(1 − dₙ)⌋ in Float, truncated toward zero.
+///
+/// ``step(from:globalStep:)`` updates only when the optimizer step count is a multiple of
+/// ``every``, so after g optimizer steps ⌊g / every⌋ updates were made: the position alone
+/// says where the average stands, and a resumed run continues it bit for bit.
+public final class ExponentialMovingAverage {
+    /// D in (0, 1): the decay after the warm-up.
+    public let decay: Double
+    /// K ≥ 1: one update every K optimizer steps.
+    public let every: Int
+    /// The averaged model (same architecture as the trained one); evaluate and save it like any model.
+    public let model: MobileNetV1
+    /// Updates made so far (PyTorch's `n_averaged`).
+    public private(set) var updates = 0
+
+    /// A copy of `source` as the average before any update.
+    /// - Precondition: 0 < `decay` < 1, `every` ≥ 1.
+    public init(of source: MobileNetV1, decay: Double, every: Int = 1) {
+        precondition(decay > 0 && decay < 1, "expected a decay in (0, 1), got \(decay)")
+        precondition(every >= 1, "expected an update interval of at least 1 step, got \(every)")
+        self.decay = decay
+        self.every = every
+        model = MobileNetV1(numClasses: source.numClasses, inputChannels: source.inputChannels,
+                            widthMultiplier: source.widthMultiplier, seed: 0)
+        Self.copy(from: source, into: model)
+    }
+
+    /// The decay of update `n` (0-based) for a decay `decay` after warm-up:
+    /// min(decay, (1 + n) / (10 + n)) (TF ExponentialMovingAverage's num_updates rule).
+    /// Update 0 copies the model whatever this says.
+    public static func warmedUpDecay(_ decay: Double, update n: Int) -> Double {
+        min(decay, Double(1 + n) / Double(10 + n))
+    }
+
+    /// The updates made after `globalStep` optimizer steps: ⌊globalStep / every⌋.
+    public func updates(afterStep globalStep: Int) -> Int { globalStep / every }
+
+    /// After an optimizer step: updates the average when `globalStep` (steps taken, this one
+    /// included) is a multiple of ``every``.
+    public func step(from source: MobileNetV1, globalStep: Int) {
+        if globalStep % every == 0 { update(from: source) }
+    }
+
+    /// One update (see the type's description).
+    public func update(from source: MobileNetV1) {
+        defer { updates += 1 }
+        guard updates > 0 else {
+            Self.copy(from: source, into: model)
+            return
+        }
+        let d = Self.warmedUpDecay(decay, update: updates)
+        let weight = Float(1 - d)
+        for ((_, e), (_, m)) in zip(model.namedParameters, source.namedParameters) {
+            Self.lerp(e.value, toward: m.value, weight: weight)
+        }
+        for ((_, e), (_, m)) in zip(model.namedBuffers, source.namedBuffers) {
+            switch (e, m) {
+            case (.float(let e), .float(let m)):
+                Self.lerp(e, toward: m, weight: weight)
+            case (.int64(let e), .int64(let m)):
+                let value = Float(e.value) * Float(d) + Float(m.value) * Float(1 - d)
+                e.value = Int64(value.rounded(.towardZero))
+            default:
+                preconditionFailure("buffers of the average and the model differ in kind")
+            }
+        }
+    }
+
+    /// Sets the update count of a restored average (its tensors are loaded separately).
+    public func restore(updates: Int) {
+        precondition(updates >= 0, "expected a non-negative update count, got \(updates)")
+        self.updates = updates
+    }
+
+    /// e ← lerp(e, m, w), elementwise, as PyTorch's CPU lerp kernel computes it.
+    static func lerp(_ e: Tensor, toward m: Tensor, weight w: Float) {
+        precondition(e.count == m.count, "expected tensors of equal size, got \(e.count) and \(m.count)")
+        let ep = e.data, mp = m.data
+        if w < 0.5 {
+            for i in 0..<e.count { ep[i] = ep[i] + w * (mp[i] - ep[i]) }
+        } else {
+            let v = 1 - w
+            for i in 0..<e.count { ep[i] = mp[i] - (mp[i] - ep[i]) * v }
+        }
+    }
+
+    /// Copies every parameter and buffer of `source` into `target` (same architecture).
+    static func copy(from source: MobileNetV1, into target: MobileNetV1) {
+        for ((_, t), (_, s)) in zip(target.namedParameters, source.namedParameters) { t.value.copy(from: s.value) }
+        for ((_, t), (_, s)) in zip(target.namedBuffers, source.namedBuffers) {
+            switch (t, s) {
+            case (.float(let t), .float(let s)): t.copy(from: s)
+            case (.int64(let t), .int64(let s)): t.value = s.value
+            default: preconditionFailure("buffers of the average and the model differ in kind")
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// The options of the training-recipe features (weight averaging, BatchNorm
+/// recalibration, schedule, flip, test-time augmentation), entries of ``RunOption/all``.
+extension RunOption {
+    public static let emaDecay = recorded(
+        "ema-decay", \.emaDecay, property: "emaDecay",
+        help: "Exponential moving average of the weights and BatchNorm buffers with decay D after a warm-up of min(D, (1+n)/(10+n)) at update n; evaluated each epoch beside the raw weights, saved as ema.safetensors in each checkpoint, and the model evaluate, predict and export use (--raw-weights for the others); 0 for none") { o in
+            o.emaDecay == 0 || (o.emaDecay > 0 && o.emaDecay < 1) ? nil : "must be 0 (off) or lie strictly between 0 and 1, got \(o.emaDecay)"
+        }
+    public static let emaEvery = recorded(
+        "ema-every", \.emaEvery, property: "emaEvery", help: "With --ema-decay: update the average every K optimizer steps") { o in
+            o.emaEvery >= 1 ? nil : "must be at least 1, got \(o.emaEvery)"
+        }
+    public static let schedule = recorded(
+        "schedule", \.schedule, property: "schedule",
+        help: "Learning-rate schedule: onecycle (OneCycleLR: --pct-start, --div-factor, --final-div-factor, cycled momentum) or linear (PyTorch's SequentialLR of LinearLR(1/--div-factor → 1) over --warmup-pct of the steps and LinearLR(1 → --final-lr-factor) over the rest; momentum --max-momentum throughout)")
+    public static let warmupPct = recorded(
+        "warmup-pct", \.warmupPct, property: "warmupPct",
+        help: "--schedule linear: fraction of the steps spent warming up, W = ⌊P · steps⌋, in [0, 1)") { o in
+            o.warmupPct >= 0 && o.warmupPct < 1 ? nil : "must lie in [0, 1), got \(o.warmupPct)"
+        }
+    public static let finalLearningRateFactor = recorded(
+        "final-lr-factor", \.finalLearningRateFactor, property: "finalLearningRateFactor",
+        help: "--schedule linear: the last learning rate as a fraction of --max-lr, in [0, 1]") { o in
+            o.finalLearningRateFactor >= 0 && o.finalLearningRateFactor <= 1 ? nil : "must lie in [0, 1], got \(o.finalLearningRateFactor)"
+        }
+    public static let flipMode = recorded(
+        "flip-mode", \.flipMode, property: "flipMode",
+        help: "With --flip: random (each image flipped with probability 0.5 every epoch) or alternate (epoch 1 at random from the seed, then each image flipped on every other epoch: flip in epoch e iff its first flip XOR e odd, e 0-based)") { o in
+            o.flipMode == .random || o.horizontalFlip ? nil : "alternate flips need the flip on; drop --no-flip"
+        }
+    public static let config = commandLine(
+        "config", help: "Read recorded options from a JSON file first (keys: options.json's names, e.g. batchSize, or flag names, e.g. batch-size; flags on the command line override it; on --resume its values are checked as flags are). Every run with --checkpoint-dir writes its resolved options as DIR/options.json, so --config DIR/options.json repeats it",
+        resume: .free)
+    public static let bnRecalibrate = recorded(
+        "bn-recalibrate", \.bnRecalibrate, property: "bnRecalibrate",
+        help: "At the end of the run, recompute every BatchNorm's running mean and variance (of the trained weights and of the --ema-decay average) over N training images (a seeded sample, no crop or flip) in batches of --batch-size, averaging the batches' statistics as torch.optim.swa_utils.update_bn; before the last evaluation and checkpoint, so export gets them; 0 for none") { o in
+            o.bnRecalibrate >= 0 ? nil : "must be zero or positive, got \(o.bnRecalibrate)"
+        }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import MobileNet
+@testable import Trainer
+
+/// `train --config FILE.json` and the `options.json` a run writes beside its checkpoints.
+@Suite struct ConfigFileTests {
+    static func write(_ text: String, in folder: String, name: String = "c.json") -> String {
+        let path = folder + "/" + name
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    @Test func fileValuesApplyAndTheCommandLineOverridesThem() throws {
+        try CIFARFixture.withFolder { folder in
+            let path = Self.write(#"{"recipe": "fast", "batch-size": 16, "maxLearningRate": 0.2, "cropSchedule": {"phases": [{"size": 20, "epochs": 3}]}, "limitTrain": 500}"#, in: folder)
+            let fromFile = try RecipeTests.trainCommand(["--config", path]).options(over: TrainCommand.defaults)
+            #expect(fromFile.recipe == "fast" && fromFile.epochs == 42, "the file's recipe is the base")
+            #expect(fromFile.batchSize == 16 && fromFile.maxLearningRate == 0.2 && fromFile.limitTrain == 500)
+            #expect(fromFile.cropSchedule == CropSchedule(phases: [.init(size: 20, epochs: 3)]))
+            let overridden = try RecipeTests.trainCommand(["--config", path, "--batch-size", "32", "--recipe", "reference"]).options(over: TrainCommand.defaults)
+            #expect(overridden.batchSize == 32 && overridden.maxLearningRate == 0.2 && overridden.recipe == "reference" && overridden.epochs == 60)
+        }
+    }
+
+    @Test func unknownKeysAndBadValuesAreRefusedNamingKeyAndFile() throws {
+        try CIFARFixture.withFolder { folder in
+            for (text, expected) in [
+                (#"{"batchSize": 8, "learning-rate": 0.1}"#, "unknown key 'learning-rate'"),
+                (#"{"data": "x"}"#, "--data is not recorded in a run's options: give it on the command line"),
+                (#"{"epochs": "many"}"#, "'epochs': many is not a value of --epochs"),
+                (#"[1, 2]"#, "not a JSON object of options"),
+            ] {
+                let path = Self.write(text, in: folder)
+                #expect { try RunConfigFile(path: path) } throws: { error in
+                    let message = "\(error)"
+                    return message.hasPrefix("--config \(path): ") && message.contains(expected)
+                }
+                #expect(throws: (any Error).self) { try RecipeTests.trainCommand(["--config", path]) }
+            }
+            #expect(throws: RunConfigError.self) { try RunConfigFile(path: folder + "/missing.json") }
+        }
+    }
+
+    /// A run writes its resolved options to DIR/options.json; --config of that file gives
+    /// the same options, and so the same run.
+    @Test func optionsJSONRepeatsARun() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let flags = ["--epochs", "3", "--batch-size", "8", "--width-multiplier", "0.125", "--ema-decay", "0.9", "--schedule", "linear",
+                         "--flip-mode", "alternate", "--crop-schedule", "24:1", "--limit-train", "12", "--max-lr", "0.07"]
+            let setup = try TrainCommand.setUp(try RecipeTests.trainCommand(["--data", folder, "--checkpoint-dir", folder + "/a"] + flags).request)
+            _ = try setup.prepareCheckpointDirectory()
+            let written = folder + "/a/" + RunConfigFile.fileName
+            #expect(FileManager.default.fileExists(atPath: written))
+            let again = try TrainCommand.setUp(try RecipeTests.trainCommand(["--data", folder, "--config", written]).request)
+            #expect(again.options == setup.options, "\(again.options.differences(from: setup.options))")
+            #expect(again.options.epochs == 3 && again.options.schedule == .linear && again.options.flipMode == .alternate)
+        }
+    }
+}
