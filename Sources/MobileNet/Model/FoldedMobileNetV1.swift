@@ -6,7 +6,9 @@
 /// s_c = γ_c / √(σ²_c + eps), W'_c = s_c·W_c, b'_c = β_c − s_c·μ_c.
 /// The entry conv runs as a direct convolution and each depthwise convolution per
 /// channel, both with their bias and ReLU6 applied as each sum is stored; each pointwise
-/// GEMM's bias and ReLU6 take one pass over its output. No BatchNorm pass.
+/// GEMM stores its plain product, and its bias and ReLU6 are applied where that output is
+/// next read (the next depthwise, channel by channel, or the average pool). No BatchNorm
+/// pass and no pass of its own for any bias.
 /// A batch of at least 16 images per thread (32 on one or two threads) is cut into pieces
 /// that each run the whole network on one thread (``forward(_:)``).
 /// - Input: normalised images [inputChannels, H, W, N] (engine layout); output: logits
@@ -172,27 +174,30 @@ public final class FoldedMobileNetV1 {
         run(shape.channels, parallel, ConvolutionBiasReLU6(
             x: SendablePointer(x0.data), w: SendablePointer(entry.weight.data), bias: SendablePointer(entry.bias.data),
             y: SendablePointer(x.data), shape: x0.shape, geometry: entryGeometry, depthwise: false))
+        // The bias of the map in `x` whose ReLU6 is still to be applied (the last pointwise output).
+        var pendingBias: SendablePointer<Float>?
         for (index, block) in blocks.enumerated() {
-            // The depthwise of every channel with its bias + ReLU6 into `pong`, the pointwise
-            // GEMM back into `ping` (its input is consumed), then the GEMM's bias + ReLU6.
+            // The previous pointwise's bias + ReLU6 applied channel by channel as the depthwise
+            // reads it, the depthwise with its bias + ReLU6 into `pong`, then the pointwise GEMM
+            // (plain product) back into `ping` (its input is consumed).
             let dwShape = block.geometry.outputShape(shape, outChannels: shape.channels)
             let y = Self.buffer(&ws.pong, dwShape)
             run(shape.channels, parallel, ConvolutionBiasReLU6(
                 x: SendablePointer(x.data), w: SendablePointer(block.depthwise.weight.data),
                 bias: SendablePointer(block.depthwise.bias.data), y: SendablePointer(y.data),
-                shape: shape, geometry: block.geometry, depthwise: true))
+                shape: shape, geometry: block.geometry, depthwise: true, inputBias: pendingBias))
             shape = FeatureShape(channels: block.pointwise.bias.count, height: dwShape.height, width: dwShape.width, batch: dwShape.batch)
             x = Self.buffer(&ws.ping, shape)
             let n = shape.channelStride
             Self.sgemm(parallel, m: shape.channels, n: n, k: dwShape.channels, a: block.pointwise.weight.data, lda: dwShape.channels,
                        packed: packedPointwise[index],
                        b: y.data, ldb: n, c: x.data, ldc: n)
-            run(shape.channels, parallel, BiasReLU6(y: SendablePointer(x.data), bias: SendablePointer(block.pointwise.bias.data),
-                                                    count: n))
+            pendingBias = SendablePointer(block.pointwise.bias.data)
         }
         let features = Self.buffer(&ws.pooled, FeatureShape(channels: shape.channels, height: 1, width: 1, batch: shape.batch))
-        run(shape.channels, parallel, AdaptiveAvgPool2d.Average(
-            x: SendablePointer(x.data), y: SendablePointer(features.data), pixels: shape.spatial, batch: shape.batch))
+        run(shape.channels, parallel, BiasReLU6Average(
+            x: SendablePointer(x.data), bias: pendingBias, y: SendablePointer(features.data),
+            pixels: shape.spatial, batch: shape.batch))
         // Linear into the piece's logit columns: bias, then += W · features.
         let total = output.shape.batch, first = output.data + images.lowerBound
         for o in 0..<numClasses { (first + o * total).update(repeating: linearBias.data[o], count: images.count) }
@@ -430,15 +435,42 @@ public final class FoldedMobileNetV1 {
         return reused
     }
 
-    /// y[c, :] = min(max(y[c, :] + bias[c], 0), 6) over a range of channels of `count` values each.
-    struct BiasReLU6: ParallelKernel {
-        let y: SendablePointer<Float>, bias: SendablePointer<Float>
-        let count: Int
+    /// row[i] = min(max(row[i] + bias, 0), 6) for i in 0..<count (NaN stays NaN, as ``ReLU6/clamp(_:)``).
+    @inline(__always)
+    static func biasReLU6(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float) {
+        var i = 0
+        while i + FloatLanes.width <= count {
+            FloatLanes.store(DirectConvolution.epilogue(FloatLanes.load(row + i), bias), row + i)
+            i += FloatLanes.width
+        }
+        while i < count {
+            row[i] = ReLU6.clamp(row[i] + bias)
+            i += 1
+        }
+    }
+
+    /// The global average pool of a pointwise output whose bias and ReLU6 are still to be
+    /// applied: y[c, n] = (Σ_p min(max(x[c, p, n] + bias[c], 0), 6)) / P over a range of
+    /// channels, x [C, P, N] (P = H·W pixels), y [C, N]; the pixels summed in order, as
+    /// ``AdaptiveAvgPool2d``. Without `bias`, the plain average of x. x is left as it is.
+    struct BiasReLU6Average: ParallelKernel {
+        let x: SendablePointer<Float>, bias: SendablePointer<Float>?, y: SendablePointer<Float>
+        let pixels: Int, batch: Int
 
         func run(_ channels: Range<Int>) {
+            guard let bias else {
+                AdaptiveAvgPool2d.Average(x: x, y: y, pixels: pixels, batch: batch).run(channels)
+                return
+            }
+            let n = batch, divisor = Float(pixels)
             for c in channels {
-                let row = y.base + c * count, b = bias[c]
-                for i in 0..<count { row[i] = ReLU6.clamp(row[i] + b) }
+                let yc = y.base + c * n, xc = x.base + c * pixels * n, b = bias[c]
+                for i in 0..<n { yc[i] = ReLU6.clamp(xc[i] + b) }
+                for p in 1..<max(1, pixels) {
+                    let xp = xc + p * n
+                    for i in 0..<n { yc[i] += ReLU6.clamp(xp[i] + b) }
+                }
+                for i in 0..<n { yc[i] /= divisor }
             }
         }
     }
@@ -447,22 +479,33 @@ public final class FoldedMobileNetV1 {
     /// of output channels o: y[o] = min(max(Σ w[o, i, a, b] · x[i, shifted by (a, b)] + bias[o], 0), 6),
     /// the sum over every input channel i (dense: weight [Cout, Cin·K·K]) or over i = o alone
     /// (`depthwise`: weight [C, K·K]). Input [Cin, H, W, N] (`shape`), output [Cout, F, F', N].
+    ///
+    /// With `inputBias` (depthwise only), the input is a pointwise product whose bias and
+    /// ReLU6 are still to be applied: each channel becomes min(max(x[c] + inputBias[c], 0), 6)
+    /// in place, just before its convolution reads it (the channel is then in cache for the
+    /// convolution; no pass of its own over the whole map, no barrier between the two).
+    /// The outputs are bitwise those of a separate bias + ReLU6 pass before.
     struct ConvolutionBiasReLU6: ParallelKernel {
         let x: SendablePointer<Float>, w: SendablePointer<Float>, bias: SendablePointer<Float>, y: SendablePointer<Float>
         let shape: FeatureShape
         let geometry: ConvGeometry
         let depthwise: Bool
+        var inputBias: SendablePointer<Float>? = nil
 
         func run(_ channels: Range<Int>) {
             let out = geometry.outputShape(shape, outChannels: 1)
             let inputChannels = depthwise ? 1 : shape.channels
             let taps = inputChannels * geometry.kernelSize * geometry.kernelSize
+            precondition(inputBias == nil || depthwise, "an input bias is applied per channel: depthwise only")
             if shape.batch == 1 {
                 runSingleImage(channels, out: out, inputChannels: inputChannels, taps: taps)
                 return
             }
             DirectConvolution.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
+                    if let inputBias {
+                        FoldedMobileNetV1.biasReLU6(x.base + c * shape.channelStride, count: shape.channelStride, bias: inputBias[c])
+                    }
                     DirectConvolution.forwardChannel(x.base + (depthwise ? c * shape.channelStride : 0), w.base + c * taps,
                                                     y.base + c * out.channelStride, shape, out, geometry, tapWeights, tapSources,
                                                     outputBias: bias[c], inputChannels: inputChannels)
@@ -512,6 +555,9 @@ public final class FoldedMobileNetV1 {
                         }
                     }
                     for c in channels {
+                        if let inputBias {
+                            FoldedMobileNetV1.biasReLU6(x.base + c * shape.channelStride, count: shape.channelStride, bias: inputBias[c])
+                        }
                         if depthwise { pad(from: c) }
                         let w = self.w.base + c * taps, y = self.y.base + c * out.channelStride
                         for t in 0..<taps { tapWeights[t] = w[t] }

@@ -92,12 +92,7 @@ import Testing
         var rng = TestRNG(seed: UInt64(40 + stride))
         var clamped: Set<Float> = []
         for (height, width, batch) in [(7, 6, 17), (5, 9, 3), (2, 2, 33), (1, 1, 1), (4, 4, 50)] {
-            let layer = DepthwiseConv2d(channels: 3, stride: stride)
-            randomize(layer.parameters, &rng)
-            let shape = FeatureShape(channels: 3, height: height, width: width, batch: batch)
-            let input = randomFeatureMap(shape, &rng)
-            for i in 0..<shape.count { input.data[i] *= 8 }
-            let bias = Tensor(shape: [3], values: [-1, 0.5, 3])
+            let (layer, shape, input, bias) = depthwiseCase(height, width, batch, stride, &rng)
             let out = layer.geometry.outputShape(shape, outChannels: 3)
             var expected = DepthwiseConv2d.referenceForward(input: Array(input.buffer), shape: shape,
                                                            weight: layer.weight.value.array, geometry: layer.geometry)
@@ -112,6 +107,62 @@ import Testing
             expectAllClose(Array(actual.buffer), expected, atolScale: 1e-5, rtol: 1e-5, "\(height)×\(width) N \(batch) s \(stride)")
         }
         #expect(clamped == [0, 6], "both ends of the clamp are exercised")
+    }
+
+    /// A depthwise layer of 3 channels with random weights, a random input scaled to reach
+    /// past 0 and 6, and the output bias [−1, 0.5, 3].
+    private func depthwiseCase(_ height: Int, _ width: Int, _ batch: Int, _ stride: Int, _ rng: inout TestRNG)
+        -> (DepthwiseConv2d, FeatureShape, FeatureMap, Tensor) {
+        let layer = DepthwiseConv2d(channels: 3, stride: stride)
+        randomize(layer.parameters, &rng)
+        let shape = FeatureShape(channels: 3, height: height, width: width, batch: batch)
+        let input = randomFeatureMap(shape, &rng)
+        for i in 0..<shape.count { input.data[i] *= 8 }
+        return (layer, shape, input, Tensor(shape: [3], values: [-1, 0.5, 3]))
+    }
+
+    /// A depthwise given the previous pointwise's bias (`inputBias`) gives bitwise the values
+    /// of a bias + ReLU6 pass over its input first, at batch 1 and at batches with and
+    /// without a partial 16-lane vector, both strides; values reach past 0 and 6.
+    @Test(arguments: [1, 2])
+    func depthwiseInputBiasIsBitwiseASeparatePassBefore(stride: Int) {
+        var rng = TestRNG(seed: UInt64(50 + stride))
+        var clamped: Set<Float> = []
+        for (height, width, batch) in [(7, 6, 17), (5, 9, 1), (4, 4, 50), (2, 2, 1), (1, 1, 3)] {
+            let (layer, shape, input, bias) = depthwiseCase(height, width, batch, stride, &rng)
+            let inputBias = Tensor(shape: [3], values: [2, -0.75, 4])
+            let activated = FeatureMap(shape: shape)
+            for c in 0..<3 {
+                for i in 0..<shape.channelStride {
+                    activated.data[c * shape.channelStride + i] = ReLU6.clamp(input.data[c * shape.channelStride + i] + inputBias.data[c])
+                }
+            }
+            clamped.formUnion((0..<shape.count).map { activated.data[$0] }.filter { $0 == 0 || $0 == 6 })
+            let out = layer.geometry.outputShape(shape, outChannels: 3)
+            let expected = FeatureMap(shape: out), actual = FeatureMap(shape: out)
+            FoldedMobileNetV1.ConvolutionBiasReLU6(
+                x: SendablePointer(activated.data), w: SendablePointer(layer.weight.value.data), bias: SendablePointer(bias.data),
+                y: SendablePointer(expected.data), shape: shape, geometry: layer.geometry, depthwise: true).run(0..<3)
+            FoldedMobileNetV1.ConvolutionBiasReLU6(
+                x: SendablePointer(input.data), w: SendablePointer(layer.weight.value.data), bias: SendablePointer(bias.data),
+                y: SendablePointer(actual.data), shape: shape, geometry: layer.geometry, depthwise: true,
+                inputBias: SendablePointer(inputBias.data)).run(0..<3)
+            #expect((0..<out.count).map { actual.data[$0].bitPattern } == (0..<out.count).map { expected.data[$0].bitPattern },
+                    "\(height)×\(width) N \(batch) s \(stride)")
+        }
+        #expect(clamped == [0, 6], "both ends of the clamp are exercised")
+    }
+
+    /// The average pool with a pending bias: (Σ_p clamp(x + b)) / P, pixels in order, by hand.
+    @Test func averageWithPendingBiasAppliesBiasAndReLU6First() {
+        // C = 2, P = 2 pixels, N = 2: x[c, p, n].
+        let x = Tensor(shape: [8], values: [1, -3, 7, 2, 0.5, 5, -1, 4])
+        let bias = Tensor(shape: [2], values: [0.5, 1.5])
+        let y = Tensor(shape: [4])
+        FoldedMobileNetV1.BiasReLU6Average(x: SendablePointer(x.data), bias: SendablePointer(bias.data), y: SendablePointer(y.data),
+                                           pixels: 2, batch: 2).run(0..<2)
+        // c 0: n 0 (1.5 + 6)/2 = 3.75, n 1 (0 + 2.5)/2 = 1.25; c 1: n 0 (2 + 0.5)/2 = 1.25, n 1 (6 + 5.5)/2 = 5.75.
+        expectAllClose(y.array, [3.75, 1.25, 1.25, 5.75], "pooled")
     }
 
     /// Folding one conv + BN by hand: W' = s·W, b' = β − s·μ with s = γ/√(σ² + eps).
