@@ -232,7 +232,7 @@ public final class FoldedMobileNetV1 {
     /// per weight that copy costs more than the product: with these layers on cblas_sgemm,
     /// perf gave 44 % of a batch-1 forward to OpenBLAS's packing (sgemm_oncopy) against 37 %
     /// to its kernel, and the forward took 1.8–2.1 ms median against 1.35–1.5 ms with this
-    /// kernel (1 thread; 1.0 against 0.78 ms on 2; AMD EPYC Zen 5, OpenBLAS 0.3.21
+    /// kernel (1 thread; 1.0 against 0.78 ms on 2; AMD EPYC Zen 4 (family 25 model 17), OpenBLAS 0.3.21
     /// Cooperlake kernels; docs/onnx.md). At batch 1 these layers hold 11.5 of the
     /// network's 12.8 MB of weights and 31 of its 46 M multiply-adds.
     ///
