@@ -198,8 +198,7 @@ struct TrainCommand: ParsableCommand {
     /// What the command line asks for, as the library's run request: the --config file's
     /// options first, then the flags given.
     var request: TrainingRunRequest {
-        let file = configFile
-        return TrainingRunRequest(recipe: recipe ?? file?.recipe, overrides: (file?.overrides ?? []) + overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
+        TrainingRunRequest(recipe: recipe, config: configFile, overrides: overrides, dataPath: data, dataset: dataset, coarseLabels: coarseLabels,
                            maxMemory: maxMemory?.bytes, metricsPath: metrics, checkpointDirectory: checkpointDir, resumeFrom: resume)
     }
 

@@ -1,11 +1,14 @@
-/// What a user asked `train` for: a recipe, the flags given over it (``overrides``), the
-/// data, and where to save, resume from and log. ``options(over:)`` resolves it into
-/// ``TrainingOptions``; ``TrainingRunSetup`` resolves it, with the data and the
-/// checkpoint, into a run ready to go. Option names, defaults and checks come from
+/// What a user asked `train` for: a recipe, a `--config` file, the flags given over them
+/// (``overrides``), the data, and where to save, resume from and log. ``options(over:)``
+/// resolves it into ``TrainingOptions``; ``TrainingRunSetup`` resolves it, with the data and
+/// the checkpoint, into a run ready to go. Option names, defaults and checks come from
 /// ``RunOption/all``.
 public struct TrainingRunRequest: Sendable {
-    /// `--recipe`: replaces the base options (but its class count) before the overrides apply.
+    /// `--recipe`: replaces the base options (but its class count) before the overrides
+    /// apply; nil: the `--config` file's recipe, if it names one.
     public var recipe: Recipe?
+    /// `--config`: the file's options, applied over the recipe and under the command line's.
+    public var config: RunConfigFile?
     /// The recorded options given on the command line (see ``TrainingOptions/Override``).
     public var overrides: [TrainingOptions.Override]
     /// `--data`, `--dataset`, `--coarse-labels`.
@@ -19,11 +22,12 @@ public struct TrainingRunRequest: Sendable {
     public var checkpointDirectory: String?
     public var resumeFrom: String?
 
-    public init(recipe: Recipe? = nil, overrides: [TrainingOptions.Override] = [], dataPath: String? = nil, dataset: Dataset? = nil,
-                coarseLabels: Bool = false, maxMemory: Int? = nil, metricsPath: String? = nil, checkpointDirectory: String? = nil,
-                resumeFrom: String? = nil) {
+    public init(recipe: Recipe? = nil, config: RunConfigFile? = nil, overrides: [TrainingOptions.Override] = [], dataPath: String? = nil,
+                dataset: Dataset? = nil, coarseLabels: Bool = false, maxMemory: Int? = nil, metricsPath: String? = nil,
+                checkpointDirectory: String? = nil, resumeFrom: String? = nil) {
         self.maxMemory = maxMemory
         self.recipe = recipe
+        self.config = config
         self.overrides = overrides
         self.dataPath = dataPath
         self.dataset = dataset
@@ -33,30 +37,39 @@ public struct TrainingRunRequest: Sendable {
         self.resumeFrom = resumeFrom
     }
 
-    /// Whether the flag setting `keyPath` was given.
+    /// Whether the command line or the `--config` file sets the option at `keyPath`.
     public func gives(_ keyPath: PartialKeyPath<TrainingOptions>) -> Bool {
-        overrides.contains { $0.keyPath == keyPath }
+        (overrides + (config?.overrides ?? [])).contains { $0.keyPath == keyPath }
     }
 
-    /// The flags applied over `base` (the defaults, or a resumed checkpoint's options):
-    /// `--recipe` replaces `base` (but its class count) with the recipe's options first,
-    /// unless it is `base`'s own recipe; flags not given keep `base`'s values. `--epochs`
-    /// with a new recipe's crop schedule (and no `--crop-schedule`) keeps the share of the
-    /// run each crop phase covers: `--recipe fast --epochs 21` trains 11 epochs on 24×24 crops.
+    /// The options over `base` (the defaults, or a resumed checkpoint's), in three layers:
+    /// the recipe (`--recipe`, else the `--config` file's) replaces `base` (but its class
+    /// count) with its options, unless it is `base`'s own recipe; then the file's values;
+    /// then the command line's. Options no layer sets keep `base`'s values. A layer that sets
+    /// `--epochs` but not `--crop-schedule` keeps each crop phase of the layers below at its
+    /// share of the run: `--recipe fast --epochs 21`, and `--epochs 21` over a `--config` file
+    /// holding the fast recipe's 42 epochs and crop schedule, both train 11 epochs on 24×24 crops.
     public func options(over base: TrainingOptions) -> TrainingOptions {
         var options = base
-        var replacedByRecipe = false
-        if let recipe, recipe.rawValue != base.recipe {
+        if let recipe = recipe ?? config?.recipe, recipe.rawValue != base.recipe {
             options = recipe.options
             options.numClasses = base.numClasses
-            replacedByRecipe = true
         }
-        let (recipeEpochs, recipeSchedule) = (options.epochs, options.cropSchedule)
-        for override in overrides { override.apply(&options) }
-        if replacedByRecipe && gives(\.epochs) && !gives(\.cropSchedule) {
-            options.cropSchedule = recipeSchedule.scaled(fromEpochs: recipeEpochs, toEpochs: options.epochs)
-        }
+        Self.apply(config?.overrides ?? [], to: &options)
+        Self.apply(overrides, to: &options)
         return options
+    }
+
+    /// Applies one layer of overrides, rescaling the crop schedule to a new `--epochs` when
+    /// the layer does not set the schedule itself (an epoch count below 1 is left for
+    /// ``TrainingOptions/validate()`` to report).
+    private static func apply(_ layer: [TrainingOptions.Override], to options: inout TrainingOptions) {
+        let (epochs, schedule) = (options.epochs, options.cropSchedule)
+        for override in layer { override.apply(&options) }
+        let sets = { (keyPath: PartialKeyPath<TrainingOptions>) in layer.contains { $0.keyPath == keyPath } }
+        if sets(\.epochs) && !sets(\.cropSchedule) && epochs >= 1 && options.epochs >= 1 {
+            options.cropSchedule = schedule.scaled(fromEpochs: epochs, toEpochs: options.epochs)
+        }
     }
 
     /// Checks what the flags say alone, before any file is read: over the defaults, or on

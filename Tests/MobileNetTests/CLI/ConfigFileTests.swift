@@ -23,6 +23,29 @@ import Testing
         }
     }
 
+    /// The file is a layer between the recipe and the command line: --epochs given on the
+    /// command line keeps each of the file's crop phases at its share of the run, as it does
+    /// for a recipe's, unless the command line sets the schedule too; --epochs in the file
+    /// rescales the file's recipe's phases.
+    @Test func theCommandLinesEpochsRescaleTheFilesCropSchedule() throws {
+        try CIFARFixture.withFolder { folder in
+            let full = Self.write(#"{"recipe": "fast", "epochs": 42, "cropSchedule": {"phases": [{"size": 24, "epochs": 22}]}}"#, in: folder)
+            func options(_ arguments: [String]) throws -> TrainingOptions {
+                try RecipeTests.trainCommand(arguments).options(over: TrainCommand.defaults)
+            }
+            let shortened = try options(["--config", full, "--epochs", "21"])
+            #expect(shortened.epochs == 21 && shortened.cropSchedule == CropSchedule(phases: [.init(size: 24, epochs: 11)]))
+            #expect(shortened == (try options(["--recipe", "fast", "--epochs", "21"])))
+            #expect(try options(["--config", full]).cropSchedule == CropSchedule(phases: [.init(size: 24, epochs: 22)]))
+            let given = try options(["--config", full, "--epochs", "21", "--crop-schedule", "20:3"])
+            #expect(given.cropSchedule == CropSchedule(phases: [.init(size: 20, epochs: 3)]))
+            let epochsInFile = Self.write(#"{"recipe": "fast", "epochs": 21}"#, in: folder, name: "e.json")
+            #expect(try options(["--config", epochsInFile]) == shortened)
+        }
+        // An epoch count below 1 is reported as the flag's error, not a failed rescale.
+        FlagTests.expectRejected(["train", "--recipe", "fast", "--epochs", "0"], naming: "--epochs", mentioning: ["got 0"])
+    }
+
     @Test func unknownKeysAndBadValuesAreRefusedNamingKeyAndFile() throws {
         try CIFARFixture.withFolder { folder in
             for (text, expected) in [
