@@ -17,11 +17,17 @@ enum Fixtures {
     /// mobilenet_v1_w025.safetensors, parsed once.
     static let network025: SafetensorsFile = try! safetensors("mobilenet_v1_w025.safetensors")
 
-    /// ../shared/golden next to the project, when present (full-size checks).
-    static var sharedGolden: URL? {
+    /// The package's own folder (the one holding Package.swift), found from this source
+    /// file's path, for tests of files the repository ships (recipes/).
+    static var repository: URL {
         var dir = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { dir.deleteLastPathComponent() }
-        let golden = dir.deletingLastPathComponent().appendingPathComponent("shared/golden")
+        return dir
+    }
+
+    /// ../shared/golden next to the project, when present (full-size checks).
+    static var sharedGolden: URL? {
+        let golden = repository.deletingLastPathComponent().appendingPathComponent("shared/golden")
         return FileManager.default.fileExists(atPath: golden.path) ? golden : nil
     }
 }
