@@ -93,7 +93,7 @@ public struct TrainingCurves: Equatable, Sendable {
                 bestTestAccuracy = t.bestAccuracy
                 bestEpoch = t.bestEpoch
                 testTimeAugmentation = t.testTimeAugmentation
-            case .resume, .interrupted, .other:
+            case .options, .resume, .interrupted, .other:
                 continue
             }
         }

@@ -8,6 +8,10 @@ import Foundation
 /// Losses are mean cross-entropy (nats), accuracies fractions in [0, 1], times seconds,
 /// epochs 1-based, `step` the 1-based global optimizer step.
 public enum MetricsLine: Codable, Equatable, Sendable {
+    /// When training starts, fresh or resumed (before the `resume` line): the run's resolved
+    /// options, in field `options` as `options.json` holds them, so `--config` of that
+    /// object repeats the run.
+    case options(TrainingOptions)
     /// Every 100 optimizer steps: the batch's loss and the schedule's values.
     case step(Step)
     /// After every complete epoch.
@@ -185,10 +189,12 @@ public enum MetricsLine: Codable, Equatable, Sendable {
     }
 
     private enum KindKey: String, CodingKey { case kind }
+    private enum OptionsKey: String, CodingKey { case options }
 
     /// The `kind` field's value.
     public var kind: String? {
         switch self {
+        case .options: "options"
         case .step: "step"
         case .epoch: "epoch"
         case .test: "test"
@@ -213,6 +219,7 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         let kind = try? decoder.container(keyedBy: KindKey.self).decodeIfPresent(String.self, forKey: .kind)
         do {
             switch kind {
+            case "options": self = .options(try decoder.container(keyedBy: OptionsKey.self).decode(TrainingOptions.self, forKey: .options))
             case "step": self = .step(try Step(from: decoder))
             case "epoch": self = .epoch(try Epoch(from: decoder))
             case "test": self = .test(try Test(from: decoder))
@@ -248,6 +255,9 @@ public enum MetricsLine: Codable, Equatable, Sendable {
         var c = encoder.container(keyedBy: KindKey.self)
         try c.encodeIfPresent(kind, forKey: .kind)
         switch self {
+        case .options(let options):
+            var fields = encoder.container(keyedBy: OptionsKey.self)
+            try fields.encode(options, forKey: .options)
         case .step(let line): try line.encode(to: encoder)
         case .epoch(let line): try line.encode(to: encoder)
         case .test(let line): try line.encode(to: encoder)

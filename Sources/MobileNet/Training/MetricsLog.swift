@@ -4,8 +4,8 @@ import Foundation
 /// written, so a crash loses at most the line being written and an existing file is
 /// never truncated (a resumed run appends to it).
 ///
-/// Each line is a ``MetricsLine`` (its `kind` says which: `step`, `epoch`, `test`,
-/// `resume`, `interrupted`), the type ``TrainingCurves`` reads them back with.
+/// Each line is a ``MetricsLine`` (its `kind` says which: `options`, `step`, `epoch`,
+/// `test`, `resume`, `interrupted`), the type ``TrainingCurves`` reads them back with.
 public final class MetricsLog {
     public enum Error: Swift.Error, CustomStringConvertible, Equatable {
         case cannotOpen(path: String, reason: String)

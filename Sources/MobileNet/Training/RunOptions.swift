@@ -222,7 +222,7 @@ extension RunOption {
         "drop-last", \.dropLast, property: "dropLast",
         help: "Drop the last partial training batch (PyTorch's drop_last); kept by default, as the original PyTorch tutorial does", shownDefault: "")
     public static let metrics = commandLine(
-        "metrics", help: "Append JSON lines here (never truncated): one every 100 steps (step, loss, lr, momentum), one per epoch, and one each for a --val-split run's final test pass, a resume and an interrupt (docs/run-options.md). On --resume, the run's own metrics file when omitted.",
+        "metrics", help: "Append JSON lines here (never truncated): the run's resolved options when training starts or resumes, one every 100 steps (step, loss, lr, momentum), one per epoch, and one each for a --val-split run's final test pass, a resume and an interrupt (docs/run-options.md). On --resume, the run's own metrics file when omitted.",
         resume: .free)
     public static let checkpointDir = commandLine(
         "checkpoint-dir", help: "Save a checkpoint here after every epoch and on SIGINT/SIGTERM/SIGHUP (default when resuming: the checkpoint's folder).",

@@ -44,8 +44,8 @@ extension TrainingRunSetup {
     }
 
     /// Runs the remaining epochs: under MPI first gives every rank rank 0's weights (as DDP
-    /// at construction); writes the metrics lines (``MetricsLine``: resume, a step line every
-    /// 100 steps, epoch, test, interrupted) to `metrics`; reports each step and epoch to
+    /// at construction); writes the metrics lines (``MetricsLine``: options, resume, a step line
+    /// every 100 steps, epoch, test, interrupted) to `metrics`; reports each step and epoch to
     /// `onEvent`; after a completed run with a validation set, evaluates the test set once.
     /// - Parameters:
     ///   - metrics: the metrics file (nil: none, as on ranks other than 0).
@@ -56,8 +56,9 @@ extension TrainingRunSetup {
         if let dataParallel = session.dataParallel {
             dataParallel.broadcastState(model: session.model, optimizer: session.optimizer)
         }
-        // A finished run resumed: nothing is trained, so its metrics file gets no resume line.
+        // A finished run resumed: nothing is trained, so its metrics file gets no options or resume line.
         if run.isComplete { return .alreadyComplete }
+        metrics?.write(.options(options))
         if let checkpoint {
             metrics?.write(.resume(.init(from: checkpoint.folder, epoch: checkpoint.epoch + 1, step: checkpoint.step, globalStep: checkpoint.globalStep)))
         }

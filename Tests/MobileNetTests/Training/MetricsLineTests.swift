@@ -6,6 +6,17 @@ import Testing
 /// back equal, through `plot`'s reader (``TrainingCurves``) too, and the files of earlier
 /// versions (a run's metrics.jsonl kept as a fixture) still parse, every field kept.
 @Suite struct MetricsLineTests {
+    /// Options far from the defaults: every kind of value an options line holds (lists of
+    /// strings and floats, a crop schedule, enums, an optional limit).
+    static var runOptions: TrainingOptions {
+        var options = Recipe.fast.options
+        (options.epochs, options.batchSize, options.maxLearningRate, options.seed) = (21, 64, 0.15, 7)
+        (options.mean, options.std) = ([0.5, 0.25, 0.125], [0.2023, 0.1994, 0.201])
+        (options.noWeightDecayKinds, options.limitTrain, options.validationSplit) = (["depthwiseWeight", "bias"], 5000, 500)
+        (options.testTimeAugmentation, options.emaDecay, options.schedule, options.flipMode) = (.flipShift, 0.999, .linear, .alternate)
+        return options
+    }
+
     /// Lines with every field set, as `train` writes them.
     static var fullLines: [MetricsLine] {
         var epoch = MetricsLine.Epoch(epoch: 3)
@@ -23,6 +34,7 @@ import Testing
             .epoch(epoch), .test(test),
             .resume(.init(from: "runs/a/step-00000200", epoch: 2, step: 3, globalStep: 203)),
             .interrupted(.init(epoch: 2, step: 9, globalStep: 209, checkpoint: "")),
+            .options(runOptions),
         ]
     }
 
@@ -44,6 +56,11 @@ import Testing
                               "train_from_step", "train_loss", "train_seconds", "val_accuracy", "val_loss"])
         #expect(texts[2].contains(#""tta":"flip""#) && texts[2].contains(#""best_top5_accuracy":0.995"#))
         #expect(texts[3] == #"{"epoch":2,"from":"runs/a/step-00000200","global_step":203,"kind":"resume","step":3}"#)
+        // The options line holds, in `options`, the object options.json holds.
+        let options = try #require(try JSONSerialization.jsonObject(with: Data(texts[5].utf8)) as? [String: Any])
+        #expect(options.keys.sorted() == ["kind", "options"] && options["kind"] as? String == "options")
+        let optionsJSON = try JSONSerialization.jsonObject(with: Data(TrainingCheckpoint.jsonText(Self.runOptions).utf8))
+        #expect((options["options"] as? NSDictionary) == (optionsJSON as? NSDictionary))
         // Fields a line does not have are left out, not written as null.
         #expect(try MetricsLine.epoch(.init(epoch: 1)).jsonText() == #"{"epoch":1,"kind":"epoch"}"#)
     }
@@ -61,6 +78,9 @@ import Testing
         #expect(throws: DecodingError.self) { try MetricsLine(jsonText: "[1, 2]") }
         #expect(throws: MetricsLine.MalformedLine(kind: "epoch", message: "an epoch line without a whole-number \"epoch\"")) {
             try MetricsLine(jsonText: #"{"kind":"epoch","train_loss":1}"#)
+        }
+        #expect(throws: MetricsLine.MalformedLine(kind: "options", message: "a line without its \"options\" field")) {
+            try MetricsLine(jsonText: #"{"kind":"options","epochs":3}"#)
         }
         #expect(throws: MetricsLine.MalformedLine(kind: "step", message: "a line without its \"loss\" field")) {
             try MetricsLine(jsonText: #"{"kind":"step","epoch":1,"step":100,"lr":0.1,"momentum":0.9}"#)

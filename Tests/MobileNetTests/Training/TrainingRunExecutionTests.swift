@@ -31,9 +31,13 @@ import Testing
             let test = try #require(tests.first)
             #expect(tests.count == 1 && test.final.count == 4)
 
-            // The file holds one line per reported epoch and the test line, nothing else (fewer than 100 steps).
-            let lines = try String(contentsOfFile: metricsPath, encoding: .utf8).split(separator: "\n").map { try MetricsLine(jsonText: $0) }
-            #expect(lines == epochs.map { .epoch(MetricsLine.Epoch($0)) } + [.test(MetricsLine.Test(test, testTimeAugmentation: .flip))])
+            // The file holds the options line, one line per reported epoch and the test line, nothing else (fewer than 100 steps).
+            let text = try String(contentsOfFile: metricsPath, encoding: .utf8)
+            let lines = try text.split(separator: "\n").map { try MetricsLine(jsonText: $0) }
+            #expect(lines == [.options(setup.options)] + epochs.map { .epoch(MetricsLine.Epoch($0)) }
+                    + [.test(MetricsLine.Test(test, testTimeAugmentation: .flip))])
+            // The options line's object, given to --config, resolves to the run's options.
+            #expect(try Self.optionsRepeated(fromLine: String(text.split(separator: "\n")[0]), in: folder) == setup.options)
             let curves = try TrainingCurves(contentsOfFile: metricsPath)
             #expect(curves.epochs.map(\.validationAccuracy) == epochs.map { $0.end.summary.validation?.accuracy })
             #expect(curves.epochs.map(\.trainLoss) == epochs.map { $0.end.summary.trainLoss })
@@ -49,6 +53,47 @@ import Testing
             #expect(try resumed.execute(metrics: try MetricsLog(path: metricsPath), shouldStop: { false }) { _ in events += 1 } == .alreadyComplete)
             #expect(events == 0)
             #expect(try Data(contentsOf: URL(fileURLWithPath: metricsPath)) == before)
+        }
+    }
+
+    /// The `options` object of an options line, written to a file and read as `--config`
+    /// over the defaults.
+    static func optionsRepeated(fromLine line: String, in folder: String) throws -> TrainingOptions {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["kind"] as? String == "options")
+        let options = try #require(object["options"])
+        let path = folder + "/from-metrics.json"
+        try JSONSerialization.data(withJSONObject: options).write(to: URL(fileURLWithPath: path))
+        return TrainingRunRequest(config: try RunConfigFile(path: path)).options(over: TrainingOptions())
+    }
+
+    /// A run stopped and resumed: each start of training writes the options line, the resume
+    /// a resume line after it; both options lines are the run's options.
+    @Test func everyStartOfTrainingWritesTheOptionsLine() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let metricsPath = folder + "/m.jsonl"
+            let request = TrainingRunRequest(
+                recipe: .fast, overrides: [.set(\.epochs, 2), .set(\.batchSize, 6), .set(\.widthMultiplier, 0.125), .set(\.seed, 3)].compactMap { $0 },
+                dataPath: folder, metricsPath: metricsPath, checkpointDirectory: folder + "/ck")
+            let setup = try TrainingRunSetup(request)
+            try setup.prepareCheckpointDirectory()
+            #expect(setup.options.recipe == "fast" && setup.options.cropSchedule == CropSchedule(phases: [.init(size: 24, epochs: 1)]))
+            let stopped = try setup.execute(metrics: try MetricsLog(path: metricsPath), shouldStop: { setup.run.session.globalStep >= 1 }) { _ in }
+            guard case .stopped(let checkpoint?) = stopped else {
+                Issue.record("expected a stop with a checkpoint, got \(stopped)")
+                return
+            }
+            let resumed = try TrainingRunSetup(TrainingRunRequest(resumeFrom: folder + "/ck"))
+            #expect(try resumed.execute(metrics: try MetricsLog(path: metricsPath), shouldStop: { false }) { _ in } == .completed)
+
+            let texts = try String(contentsOfFile: metricsPath, encoding: .utf8).split(separator: "\n").map(String.init)
+            let lines = try texts.map { try MetricsLine(jsonText: $0) }
+            #expect(lines.map(\.kind) == ["options", "interrupted", "options", "resume", "epoch", "epoch"])
+            #expect(lines[0] == .options(setup.options) && lines[2] == .options(setup.options))
+            #expect(lines[3] == .resume(.init(from: checkpoint, epoch: 1, step: 1, globalStep: 1)))
+            #expect(try Self.optionsRepeated(fromLine: texts[2], in: folder) == setup.options)
+            #expect(try TrainingCurves(contentsOfFile: metricsPath).epochs.map(\.cropSize) == [24, 32])
         }
     }
 }
