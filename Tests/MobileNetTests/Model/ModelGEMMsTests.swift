@@ -42,4 +42,18 @@ import Testing
         let routes = folded.inferenceGEMMs(batch: 1, height: 32, width: 32)[0].map(\.call.route)
         #expect(routes.filter { $0 == .narrow }.count == 9)  // the 8 blocks with 4×4 and 2×2 outputs, and the classifier
     }
+
+    /// The passes' multiply-adds are the network's, once forward and twice backward (the
+    /// entry conv once: the images need no gradient), and their GEMMs are the listed ones.
+    @Test func trainingPassesCountEveryProductOnce() {
+        let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.5, seed: 55)
+        let passes = TrainingPass.passes(of: model, batch: 4, height: 32, width: 32)
+        let cost = CostTable(model: model)
+        let entry = cost.rows[0].multiplyAdds
+        #expect(passes.reduce(0) { $0 + $1.multiplyAdds } == 4 * (2 * entry + 3 * (cost.multiplyAdds - entry)))
+        let gemms = model.trainingGEMMs(batch: 4, height: 32, width: 32).filter { $0.layer != "entry.0" }
+        let gemmPasses = passes.filter { pass in gemms.contains { pass.name == "\($0.layer) \($0.pass.rawValue)" } }
+        #expect(gemmPasses.map(\.bytes) == gemms.map(\.call.minimumBytes))
+        #expect(passes.allSatisfy { $0.bytes > 0 })
+    }
 }
