@@ -73,7 +73,9 @@ struct FMALoop: ParallelKernel {
 }
 
 /// Multiply-adds per second of `threads` threads each running ``FMALoop``: the loop is
-/// sized to take about `repetitions.minimumMilliseconds` / 4, then timed as usual (median).
+/// sized to take about `repetitions.minimumMilliseconds` / 4, then timed as usual, and the
+/// fastest run counts (a peak: a slower run was slowed by something else, as STREAM's
+/// best rate).
 func measureFMAPeak(threads: Int, repetitions: Repetitions) -> Double {
     setEngineThreads(threads)
     let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
@@ -87,7 +89,7 @@ func measureFMAPeak(threads: Int, repetitions: Repetitions) -> Double {
     }
     let loop = FMALoop(iterations: iterations, sink: SendablePointer(sink))
     let timing = measure(repetitions) { Parallel.forEachRange(threads, loop) }
-    return Double(loop.multiplyAddsPerThread * threads) / timing.medianSeconds
+    return Double(loop.multiplyAddsPerThread * threads) / (timing.minMilliseconds / 1e3)
 }
 
 /// STREAM-like memory bandwidth with the engine's threads (McCalpin's kernels; bytes
@@ -183,8 +185,8 @@ struct StreamKernel: ParallelKernel {
     }
 }
 
-/// Read, write, copy and triad bandwidth of `threads` threads over `arrays`, each the
-/// median of timed passes after warm-up.
+/// Read, write, copy and triad bandwidth of `threads` threads over `arrays`, each from
+/// the fastest of the timed passes after warm-up (STREAM reports the best rate too).
 func measureBandwidth(_ arrays: StreamArrays, threads: Int, repetitions: Repetitions) -> BandwidthResult {
     setEngineThreads(threads)
     let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
@@ -194,7 +196,7 @@ func measureBandwidth(_ arrays: StreamArrays, threads: Int, repetitions: Repetit
     func rate(_ operation: StreamKernel.Operation, arraysTouched: Double) -> Double {
         let kernel = StreamKernel(operation: operation, arrays: arrays, sums: SendablePointer(sums), chunks: threads)
         let timing = measure(repetitions) { Parallel.forEachRange(arrays.count, kernel) }
-        return arraysTouched * bytes / timing.medianSeconds
+        return arraysTouched * bytes / (timing.minMilliseconds / 1e3)
     }
     return BandwidthResult(threads: threads, arrayFloats: arrays.count, read: rate(.read, arraysTouched: 1),
                            write: rate(.write, arraysTouched: 1), copy: rate(.copy, arraysTouched: 2),
