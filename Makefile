@@ -2,7 +2,7 @@
 #   make test                 all tests (golden PyTorch values, gradients, loader, trainer) and the layer check
 #   make check-layers         the folders of Sources/MobileNet only use folders below them (docs/architecture.md)
 #   make train [EPOCHS=60]    train on CIFAR-10 (downloads it into data/ when not found)
-#   make bench                counted and timed cost of standard vs separable convolution
+#   make bench                counted and timed cost of standard vs separable convolution; the step against this machine's bound
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers and the PNG and JPEG decoders, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
 #   make test-python          the PyTorch model in python/mobilenet_cpu against the golden fixture (needs torch; part of make test when installed)

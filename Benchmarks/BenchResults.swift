@@ -6,6 +6,8 @@ struct BenchResults: Codable {
     struct Machine: Codable {
         let date: String
         let cores: Int
+        /// CPU model (family, model), the build's vector width, OpenBLAS's kernels (``cpuDescription()``).
+        let cpu: String
         let openBLASCore: String
         /// /proc/loadavg before and after the measurements (1, 5, 15-minute load averages).
         let loadBefore: String
@@ -20,6 +22,7 @@ struct BenchResults: Codable {
     var network: [ThroughputResult] = []
     var breakdown: [StepBreakdown] = []
     var profile: [StepProfileResult] = []
+    var bound: [BoundResult] = []
 }
 
 /// Writes `value` as pretty-printed JSON with sorted keys, atomically.
@@ -38,7 +41,7 @@ extension BenchResults {
     /// The report a person reads; charts are linked by file name.
     func markdown(charts: [(file: String, caption: String)]) -> String {
         var out = "# Standard vs depthwise-separable convolution: counted and timed\n\n"
-        out += "Machine: \(machine.cores) cores, OpenBLAS kernel \(machine.openBLASCore); \(machine.date). "
+        out += "Machine: \(machine.cpu); \(machine.date). "
         out += "Load average (1, 5, 15 min) before: \(machine.loadBefore); after: \(machine.loadAfter).\n"
         out += "Each case: \(repetitions.warmup) warm-up run(s), then ≥ \(repetitions.runs) timed runs, median. "
         out += "FLOPs = 2 × multiply-adds (MACs), from the engine's counter.\n\n"
@@ -47,6 +50,7 @@ extension BenchResults {
         if !network.isEmpty { out += networkSection() }
         if !breakdown.isEmpty { out += breakdownSection() }
         if !profile.isEmpty { out += profileSection() }
+        if !bound.isEmpty { out += boundSection() }
         for chart in charts { out += "![\(chart.caption)](\(chart.file))\n\n" }
         return out
     }

@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
         discussion: "Run in release mode (make bench). Timings swing when other jobs share the cores: compare only figures from one run.")
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case layers, network, breakdown, profile
+        case layers, network, breakdown, profile, bound
     }
 
     @Option(help: "Folder for report.md, results.json and the SVG charts.")
@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Few repetitions and batch 128 only: a smoke run, not figures to quote.")
     var quick = false
 
-    @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown (layers one by one, unfused), profile (the real fused step, profiled).")
+    @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown (layers one by one, unfused), profile (the real fused step, profiled), bound (the step and folded inference against this machine's FMA peak and memory bandwidth).")
     var sections: [Section] = Section.allCases
 
     @Option(parsing: .unconditional, help: "Threads for the per-layer measurements (default: all cores).")
@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Thread counts for the whole-network measurements.")
     var threads: [Int] = Array(Set([1, ProcessInfoCores.active])).sorted()
 
-    @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements (the breakdown and profile sections use the first).")
+    @Option(parsing: .upToNextOption, help: "Batch sizes for the whole-network measurements (the breakdown, profile and bound sections use the first).")
     var networkBatchSizes: [Int] = [128, 100]
 
     @Option(parsing: .upToNextOption, help: "Image sides S (S×S inputs) for the whole-network measurements: 32, or smaller to price a --crop-schedule phase (the breakdown and profile sections use 32).")
@@ -56,9 +56,10 @@ struct RunCommand: ParsableCommand {
         let layerBatches = quick ? [layerBatchSizes[0]] : layerBatchSizes
         let networkBatches = quick ? [networkBatchSizes[0]] : networkBatchSizes
         let machine = BenchResults.Machine(date: ISO8601DateFormatter().string(from: Date()), cores: ProcessInfoCores.active,
-                                           openBLASCore: BLAS.coreName, loadBefore: loadAverage(), loadAfter: "",
+                                           cpu: cpuDescription(), openBLASCore: BLAS.coreName, loadBefore: loadAverage(), loadAfter: "",
                                            layerThreads: layerThreads)
         var results = BenchResults(machine: machine, repetitions: repetitions, costs: CostReport())
+        log("CPU: \(machine.cpu)")
         log("load average before: \(machine.loadBefore)")
         log(results.costs.text())
 
@@ -95,9 +96,23 @@ struct RunCommand: ParsableCommand {
                 results.profile.append(p)
             }
         }
+        if sections.contains(.bound) {
+            setEngineThreads(threads.max() ?? 1)
+            let arrays = StreamArrays(mebibytes: Self.streamMebibytes)
+            let perThreadPeak = measureFMAPeak(threads: 1, repetitions: repetitions)
+            for count in threads {
+                let profiled = results.profile.first { $0.breakdown.threads == count && $0.breakdown.batch == networkBatches[0] }
+                results.bound.append(try benchmarkBound(threads: count, batch: networkBatches[0], arrays: arrays, perThreadPeak: perThreadPeak,
+                                                        profile: profiled, repetitions: repetitions, progress: log))
+            }
+        }
         results.machine.loadAfter = loadAverage()
         try write(results)
     }
+
+    /// MiB of each of the bound section's three bandwidth arrays: far larger than any
+    /// last-level cache of the CPUs this runs on (32 MiB on the 2-core Zen 4 and Xeon VMs).
+    static let streamMebibytes = 256
 
     private func write(_ results: BenchResults) throws {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)

@@ -17,6 +17,18 @@
 #ifndef IM2COL_H
 #define IM2COL_H
 
+// The widest x86 vector registers the build targets, in bits: 512 with AVX-512F, 256
+// with AVX, else 128 (other architectures too). Set by the C flags (-Xcc -march=…, which
+// the Makefile passes beside Swift's -target-cpu); Swift reads it through the clang
+// importer, which is given the same -Xcc flags. Reports print it (BuildTarget.swift).
+#if defined(__AVX512F__)
+#define IM2COL_TARGET_VECTOR_BITS 512
+#elif defined(__AVX__)
+#define IM2COL_TARGET_VECTOR_BITS 256
+#else
+#define IM2COL_TARGET_VECTOR_BITS 128
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

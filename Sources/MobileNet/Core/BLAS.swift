@@ -30,6 +30,8 @@ public enum BLAS {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m \(m) n \(n) k \(k)")
         if m == 0 || n == 0 { return }
+        record(GEMMCall(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
+                        beta: beta, route: .split))
         let pieces = m * n * k >= parallelMultiplyAdds ? self.pieces : 1
         if pieces == 1 {
             serialSgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

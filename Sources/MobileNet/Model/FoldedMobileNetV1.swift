@@ -215,10 +215,12 @@ public final class FoldedMobileNetV1 {
     private static func sgemm(_ parallel: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: NarrowGEMM.Packed?,
                               b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if let packed, n <= NarrowGEMM.maximumColumns && m > 0 && n > 0 {
+            BLAS.record(GEMMCall(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta, route: .narrow))
             NarrowGEMM.multiply(parallel: parallel, packed, n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else if parallel {
             BLAS.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else if m > 0 && n > 0 {
+            BLAS.record(GEMMCall(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta, route: .serial))
             BLAS.serialSgemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
         }
     }

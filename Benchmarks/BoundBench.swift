@@ -1,0 +1,166 @@
+import MobileNet
+
+/// One kind of layer of the training step against its bound (`--sections bound`).
+struct KindBound: Codable {
+    /// "pointwise", "depthwise", "BN+ReLU6", "entry conv", or "rest" (pool+linear+loss,
+    /// optimizer and other).
+    let kind: String
+    /// The real fused step's time in these kinds (``StepProfiler``, medians), milliseconds.
+    let realMilliseconds: Double
+    /// Σ over the kind's passes of max(bytes ÷ bandwidth, multiply-adds ÷ peak), milliseconds.
+    let boundMilliseconds: Double
+    /// Σ bytes ÷ bandwidth and Σ multiply-adds ÷ peak over the same passes, milliseconds.
+    let memoryMilliseconds: Double
+    let arithmeticMilliseconds: Double
+    /// The kind's GEMM calls timed alone (medians summed), milliseconds; nil without GEMMs.
+    let gemmAloneMilliseconds: Double?
+    let multiplyAdds: Int
+    let bytes: Int
+
+    /// bound ÷ real: 1 at the bound.
+    var fractionOfBound: Double { boundMilliseconds / realMilliseconds }
+}
+
+/// One layer's GEMM calls of the training step timed alone (medians summed).
+struct LayerGEMMTime: Codable {
+    let layer: String
+    let kind: String
+    var multiplyAdds: Int
+    var milliseconds: Double
+}
+
+/// Folded inference at one batch size against the machine's peak.
+struct InferenceBound: Codable {
+    let batch: Int
+    /// The whole network's multiply-adds over the batch.
+    let multiplyAdds: Int
+    /// multiplyAdds ÷ the threads' FMA peak, milliseconds.
+    let peakMilliseconds: Double
+    /// Its GEMM calls (pointwise and classifier) alone, threaded as the forward runs them.
+    let gemmMultiplyAdds: Int
+    let gemmAloneMilliseconds: Double
+    /// `FoldedMobileNetV1.forward`, median, milliseconds.
+    let realMilliseconds: Double
+}
+
+/// How close the training step and folded inference are to this machine's bound, at one
+/// thread count: measured peak and bandwidth, the step's passes' roofline bound per kind
+/// against the real fused step (profiled), and the GEMMs alone.
+struct BoundResult: Codable {
+    let threads: Int
+    let batch: Int
+    let peak: PeakResult
+    let bandwidth: BandwidthResult
+    let kinds: [KindBound]
+    /// Σ of the profiled kinds' medians, and Σ of the kinds' bounds, milliseconds.
+    let stepMilliseconds: Double
+    let stepBoundMilliseconds: Double
+    /// Every pass of the step with its bound (``TrainingPass``), milliseconds.
+    let passes: [PassBound]
+    let gemmLayers: [LayerGEMMTime]
+    let inference: [InferenceBound]
+
+    struct PassBound: Codable {
+        let pass: TrainingPass
+        let boundMilliseconds: Double
+    }
+
+    var gemmMultiplyAdds: Int { gemmLayers.reduce(0) { $0 + $1.multiplyAdds } }
+    var gemmAloneMilliseconds: Double { gemmLayers.reduce(0) { $0 + $1.milliseconds } }
+}
+
+/// The rows of the bound table: a name and the ``StepProfiler/Kind``s it gathers.
+let boundKinds: [(name: String, kinds: [StepProfiler.Kind])] = [
+    ("pointwise", [.pointwise]), ("depthwise", [.depthwise]), ("BN+ReLU6", [.batchNorm]),
+    ("entry conv", [.entryConvolution]), ("rest", [.head, .optimizer, .other]),
+]
+
+/// Inference batch sizes of the bound section.
+let boundInferenceBatches = [100, 1]
+
+/// Measures ``BoundResult`` at `threads` threads for training batches of `batch` 32×32
+/// images (α = 1, 10 classes). `profile` is the profile section's result for the same
+/// threads and batch when it ran, else the step is profiled here; `perThreadPeak` is the
+/// one-thread FMA peak (multiply-adds/s), nil to measure it here.
+func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPeak: Double?, profile: StepProfileResult?,
+                    repetitions: Repetitions, progress: (String) -> Void) throws -> BoundResult {
+    let side = CIFARImage.side
+    let perThread = perThreadPeak ?? measureFMAPeak(threads: 1, repetitions: repetitions)
+    let peak = PeakResult(threads: threads, vectorBits: BuildTarget.vectorBits, perThreadMultiplyAddsPerSecond: perThread,
+                          multiplyAddsPerSecond: threads == 1 ? perThread : measureFMAPeak(threads: threads, repetitions: repetitions))
+    let bandwidth = measureBandwidth(arrays, threads: threads, repetitions: repetitions)
+    progress("bound, \(threads) thread(s): FMA peak \(formatFixed(peak.multiplyAddsPerSecond / 1e9, 1)) G multiply-adds/s "
+             + "(\(formatFixed(peak.perThreadMultiplyAddsPerSecond / 1e9, 1)) per thread, \(peak.vectorBits)-bit vectors); bandwidth GB/s "
+             + "read \(formatFixed(bandwidth.read / 1e9, 1)), write \(formatFixed(bandwidth.write / 1e9, 1)), "
+             + "copy \(formatFixed(bandwidth.copy / 1e9, 1)), triad \(formatFixed(bandwidth.triad / 1e9, 1))")
+    let profile = try profile ?? benchmarkStepProfile(threads: threads, batch: batch, repetitions: repetitions)
+
+    setEngineThreads(threads)
+    let model = MobileNetV1(numClasses: 10, seed: 1)
+    // GEMM calls are short and many: the same runs, but a shorter least timed time each.
+    let gemmRepetitions = Repetitions(warmup: repetitions.warmup, runs: repetitions.runs,
+                                      minimumMilliseconds: min(20, repetitions.minimumMilliseconds))
+    let gemms = model.trainingGEMMs(batch: batch, height: side, width: side)
+    let alone = timeAlone(GEMMReplay(pieces: [gemms.map(\.call)]), gemmRepetitions)
+    var gemmLayers: [LayerGEMMTime] = []
+    for (gemm, ms) in zip(gemms, alone) {
+        if let index = gemmLayers.firstIndex(where: { $0.layer == gemm.layer }) {
+            gemmLayers[index].multiplyAdds += gemm.call.multiplyAdds
+            gemmLayers[index].milliseconds += ms
+        } else {
+            gemmLayers.append(LayerGEMMTime(layer: gemm.layer, kind: gemm.kind, multiplyAdds: gemm.call.multiplyAdds, milliseconds: ms))
+        }
+    }
+
+    let passes = TrainingPass.passes(of: model, batch: batch, height: side, width: side).map { pass in
+        BoundResult.PassBound(pass: pass, boundMilliseconds: 1e3 * pass.boundSeconds(bytesPerSecond: bandwidth.best,
+                                                                                    multiplyAddsPerSecond: peak.multiplyAddsPerSecond))
+    }
+    let kinds = boundKinds.map { row in
+        let labels = Set(row.kinds.map(\.label))
+        let mine = passes.filter { labels.contains($0.pass.kind) }
+        let gemmTimes = gemmLayers.filter { labels.contains($0.kind) }
+        return KindBound(kind: row.name,
+                         realMilliseconds: profile.breakdown.kinds.filter { labels.contains($0.kind) }.reduce(0) { $0 + $1.milliseconds },
+                         boundMilliseconds: mine.reduce(0) { $0 + $1.boundMilliseconds },
+                         memoryMilliseconds: mine.reduce(0) { $0 + 1e3 * Double($1.pass.bytes) / bandwidth.best },
+                         arithmeticMilliseconds: mine.reduce(0) { $0 + 1e3 * Double($1.pass.multiplyAdds) / peak.multiplyAddsPerSecond },
+                         gemmAloneMilliseconds: gemmTimes.isEmpty ? nil : gemmTimes.reduce(0) { $0 + $1.milliseconds },
+                         multiplyAdds: mine.reduce(0) { $0 + $1.pass.multiplyAdds }, bytes: mine.reduce(0) { $0 + $1.pass.bytes })
+    }
+
+    var inference: [InferenceBound] = []
+    let networkMultiplyAdds = CostTable(model: model, imageHeight: side, imageWidth: side).multiplyAdds
+    let folded = model.makeInferenceModel()
+    for inferenceBatch in boundInferenceBatches {
+        let pieces = folded.inferenceGEMMs(batch: inferenceBatch, height: side, width: side)
+        let gemmTime = timeAlone(GEMMReplay(pieces: pieces.map { $0.map(\.call) }), gemmRepetitions).reduce(0, +)
+        var generator = SeededGenerator(seed: 7)
+        let images = randomMap(FeatureShape(channels: 3, height: side, width: side, batch: inferenceBatch), &generator)
+        let real = measure(repetitions) { _ = folded.forward(images) }
+        let macs = networkMultiplyAdds * inferenceBatch
+        inference.append(InferenceBound(batch: inferenceBatch, multiplyAdds: macs,
+                                        peakMilliseconds: 1e3 * Double(macs) / peak.multiplyAddsPerSecond,
+                                        gemmMultiplyAdds: pieces.joined().reduce(0) { $0 + $1.call.multiplyAdds },
+                                        gemmAloneMilliseconds: gemmTime, realMilliseconds: real.medianMilliseconds))
+    }
+    let result = BoundResult(threads: threads, batch: batch, peak: peak, bandwidth: bandwidth, kinds: kinds,
+                             stepMilliseconds: profile.breakdown.totalMilliseconds,
+                             stepBoundMilliseconds: kinds.reduce(0) { $0 + $1.boundMilliseconds },
+                             passes: passes, gemmLayers: gemmLayers, inference: inference)
+    progress("bound, \(threads) thread(s), batch \(batch): step \(formatFixed(result.stepMilliseconds, 1)) ms against a bound of "
+             + "\(formatFixed(result.stepBoundMilliseconds, 1)) ms (\(formatFixed(100 * result.stepBoundMilliseconds / result.stepMilliseconds, 1)) %); "
+             + kinds.map { "\($0.kind) \(formatFixed(100 * $0.fractionOfBound, 1)) %" }.joined(separator: ", ")
+             + "; GEMMs alone \(formatFixed(100 * gemmPeakFraction(result.gemmMultiplyAdds, result.gemmAloneMilliseconds, peak), 1)) % of peak")
+    return result
+}
+
+/// Each call of `replay` timed alone (medians, milliseconds), in order.
+private func timeAlone(_ replay: GEMMReplay, _ repetitions: Repetitions) -> [Double] {
+    (0..<replay.count).map { index in measure(repetitions) { replay.run(index) }.medianMilliseconds }
+}
+
+/// multiplyAdds done in `milliseconds`, as a fraction of the threads' FMA peak.
+func gemmPeakFraction(_ multiplyAdds: Int, _ milliseconds: Double, _ peak: PeakResult) -> Double {
+    Double(multiplyAdds) / (milliseconds / 1e3) / peak.multiplyAddsPerSecond
+}
