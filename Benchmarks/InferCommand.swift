@@ -113,7 +113,7 @@ struct InferCommand: ParsableCommand {
             latency.append(["threads": threads, "calls": calls, "median_ms": percentile(times, 0.5) / 1e6, "p99_ms": percentile(times, 0.99) / 1e6])
         }
         let result: [String: Any] = [
-            "engine": "ours", "openblas_core": BLAS.coreName, "width_multiplier": network.widthMultiplier,
+            "engine": "ours", "openblas_core": BLAS.coreName, "openblas_core_note": BLAS.coreTypeNote, "width_multiplier": network.widthMultiplier,
             "throughput": ["threads": throughputThreads, "batch": batch, "runs": runs, "median_ms": batchMedian,
                            "images_per_s": Double(batch) / (batchMedian / 1000)],
             "latency": latency,

@@ -15,9 +15,8 @@ func cpuDescription() -> String {
             cpu = "\(name) (family \(field("cpu family") ?? "?"), model \(field("model") ?? "?"))"
         }
     }
-    let coretype = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
     return "\(cpu), \(ProcessInfoCores.active) cores; build vector width \(BuildTarget.vectorName); "
-        + "OpenBLAS core type \(BLAS.coreName)\(coretype)"
+        + "OpenBLAS core type \(BLAS.coreName)\(BLAS.coreTypeNote)"
 }
 
 /// Single-precision fused multiply-add throughput of the machine for this build: every

@@ -195,7 +195,8 @@ def main():
                         for key in per_round[0]}
     load_after = os.getloadavg()
     info = machine()
-    info.update(openblas_core=rounds[0]["ours"]["openblas_core"], openblas_coretype_env=os.environ.get("OPENBLAS_CORETYPE", ""),
+    info.update(openblas_core=rounds[0]["ours"]["openblas_core"], openblas_core_note=rounds[0]["ours"].get("openblas_core_note", ""),
+                openblas_coretype_env=os.environ.get("OPENBLAS_CORETYPE", ""),
                 aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY", ""), load_before=load_before, load_after=load_after,
                 python=platform.python_version(), label=args.label, bench=args.bench)
     results = {"machine": info, "settings": vars(args), "notes": notes, "rounds": rounds, "ratios": ratios}
@@ -204,7 +205,7 @@ def main():
 
     lines = [f"# Inference beside the peers ({args.label})", "",
              f"- CPU: {info['cpu']}, {info['cores']} cores, vector width {info['vector']}",
-             f"- OpenBLAS core type: {info['openblas_core']} (OPENBLAS_CORETYPE={info['openblas_coretype_env'] or 'unset'}); "
+             f"- OpenBLAS core type (ours): {info['openblas_core']}{info['openblas_core_note'] or ' (OPENBLAS_CORETYPE unset)'}; "
              f"PyTorch ATEN_CPU_CAPABILITY={info['aten_cpu_capability_env'] or 'unset'}",
              f"- load average before {' '.join(f'{x:.2f}' for x in load_before)}, after {' '.join(f'{x:.2f}' for x in load_after)}",
              f"- ours: {args.bench}; " + ", ".join(f"{n} {rounds[0][n].get('version', '')}" for n, _ in peers),

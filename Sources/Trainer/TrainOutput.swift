@@ -13,7 +13,7 @@ extension TrainCommand {
             "MobileNetV1 α=\(options.widthMultiplier), \(options.numClasses) classes, \(run.session.model.parameterCount) parameters, recipe \(options.recipe); "
                 + "\(setup.data.name): \(setup.train.count) training\(validationText)\(testText) images\(setup.train.imageSide != 32 ? " at \(setup.train.imageSide)×\(setup.train.imageSide)" : "") from \(setup.dataPath)",
             "\(options.epochs) epoch(s) × \(run.session.stepsPerEpoch) step(s) of batch \(min(options.batchSize, setup.train.count)); "
-                + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)",
+                + "\(engineThreads) thread(s)\(ranks > 1 ? " per rank" : ""), OpenBLAS \(BLAS.coreName)\(BLAS.coreTypeNote)",
         ]
         if let note = setup.lastBatchNote { lines.append(note) }
         lines += setup.data.notes

@@ -127,32 +127,81 @@ extension BLAS {
     /// Kernels OpenBLAS falls back to when it does not recognise the CPU.
     static let genericCores: Set<String> = ["prescott", "generic", "nehalem", "core2", "katmai"]
 
-    /// A better OPENBLAS_CORETYPE for this CPU when OpenBLAS fell back to generic kernels.
-    ///
-    /// OpenBLAS builds with DYNAMIC_ARCH pick a kernel from the CPU model number; a CPU
-    /// newer than the build (e.g. model 207 with Debian 12's 0.3.21) gets "Prescott", SSE3
-    /// kernels 4–5× slower than its AVX-512 ones. This reads the instruction-set flags from
-    /// /proc/cpuinfo instead: AVX-512 (F, BW, DQ, VL) → "SkylakeX", AVX2 + FMA → "Haswell".
-    /// - Returns: nil when OpenBLAS's own choice is not a generic fallback, or no better one is known.
+    /// A better OPENBLAS_CORETYPE for this CPU than the kernels OpenBLAS picked, from
+    /// /proc/cpuinfo (``betterCoreType(openBLASCore:cpuinfo:)``).
+    /// - Returns: nil when OpenBLAS's own choice stands, or /proc/cpuinfo cannot be read.
     public static func betterCoreType() -> String? {
-        guard genericCores.contains(coreName.lowercased()) else { return nil }
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
-        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        return betterCoreType(openBLASCore: coreName, cpuinfo: cpuinfo)
+    }
+
+    /// The OPENBLAS_CORETYPE to use instead of `openBLASCore` on the CPU `cpuinfo` describes
+    /// (the text of /proc/cpuinfo; its first processor's `vendor_id`, `cpu family` and `flags`).
+    ///
+    /// Two rules:
+    /// - A generic fallback. OpenBLAS builds with DYNAMIC_ARCH pick a kernel from the CPU
+    ///   model number; a CPU newer than the build (e.g. model 207 with Debian 12's 0.3.21)
+    ///   gets "Prescott", SSE3 kernels 4–5× slower than its AVX-512 ones. The instruction-set
+    ///   flags decide instead: AVX-512 (F, BW, DQ, VL) → "SkylakeX", AVX2 + FMA → "Haswell".
+    /// - AMD Zen 4 (`AuthenticAMD`, family 25 with AVX-512F). OpenBLAS 0.3.21 gives it its
+    ///   Intel AVX-512 kernels (SkylakeX, Cooperlake); Zen 4 runs a 512-bit instruction as
+    ///   two 256-bit halves, and there OpenBLAS's AVX2 "Haswell" SGEMM kernel is faster:
+    ///   the training step's GEMMs alone at 82–85 % of the FMA peak against 70–74 %, the
+    ///   whole step 7–10 % faster (AMD EPYC family 25 model 17, 1 and 2 threads, batch 128,
+    ///   `mobilenet-bench run --sections bound` with and without OPENBLAS_CORETYPE=Haswell,
+    ///   two interleaved rounds; docs/cost.md). Family 26 (Zen 5, full-width AVX-512) and
+    ///   family 25 without AVX-512 (Zen 3, which OpenBLAS already gives "Zen") keep
+    ///   OpenBLAS's choice.
+    /// - Returns: nil when `openBLASCore` stands.
+    public static func betterCoreType(openBLASCore: String, cpuinfo: String) -> String? {
+        let lines = cpuinfo.split(separator: "\n")
+        func field(_ key: String) -> String? {
+            lines.first { $0.hasPrefix(key) && $0.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }.first == ":" }
+                .flatMap { $0.split(separator: ":", maxSplits: 1).last }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
+        let core = openBLASCore.lowercased()
+        if genericCores.contains(core) {
+            if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+            if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+            return nil
+        }
+        if field("vendor_id") == "AuthenticAMD", field("cpu family") == "25", flags.contains("avx512f"),
+           avx512Cores.contains(core) {
+            return "Haswell"
+        }
         return nil
     }
 
-    /// For executables, first thing in `main`: when OpenBLAS fell back to generic kernels
-    /// and the user has not chosen one (OPENBLAS_CORETYPE unset), re-executes the program
-    /// with OPENBLAS_CORETYPE set to ``betterCoreType()``. OpenBLAS reads the variable
-    /// only when it loads, so the process must start again. Returns if nothing is to be done
-    /// or the re-exec fails.
+    /// OpenBLAS's Intel AVX-512 kernels.
+    static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+
+    /// The environment variable set beside OPENBLAS_CORETYPE when ``reexecWithBetterKernelIfNeeded()``
+    /// chose the kernels, so that reports can say the choice was the program's, not the user's.
+    public static let chosenCoreTypeVariable = "MOBILENET_CHOSE_OPENBLAS_CORETYPE"
+
+    /// OPENBLAS_CORETYPE as the process sees it, and who set it: "" when unset,
+    /// " (OPENBLAS_CORETYPE=Haswell)" when the user did, " (OPENBLAS_CORETYPE=Haswell, chosen for this CPU)"
+    /// when ``reexecWithBetterKernelIfNeeded()`` did; for report lines after ``coreName``.
+    public static var coreTypeNote: String {
+        guard let value = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) else { return "" }
+        return getenv(chosenCoreTypeVariable) == nil ? " (OPENBLAS_CORETYPE=\(value))" : " (OPENBLAS_CORETYPE=\(value), chosen for this CPU)"
+    }
+
+    /// For executables, first thing in `main`: when OpenBLAS's kernels are not the best
+    /// known for this CPU (``betterCoreType()``) and the user has not chosen any
+    /// (OPENBLAS_CORETYPE unset), re-executes the program with OPENBLAS_CORETYPE set to the
+    /// better ones (and ``chosenCoreTypeVariable`` set to 1). OpenBLAS reads the variable only
+    /// when it loads, so the process must start again. A user who sets OPENBLAS_CORETYPE
+    /// (to any value OpenBLAS knows, e.g. Cooperlake) keeps that choice. Returns if nothing
+    /// is to be done or the re-exec fails.
     public static func reexecWithBetterKernelIfNeeded() {
         guard getenv("OPENBLAS_CORETYPE") == nil, let core = betterCoreType() else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
+        setenv(chosenCoreTypeVariable, "1", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         unsetenv("OPENBLAS_CORETYPE")
+        unsetenv(chosenCoreTypeVariable)
     }
 }
