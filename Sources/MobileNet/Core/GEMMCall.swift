@@ -21,9 +21,6 @@ public struct GEMMCall: Hashable, Sendable, Codable, CustomStringConvertible {
         case split
         /// One OpenBLAS call on the calling thread (a piece of folded inference).
         case serial
-        /// Folded inference's own product for n ≤ 16 on A packed once (FoldedMobileNetV1's
-        /// `NarrowGEMM`), split over the threads like `split` when `parallel`.
-        case narrow
     }
 
     public var transposeA: Bool

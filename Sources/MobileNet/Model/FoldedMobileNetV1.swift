@@ -8,7 +8,8 @@
 /// channel, both with their bias and ReLU6 applied as each sum is stored; each pointwise
 /// GEMM stores its plain product, and its bias and ReLU6 are applied where that output is
 /// next read (the next depthwise, channel by channel, or the average pool). No BatchNorm
-/// pass and no pass of its own for any bias.
+/// pass and no pass of its own for any bias. Every pointwise product and the classifier
+/// is an OpenBLAS SGEMM call (``BLAS``), at every batch size.
 /// A batch of at least 16 images per thread (32 on one or two threads) is cut into pieces
 /// that each run the whole network on one thread (``forward(_:)``).
 /// - Input: normalised images [inputChannels, H, W, N] (engine layout); output: logits
@@ -30,13 +31,6 @@ public final class FoldedMobileNetV1 {
     public let inputChannels: Int
     public let numClasses: Int
 
-    /// The linear layer's weight packed for ``NarrowGEMM`` (batches of up to 16 images per piece).
-    let packedLinear: NarrowGEMM.Packed
-    /// Per block, its pointwise weight packed for ``NarrowGEMM`` when the block's output map
-    /// has at most ``NarrowGEMM/maximumColumns`` pixels for input maps of `packedSize`.
-    private var packedPointwise: [NarrowGEMM.Packed?] = []
-    private var packedSize: (height: Int, width: Int)?
-
     /// One workspace per batch piece, planned on first use and reused.
     private var workspaces: [Workspace] = []
     private var logits: FeatureMap?
@@ -55,22 +49,6 @@ public final class FoldedMobileNetV1 {
         linearWeight.copy(from: model.linear.weight.value)
         linearBias = Tensor(shape: model.linear.bias.value.shape)
         linearBias.copy(from: model.linear.bias.value)
-        packedLinear = NarrowGEMM.Packed(linearWeight.data, m: linearWeight.shape[0], k: linearWeight.shape[1])
-    }
-
-    /// Packs the pointwise weights of the blocks whose output maps have at most
-    /// ``NarrowGEMM/maximumColumns`` pixels for `height` × `width` inputs (once per input size).
-    private func preparePacked(height: Int, width: Int) {
-        if let packedSize, packedSize == (height, width) { return }
-        var shape = entryGeometry.outputShape(FeatureShape(channels: inputChannels, height: height, width: width, batch: 1),
-                                              outChannels: entry.bias.count)
-        packedPointwise = blocks.map { block in
-            let dwShape = block.geometry.outputShape(shape, outChannels: shape.channels)
-            shape = FeatureShape(channels: block.pointwise.bias.count, height: dwShape.height, width: dwShape.width, batch: 1)
-            guard shape.spatial <= NarrowGEMM.maximumColumns else { return nil }
-            return NarrowGEMM.Packed(block.pointwise.weight.data, m: shape.channels, k: dwShape.channels)
-        }
-        packedSize = (height, width)
     }
 
     /// W'_c = s_c·W_c and b'_c = β_c − s_c·μ_c with s_c = γ_c / √(σ²_c + eps).
@@ -112,7 +90,6 @@ public final class FoldedMobileNetV1 {
         precondition(input.shape.channels == inputChannels, "expected \(inputChannels) input channels, got \(input.shape)")
         let batch = input.shape.batch
         let pieces = Self.pieceCount(batch: batch)
-        preparePacked(height: input.shape.height, width: input.shape.width)
         while workspaces.count < pieces { workspaces.append(Workspace()) }
         let out = FeatureMap.reuse(logits, for: FeatureShape(channels: numClasses, height: 1, width: 1, batch: batch))
         logits = out
@@ -176,7 +153,7 @@ public final class FoldedMobileNetV1 {
             y: SendablePointer(x.data), shape: x0.shape, geometry: entryGeometry, depthwise: false))
         // The bias of the map in `x` whose ReLU6 is still to be applied (the last pointwise output).
         var pendingBias: SendablePointer<Float>?
-        for (index, block) in blocks.enumerated() {
+        for block in blocks {
             // The previous pointwise's bias + ReLU6 applied channel by channel as the depthwise
             // reads it, the depthwise with its bias + ReLU6 into `pong`, then the pointwise GEMM
             // (plain product) back into `ping` (its input is consumed).
@@ -190,7 +167,6 @@ public final class FoldedMobileNetV1 {
             x = Self.buffer(&ws.ping, shape)
             let n = shape.channelStride
             Self.sgemm(parallel, m: shape.channels, n: n, k: dwShape.channels, a: block.pointwise.weight.data, lda: dwShape.channels,
-                       packed: packedPointwise[index],
                        b: y.data, ldb: n, c: x.data, ldc: n)
             pendingBias = SendablePointer(block.pointwise.bias.data)
         }
@@ -201,7 +177,7 @@ public final class FoldedMobileNetV1 {
         // Linear into the piece's logit columns: bias, then += W · features.
         let total = output.shape.batch, first = output.data + images.lowerBound
         for o in 0..<numClasses { (first + o * total).update(repeating: linearBias.data[o], count: images.count) }
-        Self.sgemm(parallel, m: numClasses, n: images.count, k: shape.channels, a: linearWeight.data, lda: shape.channels, packed: packedLinear,
+        Self.sgemm(parallel, m: numClasses, n: images.count, k: shape.channels, a: linearWeight.data, lda: shape.channels,
                    b: features.data, ldb: images.count, beta: 1, c: first, ldc: total)
     }
 
@@ -210,223 +186,24 @@ public final class FoldedMobileNetV1 {
         if parallel { Parallel.forEachRange(count, kernel) } else if count > 0 { kernel.run(0..<count) }
     }
 
-    /// C ← A·B + beta·C (row-major, no transposes): ``BLAS/sgemm`` split over the threads,
-    /// or one OpenBLAS call on the calling thread.
-    private static func sgemm(_ parallel: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: NarrowGEMM.Packed?,
+    /// C ← A·B + beta·C (row-major, no transposes) through OpenBLAS, whatever n (at batch 1
+    /// the pointwise products on 4×4 and 2×2 maps have 16 or 4 columns and the linear
+    /// layer one): with `parallel`, ``BLAS/sgemm`` (one call, or from
+    /// ``BLAS/parallelMultiplyAdds`` on, blocks of C on the engine's threads; the cut depends
+    /// only on the shape and max(2, threads), so logits are bitwise the same on 1 and 2
+    /// threads); without, one call on the calling thread.
+    ///
+    /// OpenBLAS copies ("packs") A, the layer's weights (up to 4 MB), into its own panels on
+    /// every call, which costs the most where B has few columns: at batch 1 the layers on
+    /// 4×4 and 2×2 maps and the linear layer hold 12.1 of the network's 12.8 MB of weights
+    /// and 29.4 of its 46.4 M multiply-adds (docs/onnx.md, "Batch 1 in the folded model").
+    private static func sgemm(_ parallel: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                               b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if let packed, n <= NarrowGEMM.maximumColumns && m > 0 && n > 0 {
-            BLAS.record(GEMMCall(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta, route: .narrow))
-            NarrowGEMM.multiply(parallel: parallel, packed, n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        } else if parallel {
+        if parallel {
             BLAS.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else if m > 0 && n > 0 {
             BLAS.record(GEMMCall(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta, route: .serial))
             BLAS.serialSgemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
-        }
-    }
-
-    /// C[m, n] ← A[m, k]·B[k, n] + beta·C for a narrow B (n ≤ ``maximumColumns``: at batch 1,
-    /// the pointwise layers on 4×4 and 2×2 maps and the linear layer), with A packed once
-    /// at fold time (``Packed``).
-    ///
-    /// Why not cblas_sgemm: OpenBLAS copies ("packs") the whole of A, the layer's weights
-    /// (up to 4 MB), into its own panels on every call, and with only n = 4 or 16 products
-    /// per weight that copy costs more than the product: with these layers on cblas_sgemm,
-    /// perf gave 44 % of a batch-1 forward to OpenBLAS's packing (sgemm_oncopy) against 37 %
-    /// to its kernel, and the forward took 1.8–2.1 ms median against 1.35–1.5 ms with this
-    /// kernel (1 thread; 1.0 against 0.78 ms on 2; AMD EPYC Zen 4 (family 25 model 17), OpenBLAS 0.3.21
-    /// Cooperlake kernels; docs/onnx.md). At batch 1 these layers hold 11.5 of the
-    /// network's 12.8 MB of weights and 31 of its 46 M multiply-adds.
-    ///
-    /// Here A is read once per call, as one sequential stream: ``Packed`` holds it in blocks
-    /// of 16 rows, column by column, so one vector load gives A[16b ..< 16b + 16, i] and
-    /// C[16b ..< 16b + 16, j] accumulates A's column i times the broadcast B[i, j] (16
-    /// columns at once for n = 16, 8 otherwise, and for n ≤ 4 four blocks at once), fused
-    /// multiply-adds from zero in order of i. Each C entry is
-    /// computed by one thread in an order fixed by k alone, so results do not depend on
-    /// the thread count.
-    enum NarrowGEMM {
-        static let maximumColumns = 16
-        typealias Vector = FloatLanes.Vector
-        static let blockRows = FloatLanes.width
-
-        /// A [m, k] row-major, repacked as [⌈m/16⌉, k, 16]: block b, column i holds
-        /// A[16b + r, i] for r in 0..<16 (zero past row m).
-        struct Packed {
-            let data: Tensor
-            let m: Int, k: Int
-            var blocks: Int { (m + blockRows - 1) / blockRows }
-
-            init(_ a: UnsafePointer<Float>, m: Int, k: Int) {
-                self.m = m
-                self.k = k
-                data = Tensor(shape: [(m + blockRows - 1) / blockRows, k, blockRows])
-                for o in 0..<m {
-                    let block = data.data + (o / blockRows) * k * blockRows + o % blockRows
-                    for i in 0..<k { block[i * blockRows] = a[o * k + i] }
-                }
-            }
-        }
-
-        static func multiply(parallel: Bool, _ a: Packed, n: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
-                             c: UnsafeMutablePointer<Float>, ldc: Int) {
-            let blocks = Blocks(a: SendablePointer(a.data.data), m: a.m, k: a.k, n: n, b: SendablePointer(UnsafeMutablePointer(mutating: b)),
-                                ldb: ldb, beta: beta, c: SendablePointer(c), ldc: ldc)
-            if parallel && a.m * n * a.k >= BLAS.parallelMultiplyAdds {
-                Parallel.forEachRange(a.blocks, blocks)
-            } else {
-                blocks.run(0..<a.blocks)
-            }
-        }
-
-        /// Blocks of 16 rows of C.
-        struct Blocks: ParallelKernel {
-            let a: SendablePointer<Float>
-            let m: Int, k: Int, n: Int
-            let b: SendablePointer<Float>, ldb: Int
-            let beta: Float
-            let c: SendablePointer<Float>, ldc: Int
-
-            func run(_ range: Range<Int>) {
-                var block = range.lowerBound
-                // Up to four columns: four blocks at a time, so that 16 sums are in flight
-                // (two fused multiply-adds per cycle of four cycles' latency, with slack) and
-                // no multiply-add is spent on a repeated column.
-                while n <= 4 && block + 4 <= range.upperBound {
-                    fourBlocks(block)
-                    block += 4
-                }
-                while block < range.upperBound {
-                    if n == 16 {
-                        sixteenColumns(block)
-                    } else {
-                        var j = 0
-                        while j < n {
-                            let count = min(8, n - j)
-                            columns(block, j, count)
-                            j += count
-                        }
-                    }
-                    block += 1
-                }
-            }
-
-            /// C[16·block ..< 16·block + 16, 0 ..< 16]: 16 sums in flight, one load of A per 16
-            /// multiply-adds.
-            @inline(__always)
-            func sixteenColumns(_ block: Int) {
-                var s = InlineArray<16, Vector>(repeating: Vector(repeating: 0))
-                var p = UnsafePointer(a.base + block * k * blockRows)
-                var row = UnsafePointer(b.base)
-                for _ in 0..<k {
-                    let x = FloatLanes.load(p)
-                    s[0].addProduct(x, Vector(repeating: row[0])); s[1].addProduct(x, Vector(repeating: row[1]))
-                    s[2].addProduct(x, Vector(repeating: row[2])); s[3].addProduct(x, Vector(repeating: row[3]))
-                    s[4].addProduct(x, Vector(repeating: row[4])); s[5].addProduct(x, Vector(repeating: row[5]))
-                    s[6].addProduct(x, Vector(repeating: row[6])); s[7].addProduct(x, Vector(repeating: row[7]))
-                    s[8].addProduct(x, Vector(repeating: row[8])); s[9].addProduct(x, Vector(repeating: row[9]))
-                    s[10].addProduct(x, Vector(repeating: row[10])); s[11].addProduct(x, Vector(repeating: row[11]))
-                    s[12].addProduct(x, Vector(repeating: row[12])); s[13].addProduct(x, Vector(repeating: row[13]))
-                    s[14].addProduct(x, Vector(repeating: row[14])); s[15].addProduct(x, Vector(repeating: row[15]))
-                    p += blockRows
-                    row += ldb
-                }
-                let first = block * blockRows, rows = min(blockRows, m - first)
-                for r in 0..<rows {
-                    let o = c.base + (first + r) * ldc
-                    for g in 0..<16 { o[g] = beta == 0 ? s[g][r] : s[g][r] + beta * o[g] }
-                }
-            }
-
-            /// C[16·block ..< 16·block + 64, 0 ..< n] for n ≤ 4; a missing column repeats the
-            /// last one and is not stored.
-            @inline(__always)
-            func fourBlocks(_ block: Int) {
-                let d1 = min(1, n - 1), d2 = min(2, n - 1), d3 = min(3, n - 1)
-                var s = InlineArray<16, Vector>(repeating: Vector(repeating: 0))
-                let stride = k * blockRows
-                var p = UnsafePointer(a.base + block * stride)
-                var row = UnsafePointer(b.base)
-                for _ in 0..<k {
-                    let b0 = Vector(repeating: row[0]), b1 = Vector(repeating: row[d1])
-                    let b2 = Vector(repeating: row[d2]), b3 = Vector(repeating: row[d3])
-                    let x0 = FloatLanes.load(p), x1 = FloatLanes.load(p + stride)
-                    let x2 = FloatLanes.load(p + 2 * stride), x3 = FloatLanes.load(p + 3 * stride)
-                    s[0].addProduct(x0, b0); s[1].addProduct(x0, b1); s[2].addProduct(x0, b2); s[3].addProduct(x0, b3)
-                    s[4].addProduct(x1, b0); s[5].addProduct(x1, b1); s[6].addProduct(x1, b2); s[7].addProduct(x1, b3)
-                    s[8].addProduct(x2, b0); s[9].addProduct(x2, b1); s[10].addProduct(x2, b2); s[11].addProduct(x2, b3)
-                    s[12].addProduct(x3, b0); s[13].addProduct(x3, b1); s[14].addProduct(x3, b2); s[15].addProduct(x3, b3)
-                    p += blockRows
-                    row += ldb
-                }
-                for q in 0..<4 {
-                    write(block + q, 0, [s[4 * q], s[4 * q + 1], s[4 * q + 2], s[4 * q + 3]], count: n)
-                }
-            }
-
-            /// Stores rows of block `block`, columns j ..< j + count, from `sums` (one per column).
-            @inline(__always)
-            func write(_ block: Int, _ j: Int, _ sums: InlineArray<4, Vector>, count: Int) {
-                let first = block * blockRows, rows = min(blockRows, m - first)
-                for r in 0..<rows {
-                    let o = c.base + (first + r) * ldc + j
-                    for g in 0..<count { o[g] = beta == 0 ? sums[g][r] : sums[g][r] + beta * o[g] }
-                }
-            }
-
-            /// C[16·block ..< 16·block + 16, j ..< j + count] (count 1…8); a missing column
-            /// repeats the last one and is not stored.
-            @inline(__always)
-            func columns(_ block: Int, _ j: Int, _ count: Int) {
-                let d1 = min(1, count - 1), d2 = min(2, count - 1), d3 = min(3, count - 1)
-                let d4 = min(4, count - 1), d5 = min(5, count - 1), d6 = min(6, count - 1), d7 = min(7, count - 1)
-                var s0 = Vector(repeating: 0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
-                var p = UnsafePointer(a.base + block * k * blockRows)
-                var row = UnsafePointer(b.base + j)
-                if count == 8 {
-                    // The usual case, with constant offsets (the clamped ones below spill registers).
-                    for _ in 0..<k {
-                        let x = FloatLanes.load(p)
-                        s0.addProduct(x, Vector(repeating: row[0]))
-                        s1.addProduct(x, Vector(repeating: row[1]))
-                        s2.addProduct(x, Vector(repeating: row[2]))
-                        s3.addProduct(x, Vector(repeating: row[3]))
-                        s4.addProduct(x, Vector(repeating: row[4]))
-                        s5.addProduct(x, Vector(repeating: row[5]))
-                        s6.addProduct(x, Vector(repeating: row[6]))
-                        s7.addProduct(x, Vector(repeating: row[7]))
-                        p += blockRows
-                        row += ldb
-                    }
-                } else {
-                    for _ in 0..<k {
-                        let x = FloatLanes.load(p)
-                        s0.addProduct(x, Vector(repeating: row[0]))
-                        s1.addProduct(x, Vector(repeating: row[d1]))
-                        s2.addProduct(x, Vector(repeating: row[d2]))
-                        s3.addProduct(x, Vector(repeating: row[d3]))
-                        s4.addProduct(x, Vector(repeating: row[d4]))
-                        s5.addProduct(x, Vector(repeating: row[d5]))
-                        s6.addProduct(x, Vector(repeating: row[d6]))
-                        s7.addProduct(x, Vector(repeating: row[d7]))
-                        p += blockRows
-                        row += ldb
-                    }
-                }
-                let first = block * blockRows, rows = min(blockRows, m - first)
-                let out = c.base + first * ldc + j
-                for r in 0..<rows {
-                    let o = out + r * ldc
-                    store(s0[r], o, 0); store(s1[r], o, 1); store(s2[r], o, 2); store(s3[r], o, 3)
-                    store(s4[r], o, 4); store(s5[r], o, 5); store(s6[r], o, 6); store(s7[r], o, 7)
-                }
-
-                /// C[o, g] = sum (+ beta·C[o, g]) for the columns g < count.
-                func store(_ sum: Float, _ o: UnsafeMutablePointer<Float>, _ g: Int) {
-                    guard g < count else { return }
-                    o[g] = beta == 0 ? sum : sum + beta * o[g]
-                }
-            }
         }
     }
 

@@ -5,15 +5,12 @@
 /// or ``FoldedMobileNetV1/inferenceGEMMs(batch:height:width:)`` (one list per piece). Each
 /// piece gets its own A, B and C, as large as its largest call needs, shared by its calls
 /// (so a call repeated finds its operands as warm as they can be), A and B holding 0.01
-/// (no denormals; beta = 1 sums grow by k·10⁻⁴ a call) and C zero. A `narrow` call packs
-/// its A once, as folded inference packs its weights once.
+/// (no denormals; beta = 1 sums grow by k·10⁻⁴ a call) and C zero.
 /// - Memory: at batch 128, α = 1, 32×32, about 100 MB for the training step's calls.
 public final class GEMMReplay {
     /// The calls of each piece (``ModelGEMM/call``); every piece has as many.
     public let pieces: [[GEMMCall]]
     private let buffers: [(a: Tensor, b: Tensor, c: Tensor)]
-    /// Per piece and call, A packed for a `narrow` call, else nil.
-    private let packed: [[FoldedMobileNetV1.NarrowGEMM.Packed?]]
 
     /// - Precondition: at least one piece, every piece with the same number of calls.
     public init(pieces: [[GEMMCall]]) {
@@ -26,18 +23,13 @@ public final class GEMMReplay {
             b.data.update(repeating: 0.01, count: b.count)
             return (a, b, Tensor(shape: [calls.map(\.cFloats).max() ?? 0]))
         }
-        packed = zip(pieces, buffers).map { calls, buffer in
-            calls.map { call in
-                call.route == .narrow ? FoldedMobileNetV1.NarrowGEMM.Packed(buffer.a.data, m: call.m, k: call.k) : nil
-            }
-        }
     }
 
     /// Calls per piece.
     public var count: Int { pieces[0].count }
 
     /// Call `index` of every piece: with one piece as its route says (split over the
-    /// threads for `split` and `narrow`), with several the pieces at once, one per thread,
+    /// threads for `split`), with several the pieces at once, one per thread,
     /// each call on its piece's thread.
     public func run(_ index: Int) {
         run(index ..< index + 1)
@@ -51,7 +43,7 @@ public final class GEMMReplay {
 
     private func run(_ calls: Range<Int>) {
         if pieces.count == 1 {
-            for index in calls { run(piece: 0, index, parallel: true) }
+            for index in calls { run(piece: 0, index) }
         } else {
             Parallel.forEachRange(pieces.count, Pieces(replay: self, calls: calls))
         }
@@ -65,12 +57,12 @@ public final class GEMMReplay {
 
         func run(_ range: Range<Int>) {
             for piece in range {
-                for index in calls { replay.run(piece: piece, index, parallel: false) }
+                for index in calls { replay.run(piece: piece, index) }
             }
         }
     }
 
-    private func run(piece: Int, _ index: Int, parallel: Bool) {
+    private func run(piece: Int, _ index: Int) {
         let call = pieces[piece][index], buffer = buffers[piece]
         switch call.route {
         case .split:
@@ -79,10 +71,6 @@ public final class GEMMReplay {
         case .serial:
             BLAS.serialSgemm(call.transposeA, call.transposeB, call.m, call.n, call.k, 1, buffer.a.data, call.lda,
                              buffer.b.data, call.ldb, call.beta, buffer.c.data, call.ldc)
-        case .narrow:
-            guard let a = packed[piece][index] else { preconditionFailure("narrow call \(index) without packed weights") }
-            FoldedMobileNetV1.NarrowGEMM.multiply(parallel: parallel, a, n: call.n, b: buffer.b.data, ldb: call.ldb,
-                                                  beta: call.beta, c: buffer.c.data, ldc: call.ldc)
         }
     }
 }

@@ -87,19 +87,16 @@ extension FoldedMobileNetV1 {
     ///
     /// Per piece of n images: each pointwise (W [Cout, Cin] · X [Cin, H·W·n]), then the
     /// classifier into the piece's logit columns (ldc = the whole batch, beta 1 on the
-    /// bias). With one piece the calls are split over the threads (route `split`, or
-    /// `narrow` where the weights were packed: pointwise outputs of at most 16 pixels, and
-    /// the classifier, when the product has at most 16 columns); with several, each is one
-    /// call on the piece's thread (`serial`, or `narrow` likewise).
+    /// bias). With one piece every call is ``BLAS/sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+    /// (route `split`), however few its columns; with several, each is one OpenBLAS call on
+    /// the piece's thread (`serial`).
     public func inferenceGEMMs(batch: Int, height: Int, width: Int) -> [[ModelGEMM]] {
         precondition(batch >= 1 && height >= 1 && width >= 1, "expected a positive batch and size, got \(batch), \(height)×\(width)")
         let pieces = Self.pieceCount(batch: batch)
         let pointwise = StepProfiler.Kind.pointwise.label, head = StepProfiler.Kind.head.label
         return (0..<pieces).map { piece in
             let images = batch * (piece + 1) / pieces - batch * piece / pieces
-            let wide: GEMMCall.Route = pieces == 1 ? .split : .serial
-            /// The route of a product with `n` columns whose weights were packed or not.
-            func route(packed: Bool, n: Int) -> GEMMCall.Route { packed && n <= NarrowGEMM.maximumColumns ? .narrow : wide }
+            let route: GEMMCall.Route = pieces == 1 ? .split : .serial
             var shape = entryGeometry.outputShape(FeatureShape(channels: inputChannels, height: height, width: width, batch: images),
                                                   outChannels: entry.bias.count)
             var calls: [ModelGEMM] = []
@@ -108,12 +105,11 @@ extension FoldedMobileNetV1 {
                 shape = FeatureShape(channels: block.pointwise.bias.count, height: dwShape.height, width: dwShape.width, batch: images)
                 let n = shape.channelStride, k = dwShape.channels
                 calls.append(ModelGEMM(layer: MobileNetV1.blockTable[index].name + ".pointConv.0", kind: pointwise, pass: .forward,
-                                       call: GEMMCall(m: shape.channels, n: n, k: k, lda: k, ldb: n, ldc: n,
-                                                      route: route(packed: shape.spatial <= NarrowGEMM.maximumColumns, n: n))))
+                                       call: GEMMCall(m: shape.channels, n: n, k: k, lda: k, ldb: n, ldc: n, route: route)))
             }
             calls.append(ModelGEMM(layer: "linear", kind: head, pass: .forward,
                                    call: GEMMCall(m: numClasses, n: images, k: shape.channels, lda: shape.channels, ldb: images,
-                                                  ldc: batch, beta: 1, route: route(packed: true, n: images))))
+                                                  ldc: batch, beta: 1, route: route)))
             return calls
         }
     }

@@ -22,11 +22,10 @@ import Testing
         #expect(listed.filter { $0.kind == StepProfiler.Kind.pointwise.label }.count == 3 * model.blocks.count)
     }
 
-    /// Folded forwards on both paths: batch 1 (layers split over the threads, the narrow
-    /// GEMM on the 4×4 and 2×2 maps and the classifier), 5 (one piece), 32 (pieces of 16:
-    /// the classifier narrow on each piece's thread) and 41 (pieces of 20 and 21). Piece 0
-    /// runs on the calling thread; the others on workers (not recorded) or, with one
-    /// engine thread, after it on the calling thread.
+    /// Folded forwards on both paths: batch 1 and 5 (one piece, layers split over the
+    /// threads), 32 (pieces of 16 when the engine cuts GEMMs into 2 blocks) and 41 (pieces
+    /// of 20 and 21). Piece 0 runs on the calling thread; the others on workers (not
+    /// recorded) or, with one engine thread, after it on the calling thread.
     @Test func foldedForwardMakesTheListedCalls() {
         let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: 53)
         let folded = model.makeInferenceModel()
@@ -39,8 +38,17 @@ import Testing
             let piecesOnThisThread = recorded.count / max(1, pieces[0].count)
             #expect(piecesOnThisThread >= 1 && recorded == Array(pieces.prefix(piecesOnThisThread).joined()), "batch \(batch)")
         }
-        let routes = folded.inferenceGEMMs(batch: 1, height: 32, width: 32)[0].map(\.call.route)
-        #expect(routes.filter { $0 == .narrow }.count == 9)  // the 8 blocks with 4×4 and 2×2 outputs, and the classifier
+        // Every product is an OpenBLAS call at every batch size: a forward makes 14 (the 13
+        // blocks' pointwise convs and the classifier). Batch 1 is one piece, so all 14 go
+        // through BLAS.sgemm (split), the 8 on 4×4 and 2×2 maps (16 and 4 columns) and the
+        // classifier (1 column) included; a batch of several pieces makes them one OpenBLAS
+        // call each on its piece's thread (serial).
+        #expect(folded.inferenceGEMMs(batch: 1, height: 32, width: 32).map { $0.map(\.call.route) }
+                == [Array(repeating: .split, count: 14)])
+        let pieces = folded.inferenceGEMMs(batch: 32, height: 32, width: 32)
+        if pieces.count > 1 {
+            #expect(pieces.map { $0.map(\.call.route) } == Array(repeating: Array(repeating: .serial, count: 14), count: pieces.count))
+        }
     }
 
     /// The passes' multiply-adds are the network's, once forward and twice backward (the

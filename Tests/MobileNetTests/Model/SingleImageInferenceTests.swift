@@ -38,9 +38,10 @@ import Testing
         }
     }
 
-    /// The whole network at batch 1 (full width, so the narrow products of the last stages
-    /// are big enough to be split over the threads): bitwise the same logits with 1 and 2
-    /// threads, and within the whole-network rule of the eval-mode forward.
+    /// The whole network at batch 1 (full width, so the products of the last stages, with
+    /// only 16 or 4 columns, are big enough for BLAS.sgemm to cut into blocks on the
+    /// threads): bitwise the same logits with 1 and 2 threads, and within the whole-network
+    /// rule of the eval-mode forward.
     @Test func batchOneLogitsAreBitwiseTheSameWithOneAndTwoThreads() {
         let saved = Parallel.threadCount
         defer { setEngineThreads(saved) }
@@ -50,7 +51,12 @@ import Testing
             for c in 0..<norm.numFeatures { norm.runningVar.data[c] = 0.05 + Float(c % 5) * 0.01 }
         }
         let folded = model.makeInferenceModel()
-        #expect(512 * 1024 * 4 >= BLAS.parallelMultiplyAdds && FoldedMobileNetV1.NarrowGEMM.maximumColumns >= 4)
+        // The 8 pointwise products on 4×4 and 2×2 maps (m·n·k from 512·16·256 to 1024·4·1024)
+        // reach BLAS.parallelMultiplyAdds, so the two runs below each cut them into blocks.
+        let narrowSplit = folded.inferenceGEMMs(batch: 1, height: 32, width: 32)[0].filter {
+            $0.call.n <= 16 && $0.call.route == .split && $0.call.multiplyAdds >= BLAS.parallelMultiplyAdds
+        }
+        #expect(narrowSplit.count == 8)
         var rng = TestRNG(seed: 32)
         let input = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: 1), &rng)
         setEngineThreads(1)
