@@ -57,17 +57,10 @@ public enum BatchNormRecalibration {
 
     /// Recalibrates the session's model and, when it has one, its moving average (run
     /// through the session's model, whose activation buffers are reused; the trained weights
-    /// are put back after, bit for bit).
+    /// are put back after, bit for bit: ``ExponentialMovingAverage/withAverage(in:_:)``).
     public static func recalibrate(_ session: TrainingSession, loader: BatchLoader) {
         recalibrate(session.model, loader: loader)
-        guard let ema = session.ema else { return }
-        let model = session.model
-        let trained = MobileNetV1(numClasses: model.numClasses, inputChannels: model.inputChannels, widthMultiplier: model.widthMultiplier)
-        ExponentialMovingAverage.copy(from: model, into: trained)
-        ExponentialMovingAverage.copy(from: ema.model, into: model)
-        recalibrate(model, loader: loader)
-        ExponentialMovingAverage.copy(from: model, into: ema.model)
-        ExponentialMovingAverage.copy(from: trained, into: model)
+        session.ema?.withAverage(in: session.model) { recalibrate($0, loader: loader) }
     }
 }
 

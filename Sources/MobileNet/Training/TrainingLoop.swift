@@ -135,7 +135,7 @@ public final class TrainingLoop {
         if completed, let loader = validationLoader ?? testLoader {
             let result = evaluate(session: session, loader: loader)
             if validationLoader != nil { validation = result } else { test = result }
-            ema = session.ema.map { evaluate(session: session, loader: loader, model: $0.model) }
+            ema = session.ema.map { $0.withAverage(in: session.model) { evaluate(session: session, loader: loader, model: $0) } }
         }
         let testSeconds = monotonicSeconds() - testStart
         let summary = EpochSummary(epoch: epoch, firstStep: whole ? 0 : startStep, trainLoss: tally.meanLoss,

@@ -166,7 +166,7 @@ public final class TrainingRun {
             if let group { tally.sum(over: group.communicator) }
             return tally
         }
-        let final = evaluated(session.resultModel)
+        let final = session.ema.map { $0.withAverage(in: session.model, evaluated) } ?? evaluated(session.model)
         // Rank 0 (or the single process) reads the best model and tells the others its
         // epochs (-1 when unrecorded), or `none`; a failed read ends the pass on every rank.
         let none = Int64.min

@@ -146,6 +146,38 @@ import Testing
         #expect(try !MetricsLine.epoch(MetricsLine.Epoch(epoch: 2)).jsonText().contains("ema"))
     }
 
+    /// `withAverage(in:)`: inside, the trained model holds the average's state (its logits
+    /// bitwise those of a separate copy of the average), and what the body changes stays in
+    /// the average; after, the trained model is bit for bit what it was.
+    @Test func evaluatingTheAverageInTheTrainedModelRestoresIt() {
+        let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: 1)
+        let ema = ExponentialMovingAverage(of: model, decay: 0.9)
+        // Move the trained model away from the average: other weights, other statistics.
+        for (_, p) in model.namedParameters { for i in 0..<p.value.count { p.value.data[i] *= 1.5 } }
+        var rng = TestRNG(seed: 7)
+        let batch = randomFeatureMap(FeatureShape(channels: 3, height: 32, width: 32, batch: 4), &rng)
+        _ = model.forward(batch, training: true)
+        let trained = Self.values(model), average = Self.values(ema.model)
+        #expect(trained != average)
+        let separate = MobileNetV1(numClasses: 10, widthMultiplier: 0.25, seed: 2)
+        ExponentialMovingAverage.copy(from: ema.model, into: separate)
+        let expected = separate.forward(batch, training: false).nchwArray()
+        let logits: [Float] = ema.withAverage(in: model) { inside in
+            #expect(Self.values(inside) == average)
+            let logits = inside.forward(batch, training: false).nchwArray()
+            // A body that changes the state (as BatchNorm recalibration does).
+            for (name, value) in inside.namedBuffers where name == "entry.1.running_mean" {
+                if case .float(let mean) = value { mean.data[0] = 7 }
+            }
+            return logits
+        }
+        #expect(logits.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(Self.values(model) == trained)
+        var changed = average
+        changed["entry.1.running_mean", default: []][0] = 7
+        #expect(Self.values(ema.model) == changed)
+    }
+
     @Test func outOfRangeValuesAreRefusedNamingTheFlag() throws {
         for (flags, message) in [(["--ema-decay", "1"], "--ema-decay: must be 0 (off) or lie strictly between 0 and 1, got 1.0"),
                                  (["--ema-every", "0"], "--ema-every: must be at least 1, got 0")] {
