@@ -25,7 +25,7 @@ layer giving logits (no softmax). The width multiplier alpha scales every channe
 import torch
 from torch import nn
 
-__all__ = ["MEAN", "STD", "BLOCKS", "MobileNetV1", "architecture", "load"]
+__all__ = ["MEAN", "STD", "BLOCKS", "MobileNetV1", "architecture", "preprocessing", "load"]
 
 #: Per-channel CIFAR-10 mean and standard deviation the images are normalised with (RGB).
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -98,6 +98,24 @@ def architecture(path):
             raise ValueError(f"{path}: no tensor 'linear.weight'; is it a MobileNetV1 model file?")
         classes, features = f.get_slice("linear.weight").get_shape()
     return int(meta.get("num_classes", classes)), float(meta.get("width_multiplier", features / 1024))
+
+
+def preprocessing(path):
+    """What a model file's inputs must be, as the run that trained it recorded:
+    ``{"image_size": S, "mean": (r, g, b), "std": (r, g, b), "class_names": [...]}``. Read from
+    the ``dataset`` entry of the file's ``__metadata__`` (a JSON object mobilenet-train writes:
+    an image-folder run's size, its mean and std computed from its training images, its class
+    names); a file without it (CIFAR runs before that entry, a file PyTorch saved) gets
+    CIFAR's 32, ``MEAN``, ``STD`` and no class names. Images are scaled to [0, 1], then
+    ``(x - mean) / std`` per channel, as an N x 3 x S x S float32 tensor."""
+    import json
+    from safetensors import safe_open
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    dataset = json.loads(meta["dataset"]) if "dataset" in meta else {}
+    return {"image_size": int(dataset.get("imageSize") or 32),
+            "mean": tuple(dataset.get("mean") or MEAN), "std": tuple(dataset.get("std") or STD),
+            "class_names": list(dataset.get("classNames") or [])}
 
 
 def load(path, strict=True, eval_mode=True):

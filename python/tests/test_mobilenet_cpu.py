@@ -61,6 +61,19 @@ class MobileNetCPUTests(unittest.TestCase):
                 self.assertFalse(net.training)
                 self.assertTrue(torch.equal(net.linear.weight, self.state["linear.weight"]))
 
+    def test_preprocessing_comes_from_the_dataset_metadata_or_is_cifars(self):
+        with tempfile.TemporaryDirectory() as folder:
+            folder_run = os.path.join(folder, "pets.safetensors")
+            dataset = ('{"name":"image-folder","coarseLabels":false,"classNames":["cat","dog"],"trainImages":12,'
+                       '"imageSize":64,"mean":[0.5,0.25,0.125],"std":[0.2,0.3,0.4]}')
+            save_file(self.state, folder_run, metadata={"dataset": dataset})
+            self.assertEqual(mobilenet_cpu.preprocessing(folder_run),
+                             {"image_size": 64, "mean": (0.5, 0.25, 0.125), "std": (0.2, 0.3, 0.4), "class_names": ["cat", "dog"]})
+            bare = os.path.join(folder, "bare.safetensors")
+            save_file(self.state, bare)
+            self.assertEqual(mobilenet_cpu.preprocessing(bare),
+                             {"image_size": 32, "mean": mobilenet_cpu.MEAN, "std": mobilenet_cpu.STD, "class_names": []})
+
     def test_load_refuses_an_extra_tensor(self):
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "extra.safetensors")
