@@ -1,7 +1,7 @@
 # MobileNetV1 on CIFAR-10 on CPUs. Every target installs the system packages it needs.
 #   make test                 all tests (golden PyTorch values, gradients, loader, trainer) and the layer check
 #   make check-layers         the folders of Sources/MobileNet only use folders below them (docs/architecture.md)
-#   make train [EPOCHS=60]    train on CIFAR-10 (downloads it into data/ when not found)
+#   make train [EPOCHS=60]    train on CIFAR-10 in DATA (downloads it there when not found)
 #   make bench                counted and timed cost of standard vs separable convolution; the step against this machine's bound
 #   make fuzz [FUZZ_SECONDS=600]  libFuzzer on the CIFAR and safetensors readers and the PNG and JPEG decoders, each for FUZZ_SECONDS
 #   make bench-pytorch        training/inference images/s, ours ÷ PyTorch's, measured side by side (needs torch)
@@ -18,6 +18,11 @@ EPOCHS ?= 60
 THREADS ?= $(shell nproc)
 SHARED_DATA := ../shared/data/cifar-10-batches-bin
 DATA ?= $(if $(wildcard $(SHARED_DATA)/data_batch_1.bin),$(SHARED_DATA),data/cifar-10-batches-bin)
+# Where `make train` downloads CIFAR-10 when DATA lacks it: download extracts into
+# FOLDER/cifar-10-batches-bin, so a DATA named cifar-10-batches-bin is made inside its parent;
+# any other DATA gets the folder inside it (train --data takes that parent folder too).
+DATA_FOLDER = $(patsubst %/,%,$(DATA))
+DOWNLOAD_INTO = $(if $(filter cifar-10-batches-bin,$(notdir $(DATA_FOLDER))),$(patsubst %/,%,$(dir $(DATA_FOLDER))),$(DATA_FOLDER))
 TRAIN_FLAGS ?=
 APT_PACKAGES := libopenblas-dev liblapacke-dev libpng-dev libturbojpeg0-dev pkg-config
 # Release builds are tuned for the building machine's CPU (AVX2/AVX-512 for the depthwise and
@@ -112,9 +117,9 @@ measure-mpi: release-mpi
 	scripts/measure_mpi.sh $(MPI_SCRATCH)/release/mobilenet-train "$(DATA)" $(MEASURE_IMAGES)
 
 train: release
-	@if [ ! -f "$(DATA)/data_batch_1.bin" ]; then \
-	  echo "CIFAR-10 not found in $(DATA); downloading the official binary archive"; \
-	  $(BIN)/mobilenet-train download --dataset cifar10 --output data || exit 1; \
+	@if [ ! -f "$(DATA)/data_batch_1.bin" ] && [ ! -f "$(DATA)/cifar-10-batches-bin/data_batch_1.bin" ]; then \
+	  echo "CIFAR-10 not found in $(DATA); downloading the official binary archive into $(DOWNLOAD_INTO)/cifar-10-batches-bin"; \
+	  $(BIN)/mobilenet-train download --dataset cifar10 --output "$(DOWNLOAD_INTO)" || exit 1; \
 	fi
 	$(BIN)/mobilenet-train train --data "$(DATA)" --epochs $(EPOCHS) --threads $(THREADS) $(TRAIN_FLAGS)
 

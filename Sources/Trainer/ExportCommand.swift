@@ -82,8 +82,7 @@ struct ExportCommand: ParsableCommand {
     /// --output must not be the exported model itself, nor a file of a training run
     /// (a checkpoint folder's files, best.safetensors), nor a folder.
     func refuseOverwriting(input: String) throws {
-        let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-        if resolved(output) == resolved(input) {
+        if ResolvedPath.of(output) == ResolvedPath.of(input) {
             throw CommandFailure("--output \(output) is the model being exported; give another file.")
         }
         if let reason = CheckpointLocation.runFileOverwritten(by: output) {

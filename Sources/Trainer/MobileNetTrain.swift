@@ -30,9 +30,11 @@ struct MobileNetTrain: AsyncParsableCommand {
     /// (`-…`), the error names it and, when one lies within 2 edits (insertions, deletions,
     /// substitutions, transpositions of neighbours), the subcommand meant. Exit status 64
     /// (`ExitCode.validationFailure`). Flags alone (`mobilenet-train --epochs 3`) still train.
+    /// The word after `help` is checked the same way (`help trian` as `trian`).
     /// - Parameter arguments: the command line without the program name.
     /// - Returns: nil when the arguments start with a subcommand, a flag, or nothing.
     static func unknownSubcommandError(_ arguments: [String]) -> ValidationError? {
+        if arguments.first == "help" { return unknownSubcommandError(Array(arguments.dropFirst())) }
         guard let first = arguments.first, !first.hasPrefix("-"), !subcommandNames.contains(first) else { return nil }
         let nearest = subcommandNames.map { (name: $0, distance: editDistance(first, $0)) }.min { $0.distance < $1.distance }
         if let nearest, nearest.distance <= 2 {

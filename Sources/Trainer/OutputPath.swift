@@ -9,12 +9,10 @@ struct OutputPath {
     /// The path as given.
     let path: String
 
-    /// `path` made absolute, `.` and `..` removed, symbolic links resolved.
-    static func resolved(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-    }
-
-    var target: String { Self.resolved(path) }
+    /// The file `path` names as the file system follows it (``ResolvedPath/of(_:)``): every
+    /// refusal below compares these, so a symbolic link (or a `..` after one) does not get
+    /// around it.
+    var target: String { ResolvedPath.of(path) }
 
     /// Refuses the path when it names a file the command reads (`inputs`: path and what it
     /// is, e.g. "the model being evaluated"), a file inside a data folder or inside a training
@@ -24,10 +22,10 @@ struct OutputPath {
     /// - Throws: ``CommandFailure`` naming the flag and what to do.
     func check(inputs: [(path: String, role: String)], dataFolders: [String]) throws {
         let target = self.target
-        if let input = inputs.first(where: { Self.resolved($0.path) == target }) {
+        if let input = inputs.first(where: { ResolvedPath.of($0.path) == target }) {
             throw CommandFailure("\(flag) \(path) is \(input.role) (\(input.path)); writing it would replace \(input.role). Give another file.")
         }
-        for data in dataFolders where target.hasPrefix(Self.resolved(data) + "/") {
+        for data in dataFolders where target.hasPrefix(ResolvedPath.of(data) + "/") {
             throw CommandFailure("\(flag) \(path) is inside the data folder \(data); give a file elsewhere.")
         }
         var isFolder: ObjCBool = false

@@ -181,23 +181,45 @@ extension BLAS {
     /// chose the kernels, so that reports can say the choice was the program's, not the user's.
     public static let chosenCoreTypeVariable = "MOBILENET_CHOSE_OPENBLAS_CORETYPE"
 
-    /// OPENBLAS_CORETYPE as the process sees it, and who set it: "" when unset,
-    /// " (OPENBLAS_CORETYPE=Haswell)" when the user did, " (OPENBLAS_CORETYPE=Haswell, chosen for this CPU)"
-    /// when ``reexecWithBetterKernelIfNeeded()`` did; for report lines after ``coreName``.
+    /// OPENBLAS_CORETYPE as the process sees it, who set it, and whether OpenBLAS took it:
+    /// ``coreTypeNote(requested:chosenByProgram:coreName:)`` for this process.
     public static var coreTypeNote: String {
-        guard let value = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) else { return "" }
-        return getenv(chosenCoreTypeVariable) == nil ? " (OPENBLAS_CORETYPE=\(value))" : " (OPENBLAS_CORETYPE=\(value), chosen for this CPU)"
+        coreTypeNote(requested: coreTypeVariable, chosenByProgram: getenv(chosenCoreTypeVariable) != nil, coreName: coreName)
+    }
+
+    /// OPENBLAS_CORETYPE's value in this process, nil when unset.
+    static var coreTypeVariable: String? { getenv("OPENBLAS_CORETYPE").map { String(cString: $0) } }
+
+    /// The value of OPENBLAS_CORETYPE (`value`, nil when unset) as a choice of kernels: nil
+    /// when unset or empty (OpenBLAS ignores an empty value and picks its own).
+    static func requestedCoreType(_ value: String?) -> String? {
+        value.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A note for report lines after ``coreName``: "" when OPENBLAS_CORETYPE (`requested`) is
+    /// unset or empty; " (OPENBLAS_CORETYPE=Haswell)" when the user set it, ", chosen for this
+    /// CPU" added when ``reexecWithBetterKernelIfNeeded()`` did (`chosenByProgram`); and when
+    /// `coreName`, the kernels OpenBLAS runs, is not the name asked for (compared without
+    /// regard to case, as OpenBLAS does), that OpenBLAS did not take it: OpenBLAS ignores a
+    /// name it does not know, or cannot use on this CPU or build, without a word.
+    static func coreTypeNote(requested: String?, chosenByProgram: Bool, coreName: String) -> String {
+        guard let requested = requestedCoreType(requested) else { return "" }
+        if requested.lowercased() != coreName.lowercased() {
+            return " (OPENBLAS_CORETYPE=\(requested), not a core type OpenBLAS knows or can use here: it chose its own)"
+        }
+        return chosenByProgram ? " (OPENBLAS_CORETYPE=\(requested), chosen for this CPU)" : " (OPENBLAS_CORETYPE=\(requested))"
     }
 
     /// For executables, first thing in `main`: when OpenBLAS's kernels are not the best
     /// known for this CPU (``betterCoreType()``) and the user has not chosen any
-    /// (OPENBLAS_CORETYPE unset), re-executes the program with OPENBLAS_CORETYPE set to the
-    /// better ones (and ``chosenCoreTypeVariable`` set to 1). OpenBLAS reads the variable only
-    /// when it loads, so the process must start again. A user who sets OPENBLAS_CORETYPE
-    /// (to any value OpenBLAS knows, e.g. Cooperlake) keeps that choice. Returns if nothing
-    /// is to be done or the re-exec fails.
+    /// (OPENBLAS_CORETYPE unset or empty, ``requestedCoreType(_:)``), re-executes the program
+    /// with OPENBLAS_CORETYPE set to the better ones (and ``chosenCoreTypeVariable`` set to 1).
+    /// OpenBLAS reads the variable only when it loads, so the process must start again. A
+    /// user who sets OPENBLAS_CORETYPE (e.g. to Cooperlake) keeps that choice; one OpenBLAS
+    /// does not take is named in ``coreTypeNote``. Returns if nothing is to be done or the
+    /// re-exec fails.
     public static func reexecWithBetterKernelIfNeeded() {
-        guard getenv("OPENBLAS_CORETYPE") == nil, let core = betterCoreType() else { return }
+        guard requestedCoreType(coreTypeVariable) == nil, let core = betterCoreType() else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv(chosenCoreTypeVariable, "1", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)

@@ -15,13 +15,21 @@ import ArgumentParser
         #expect(MobileNetTrain.exitCode(for: error) == ExitCode(64))
     }
 
+    /// `help trian` is refused as `trian` is, not answered with the top-level help.
+    @Test func aMisspeltSubcommandAfterHelpIsNamedToo() throws {
+        let error = try #require(MobileNetTrain.unknownSubcommandError(["help", "trian"]))
+        #expect(error.message == "unknown subcommand 'trian'; did you mean 'train'?")
+        #expect(MobileNetTrain.exitCode(for: error) == ExitCode(64))
+        #expect(MobileNetTrain.unknownSubcommandError(["help", "banana"])?.message.hasPrefix("unknown subcommand 'banana'; the subcommands are") == true)
+    }
+
     @Test func aWordFarFromEverySubcommandListsThemAll() throws {
         let error = try #require(MobileNetTrain.unknownSubcommandError(["banana"]))
         #expect(error.message.hasPrefix("unknown subcommand 'banana'; the subcommands are train, evaluate, predict, export, download, flops, plot, compare, allreduce-bench, help"))
     }
 
     @Test func flagsAloneAndKnownSubcommandsPassThrough() throws {
-        for arguments in [[], ["--epochs", "3"], ["-h"], ["train", "--epochs", "3"], ["evaluate", "--checkpoint", "a"], ["help", "train"], ["allreduce-bench"]] {
+        for arguments in [[], ["--epochs", "3"], ["-h"], ["train", "--epochs", "3"], ["evaluate", "--checkpoint", "a"], ["help", "train"], ["help"], ["help", "-h"], ["allreduce-bench"]] {
             #expect(MobileNetTrain.unknownSubcommandError(arguments) == nil, "\(arguments)")
         }
         // Flags alone still reach train, the default subcommand.

@@ -67,4 +67,25 @@ import Testing
         let mhzFirst = "vendor_id\t: AuthenticAMD\ncpu MHz\t\t: 26\ncpu family\t: 25\nflags\t\t: \(Self.avx512)\n"
         #expect(BLAS.betterCoreType(openBLASCore: "Cooperlake", cpuinfo: mhzFirst) == "Haswell")
     }
+
+    /// OPENBLAS_CORETYPE= (empty) is no choice: OpenBLAS ignores it, so the program still
+    /// picks better kernels; any other value is the user's and stands.
+    @Test func anEmptyCoreTypeCountsAsUnset() {
+        #expect(BLAS.requestedCoreType(nil) == nil)
+        #expect(BLAS.requestedCoreType("") == nil)
+        #expect(BLAS.requestedCoreType("Haswell") == "Haswell")
+        #expect(BLAS.requestedCoreType("Bogus") == "Bogus")
+    }
+
+    /// The report note says who set OPENBLAS_CORETYPE, and says so when OpenBLAS did not take
+    /// the name (it matches names without regard to case).
+    @Test func theNoteSaysWhoChoseTheKernelsAndWhenOpenBLASIgnoredTheName() {
+        #expect(BLAS.coreTypeNote(requested: nil, chosenByProgram: false, coreName: "Cooperlake") == "")
+        #expect(BLAS.coreTypeNote(requested: "", chosenByProgram: false, coreName: "Cooperlake") == "")
+        #expect(BLAS.coreTypeNote(requested: "Haswell", chosenByProgram: false, coreName: "Haswell") == " (OPENBLAS_CORETYPE=Haswell)")
+        #expect(BLAS.coreTypeNote(requested: "haswell", chosenByProgram: false, coreName: "Haswell") == " (OPENBLAS_CORETYPE=haswell)")
+        #expect(BLAS.coreTypeNote(requested: "Haswell", chosenByProgram: true, coreName: "Haswell") == " (OPENBLAS_CORETYPE=Haswell, chosen for this CPU)")
+        #expect(BLAS.coreTypeNote(requested: "Bogus", chosenByProgram: false, coreName: "Cooperlake")
+                == " (OPENBLAS_CORETYPE=Bogus, not a core type OpenBLAS knows or can use here: it chose its own)")
+    }
 }

@@ -339,6 +339,7 @@ struct ONNXReadBack {
         defer { CIFARFixture.remove(root) }
         let data = root + "/data", checkpoint = root + "/runs/step-1"
         for path in [data, checkpoint] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        try FileManager.default.createSymbolicLink(atPath: root + "/linked", withDestinationPath: data)
         let options = CheckpointFixture.options()
         let run = try CheckpointFixture.run(options: options, train: CheckpointFixture.dataset(), directory: nil)
         var dataset = CheckpointFixture.description(of: CheckpointFixture.dataset())
@@ -347,6 +348,7 @@ struct ONNXReadBack {
         let state = try Data(contentsOf: URL(fileURLWithPath: checkpoint + "/training_state.safetensors"))
         let cases: [(String, String)] = [
             (data + "/m.onnx", "--output \(data)/m.onnx is inside the data folder \(data)"),
+            (root + "/linked/m.onnx", "--output \(root)/linked/m.onnx is inside the data folder \(data)"),
             (checkpoint + "/training_state.safetensors", "is inside the training checkpoint folder"),
             (checkpoint + "/model.onnx", "is inside the training checkpoint folder"),
             (checkpoint + "/model.safetensors", "is the model being exported"),

@@ -1,0 +1,29 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paths as the file system follows them, for comparing two routes to one file.
+public enum ResolvedPath {
+    /// `path` made absolute (a relative one against the current directory) with every
+    /// symbolic link on its way resolved, also when the file itself does not exist yet: the
+    /// longest leading part that exists goes through realpath(3) (links, `.` and `..` as the
+    /// kernel follows them: `link/..` is the parent of the link's target), and the rest (a
+    /// file about to be written, missing folders) is appended with `.` and `..` removed.
+    /// Two paths naming one file, one folder or one new file in one folder give one string.
+    public static func of(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let parts = absolute.split(separator: "/").map(String.init)
+        for existing in stride(from: parts.count, through: 0, by: -1) {
+            guard let real = realpath("/" + parts[..<existing].joined(separator: "/"), nil) else { continue }
+            var resolved = String(cString: real).split(separator: "/").map(String.init)
+            free(real)
+            for part in parts[existing...] where part != "." {
+                if part == ".." { _ = resolved.popLast() } else { resolved.append(part) }
+            }
+            return "/" + resolved.joined(separator: "/")
+        }
+        // realpath("/") does not fail; a path is returned as given only if it somehow did.
+        return absolute
+    }
+}
