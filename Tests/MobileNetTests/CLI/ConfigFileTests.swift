@@ -49,10 +49,11 @@ import Testing
     @Test func unknownKeysAndBadValuesAreRefusedNamingKeyAndFile() throws {
         try CIFARFixture.withFolder { folder in
             for (text, expected) in [
-                (#"{"batchSize": 8, "learning-rate": 0.1}"#, "unknown key 'learning-rate'"),
+                (#"{"batchSize": 8, "learning-rate": 0.1}"#, #"unknown key "learning-rate""#),
                 (#"{"data": "x"}"#, "--data is not recorded in a run's options: give it on the command line"),
-                (#"{"epochs": "many"}"#, "'epochs': many is not a value of --epochs"),
+                (#"{"epochs": "many"}"#, #""epochs": "many" is a string where a number is expected"#),
                 (#"[1, 2]"#, "not a JSON object of options"),
+                (#"{"batch-size": 16, "batchSize": 32}"#, #""batch-size" and "batchSize" both set --batch-size; keep one"#),
             ] {
                 let path = Self.write(text, in: folder)
                 #expect { try RunConfigFile(path: path) } throws: { error in
@@ -62,6 +63,28 @@ import Testing
                 #expect(throws: (any Error).self) { try RecipeTests.trainCommand(["--config", path]) }
             }
             #expect(throws: RunConfigError.self) { try RunConfigFile(path: folder + "/missing.json") }
+        }
+    }
+
+    /// A value of the wrong JSON type says what was given and shows the form the key takes
+    /// (the JSON options.json holds; the command line's `24:2` is not it); a field missing
+    /// inside a value is named; a file that is not JSON says where the parser stopped.
+    @Test func wrongFormsSayWhatTheKeyTakes() throws {
+        try CIFARFixture.withFolder { folder in
+            for (text, expected) in [
+                (#"{"epochs": "3"}"#, #""epochs": "3" is a string where a number is expected, as in "epochs": 60"#),
+                (#"{"cropSchedule": "24:2"}"#,
+                 #""cropSchedule": "24:2" is a string where an object is expected, as in "cropSchedule": {"phases":[{"epochs":22,"size":24}]}"#),
+                (#"{"cropSchedule": {"phases": [{"size": 24}]}}"#, #""cropSchedule": phases[0] has no "epochs", as in "cropSchedule": {"phases":[{"epochs":22,"size":24}]}"#),
+                (#"{"crop-schedule": {"phases": [{"size": "24", "epochs": 2}]}}"#, #""crop-schedule": "24" at phases[0].size is a string where a number is expected"#),
+                (#"{"epochs": 3.5}"#, #""epochs": 3.5 is not a value of --epochs, as in "epochs": 60"#),
+                (#"{"epochs": 3 "batchSize": 8}"#, "not valid JSON (Invalid value around character 13.)"),
+                (#"{"epochs": 3,"#, "not valid JSON (Unexpected end of file"),
+            ] {
+                let path = Self.write(text, in: folder)
+                let message = FlagTests.rejection(["train", "--config", path]) ?? "accepted"
+                #expect(message.contains("--config \(path): " + expected), "\(message)")
+            }
         }
     }
 
