@@ -7,6 +7,14 @@ public struct RunConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String { "--config \(path): \(message)" }
 }
 
+/// Where a `--config` file sets an option: the file and the key as the file spells it.
+public struct RunConfigKey: CustomStringConvertible, Equatable, Sendable {
+    public let path: String
+    public let key: String
+    /// `--config recipes/x.json: "epochs"`, as messages begin.
+    public var description: String { "--config \(path): \"\(key)\"" }
+}
+
 /// `train --config FILE.json`: a JSON object of recorded run options, read as flags given
 /// before the command line's (so the command line overrides it).
 ///
@@ -22,10 +30,19 @@ public struct RunConfigFile: Sendable {
     /// `train --config DIR/options.json` repeats the run.
     public static let fileName = "options.json"
 
+    public let path: String
     /// The recipe the file names, if any.
     public let recipe: Recipe?
     /// One override per other key, in key order.
     public let overrides: [TrainingOptions.Override]
+    /// The key that sets each option the file sets (its ``RunOption/property``): "batch-size"
+    /// or "batchSize", as written.
+    private let keys: [String: String]
+
+    /// Where the file sets `option` (its recipe included), nil when it does not.
+    public func key(for option: RunOption) -> RunConfigKey? {
+        option.property.flatMap { keys[$0] }.map { RunConfigKey(path: path, key: $0) }
+    }
 
     /// Reads and checks `path`: valid JSON, each key known and given once, each value of its
     /// option's form.
@@ -79,8 +96,10 @@ public struct RunConfigFile: Sendable {
             let set = Self.setter(for: keyPath, from: decoded)
             overrides.append(TrainingOptions.Override(keyPath: keyPath, apply: set))
         }
+        self.path = path
         self.recipe = recipe
         self.overrides = overrides
+        self.keys = keys
     }
 
     /// A closure copying the property at `keyPath` of `source` into the options it is given,

@@ -42,6 +42,13 @@ public struct TrainingRunRequest: Sendable {
         (overrides + (config?.overrides ?? [])).contains { $0.keyPath == keyPath }
     }
 
+    /// The `--config` key that gives `option`'s value: nil when the command line gives it
+    /// (its value replaces the file's) or the file does not.
+    public func configKey(for option: RunOption) -> RunConfigKey? {
+        let typed = option.name == RunOption.recipe.name ? recipe != nil : overrides.contains { $0.keyPath == option.keyPath }
+        return typed ? nil : config?.key(for: option)
+    }
+
     /// The options over `base` (the defaults, or a resumed checkpoint's), in three layers:
     /// the recipe (`--recipe`, else the `--config` file's) replaces `base` (but its class
     /// count) with its options, unless it is `base`'s own recipe; then the file's values;
@@ -76,10 +83,17 @@ public struct TrainingRunRequest: Sendable {
     /// `--resume` over defaults standing in for the checkpoint's (with a validation split,
     /// so a flag that needs one, `--tta`, may rely on the checkpoint's); the resumed
     /// options are checked against the checkpoint by ``TrainingRunSetup``.
-    /// - Throws: ``TrainingOptions/InvalidOption`` naming the first bad flag.
+    /// - Throws: ``TrainingOptions/InvalidOption`` naming the first bad flag (and the
+    ///   `--config` key when the value came from the file).
     public func validate() throws {
         var base = TrainingOptions()
         if resumeFrom != nil && !gives(\.validationSplit) { base.validationSplit = 1 }
-        try options(over: base).validate()
+        let options = options(over: base)
+        for option in RunOption.all {
+            if var problem = option.problem(in: options) {
+                problem.source = configKey(for: option)
+                throw problem
+            }
+        }
     }
 }

@@ -88,6 +88,56 @@ import Testing
         }
     }
 
+    /// A value from the file that fails its option's check names the file and the key as
+    /// written there; typed on the command line, the flag alone, and the command line's value
+    /// replaces the file's before the check.
+    @Test func outOfRangeFileValuesNameTheFileAndKey() throws {
+        try CIFARFixture.withFolder { folder in
+            for (text, expected) in [
+                (#"{"epochs": -3}"#, #""epochs" (--epochs): must be at least 1, got -3"#),
+                (#"{"schedule": "linear", "warmupPct": 2}"#, #""warmupPct" (--warmup-pct): must lie in [0, 1), got 2.0"#),
+                (#"{"ema-decay": 1.5}"#, #""ema-decay" (--ema-decay): must be 0 (off) or lie strictly between 0 and 1, got 1.5"#),
+                (#"{"noWeightDecayKinds": ["bais"]}"#, #""noWeightDecayKinds" (--no-weight-decay-on): unknown parameter kind 'bais'"#),
+            ] {
+                let path = Self.write(text, in: folder)
+                let message = FlagTests.rejection(["train", "--config", path]) ?? "accepted"
+                #expect(message.contains("--config \(path): " + expected), "\(message)")
+            }
+            let path = Self.write(#"{"epochs": -3}"#, in: folder)
+            #expect(FlagTests.rejection(["train", "--config", path, "--epochs", "5"]) == nil)
+            let typed = FlagTests.rejection(["train", "--config", Self.write(#"{"epochs": 5}"#, in: folder), "--epochs", "-3"]) ?? "accepted"
+            #expect(typed.contains("--epochs: must be at least 1, got -3") && !typed.contains(folder), "\(typed)")
+        }
+    }
+
+    /// On --resume the file's values are checked against the checkpoint; one that differs
+    /// is reported as the file's key (the user typed no flag), saying what to drop.
+    @Test func aFileValueContradictingTheCheckpointNamesTheFile() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let setup = try TrainCommand.setUp(try RecipeTests.trainCommand(
+                ["--data", folder, "--epochs", "2", "--batch-size", "8", "--width-multiplier", "0.125", "--checkpoint-dir", folder + "/run"]).request)
+            _ = try #require(try setup.run.saveCheckpoint())
+            func resume(_ arguments: [String]) -> String {
+                do {
+                    _ = try TrainCommand.setUp(try RecipeTests.trainCommand(["--resume", folder + "/run"] + arguments).request)
+                    return "accepted"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            for (text, key, given, recorded) in [(#"{"epochs": 3}"#, "epochs", "--epochs 3", "2"), (#"{"recipe": "fast"}"#, "recipe", "--recipe fast", "reference")] {
+                let path = Self.write(text, in: folder)
+                let message = resume(["--config", path])
+                #expect(message.hasPrefix("--config \(path): \"\(key)\" gives \(given), which contradicts the checkpoint's \(recorded)"), "\(message)")
+                #expect(message.contains("drop \"\(key)\" from the file or drop --config"), "\(message)")
+            }
+            let path = Self.write(#"{"epochs": 3}"#, in: folder)
+            #expect(resume(["--config", path, "--epochs", "2"]) == "accepted", "the command line's value replaces the file's")
+            #expect(resume(["--config", Self.write(#"{"epochs": 2}"#, in: folder)]) == "accepted")
+        }
+    }
+
     /// A run writes its resolved options to DIR/options.json; --config of that file gives
     /// the same options, and so the same run.
     @Test func optionsJSONRepeatsARun() throws {
