@@ -5,7 +5,8 @@
 /// ``RunOption/all``.
 public struct TrainingRunRequest: Sendable {
     /// `--recipe`: replaces the base options (but its class count) before the overrides
-    /// apply; nil: the `--config` file's recipe, if it names one.
+    /// apply; nil: the `--config` file's recipe, if it names one (``validate()`` refuses two
+    /// different ones).
     public var recipe: Recipe?
     /// `--config`: the file's options, applied over the recipe and under the command line's.
     public var config: RunConfigFile?
@@ -79,13 +80,21 @@ public struct TrainingRunRequest: Sendable {
         }
     }
 
-    /// Checks what the flags say alone, before any file is read: over the defaults, or on
+    /// Checks what the flags say alone, before any data or checkpoint is read: `--recipe` and
+    /// the `--config` file's recipe must agree (the file's values were written over its
+    /// recipe, and a run records one); then the options over the defaults, or on
     /// `--resume` over defaults standing in for the checkpoint's (with a validation split,
     /// so a flag that needs one, `--tta`, may rely on the checkpoint's); the resumed
     /// options are checked against the checkpoint by ``TrainingRunSetup``.
     /// - Throws: ``TrainingOptions/InvalidOption`` naming the first bad flag (and the
     ///   `--config` key when the value came from the file).
     public func validate() throws {
+        if let recipe, let named = config?.recipe, named != recipe, let source = config?.key(for: .recipe) {
+            throw TrainingOptions.InvalidOption(
+                flag: RunOption.recipe.flag,
+                message: "\(named.rawValue) contradicts --recipe \(recipe.rawValue); name one recipe: drop --recipe, or drop \"\(source.key)\" from the file",
+                source: source)
+        }
         var base = TrainingOptions()
         if resumeFrom != nil && !gives(\.validationSplit) { base.validationSplit = 1 }
         let options = options(over: base)

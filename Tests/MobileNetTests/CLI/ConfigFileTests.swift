@@ -18,8 +18,8 @@ import Testing
             #expect(fromFile.recipe == "fast" && fromFile.epochs == 42, "the file's recipe is the base")
             #expect(fromFile.batchSize == 16 && fromFile.maxLearningRate == 0.2 && fromFile.limitTrain == 500)
             #expect(fromFile.cropSchedule == CropSchedule(phases: [.init(size: 20, epochs: 3)]))
-            let overridden = try RecipeTests.trainCommand(["--config", path, "--batch-size", "32", "--recipe", "reference"]).options(over: TrainCommand.defaults)
-            #expect(overridden.batchSize == 32 && overridden.maxLearningRate == 0.2 && overridden.recipe == "reference" && overridden.epochs == 60)
+            let overridden = try RecipeTests.trainCommand(["--config", path, "--batch-size", "32"]).options(over: TrainCommand.defaults)
+            #expect(overridden.batchSize == 32 && overridden.maxLearningRate == 0.2 && overridden.recipe == "fast" && overridden.epochs == 42)
         }
     }
 
@@ -135,6 +135,24 @@ import Testing
             let path = Self.write(#"{"epochs": 3}"#, in: folder)
             #expect(resume(["--config", path, "--epochs", "2"]) == "accepted", "the command line's value replaces the file's")
             #expect(resume(["--config", Self.write(#"{"epochs": 2}"#, in: folder)]) == "accepted")
+        }
+    }
+
+    /// --recipe and the file's "recipe" must agree: the file's values are written over its
+    /// recipe, and a run records one. A file that names a recipe is recorded with it.
+    @Test func aRecipeFlagContradictingTheFilesRecipeIsRefused() throws {
+        let fast = RecipeFileTests.path(.fast)
+        let message = FlagTests.rejection(["train", "--recipe", "reference", "--config", fast]) ?? "accepted"
+        #expect(message.contains("--recipe reference") && message.contains(#"--config \#(fast)"#) && message.contains(#""recipe" (--recipe): fast contradicts --recipe reference"#), "\(message)")
+        #expect(FlagTests.rejection(["train", "--recipe", "fast", "--config", fast]) == nil)
+        #expect(FlagTests.rejection(["train", "--recipe", "seed", "--config", RecipeFileTests.path(.reference)]) == nil)
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let setup = try TrainCommand.setUp(try RecipeTests.trainCommand(
+                ["--data", folder, "--config", fast, "--epochs", "2", "--batch-size", "8", "--width-multiplier", "0.125", "--checkpoint-dir", folder + "/run"]).request)
+            _ = try setup.prepareCheckpointDirectory()
+            let written = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/run/" + RunConfigFile.fileName)))
+            #expect(setup.options.recipe == "fast" && written.recipe == "fast")
         }
     }
 
