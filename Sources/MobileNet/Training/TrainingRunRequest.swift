@@ -84,8 +84,9 @@ public struct TrainingRunRequest: Sendable {
     /// the `--config` file's recipe must agree (the file's values were written over its
     /// recipe, and a run records one); then the options over the defaults, or on
     /// `--resume` over defaults standing in for the checkpoint's (with a validation split,
-    /// so a flag that needs one, `--tta`, may rely on the checkpoint's); the resumed
-    /// options are checked against the checkpoint by ``TrainingRunSetup``.
+    /// so a flag that needs one, `--tta`, may rely on the checkpoint's); last, without
+    /// `--resume`, that no option is given without what it shapes (``RunOption/requirement``).
+    /// The resumed options are checked against the checkpoint by ``TrainingRunSetup``.
     /// - Throws: ``TrainingOptions/InvalidOption`` naming the first bad flag (and the
     ///   `--config` key when the value came from the file).
     public func validate() throws {
@@ -104,5 +105,25 @@ public struct TrainingRunRequest: Sendable {
                 throw problem
             }
         }
+        if resumeFrom == nil, let problem = givenWithoutEffect(in: options) { throw problem }
+    }
+
+    /// The first option given although what it shapes is off (--warmup-pct without
+    /// --schedule linear; ``RunOption/requirement``): typed, or in the `--config` file with a
+    /// value other than its recipe's (a run's options.json records every option, defaults
+    /// included, and must start the same run). A resume is checked against its checkpoint instead.
+    private func givenWithoutEffect(in options: TrainingOptions) -> TrainingOptions.InvalidOption? {
+        let recipeOptions = (recipe ?? config?.recipe ?? .reference).options
+        for option in RunOption.all {
+            guard let requirement = option.requirement, !requirement.isMet(options), let keyPath = option.keyPath else { continue }
+            if overrides.contains(where: { $0.keyPath == keyPath }) { return requirement.problem(giving: option, at: nil) }
+            guard let source = config?.key(for: option) else { continue }
+            var fromFile = recipeOptions
+            for override in config?.overrides ?? [] where override.keyPath == keyPath { override.apply(&fromFile) }
+            if TrainingOptions.text(fromFile[keyPath: keyPath]) != TrainingOptions.text(recipeOptions[keyPath: keyPath]) {
+                return requirement.problem(giving: option, at: source)
+            }
+        }
+        return nil
     }
 }
