@@ -21,6 +21,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case stepsPerEpochMismatch(path: String, checkpoint: Int, data: Int)
     /// A command-line flag contradicts the run stored in the checkpoint.
     case optionConflict(path: String, flag: String, given: String, checkpoint: String)
+    /// A `--config` file's value (`key` in file `config`) contradicts the run stored in the checkpoint.
+    case configConflict(path: String, config: String, key: String, flag: String, given: String, checkpoint: String)
     /// Saving failed; the previous checkpoint (if any) is untouched.
     case saveFailed(directory: String, file: String, reason: String, previous: String?)
 
@@ -48,6 +50,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p) was made with \(c) steps per epoch, but the training data now give \(d). Use the same data, --limit-train, --batch-size and --drop-last as the checkpointed run."
         case .optionConflict(let p, let flag, let given, let checkpoint):
             return "\(flag) \(given) contradicts the checkpoint's \(checkpoint) (\(p)). A resumed run keeps its options: drop \(flag), or start a new run without --resume."
+        case .configConflict(let p, let config, let key, let flag, let given, let checkpoint):
+            return "--config \(config): \"\(key)\" gives \(flag) \(given), which contradicts the checkpoint's \(checkpoint) (\(p)). A resumed run keeps its options: drop \"\(key)\" from the file or drop --config, or start a new run without --resume."
         case .saveFailed(let dir, let file, let reason, let previous):
             let kept = previous.map { "The previous checkpoint \($0) is intact." } ?? "No previous checkpoint exists there."
             return "could not save a checkpoint in \(dir): writing \(file) failed: \(reason). \(kept) Free some space or choose another --checkpoint-dir."

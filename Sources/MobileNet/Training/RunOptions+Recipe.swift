@@ -7,20 +7,23 @@ extension RunOption {
             o.emaDecay == 0 || (o.emaDecay > 0 && o.emaDecay < 1) ? nil : "must be 0 (off) or lie strictly between 0 and 1, got \(o.emaDecay)"
         }
     public static let emaEvery = recorded(
-        "ema-every", \.emaEvery, property: "emaEvery", help: "With --ema-decay: update the average every K optimizer steps") { o in
+        "ema-every", \.emaEvery, property: "emaEvery", help: "With --ema-decay: update the average every K optimizer steps",
+        requirement: Requirement(flags: "--ema-decay D") { $0.emaDecay > 0 }) { o in
             o.emaEvery >= 1 ? nil : "must be at least 1, got \(o.emaEvery)"
         }
     public static let schedule = recorded(
         "schedule", \.schedule, property: "schedule",
         help: "Learning-rate schedule: onecycle (OneCycleLR: --pct-start, --div-factor, --final-div-factor, cycled momentum) or linear (PyTorch's SequentialLR of LinearLR(1/--div-factor → 1) over --warmup-pct of the steps and LinearLR(1 → --final-lr-factor) over the rest; momentum --max-momentum throughout)")
+    /// What the linear schedule's own options (--warmup-pct, --final-lr-factor) need.
+    static let linearSchedule = Requirement(flags: "--schedule linear") { $0.schedule == .linear }
     public static let warmupPct = recorded(
         "warmup-pct", \.warmupPct, property: "warmupPct",
-        help: "--schedule linear: fraction of the steps spent warming up, W = ⌊P · steps⌋, in [0, 1)") { o in
+        help: "--schedule linear: fraction of the steps spent warming up, W = ⌊P · steps⌋, in [0, 1)", requirement: linearSchedule) { o in
             o.warmupPct >= 0 && o.warmupPct < 1 ? nil : "must lie in [0, 1), got \(o.warmupPct)"
         }
     public static let finalLearningRateFactor = recorded(
         "final-lr-factor", \.finalLearningRateFactor, property: "finalLearningRateFactor",
-        help: "--schedule linear: the last learning rate as a fraction of --max-lr, in [0, 1]") { o in
+        help: "--schedule linear: the last learning rate as a fraction of --max-lr, in [0, 1]", requirement: linearSchedule) { o in
             o.finalLearningRateFactor >= 0 && o.finalLearningRateFactor <= 1 ? nil : "must lie in [0, 1], got \(o.finalLearningRateFactor)"
         }
     public static let flipMode = recorded(

@@ -2,10 +2,11 @@ import Foundation
 
 /// One option of a training run, as the one table ``RunOption/all`` lists it: the flag
 /// `train` takes, the ``TrainingOptions`` property it sets (its key in the checkpoint's
-/// options JSON), the help text with its default, the range check, and what a resume may do
-/// with it. The command line (`mobilenet-train train`), ``TrainingOptions/validate()`` and
-/// the resume check (``TrainingOptions/differences(from:)``) all read this table, so a
-/// flag's name, default and rule are written once.
+/// options JSON), the help text with its default, the range check, what must be on for it
+/// to have an effect, and what a resume may do with it. The command line (`mobilenet-train
+/// train`), ``TrainingOptions/validate()`` and the resume check
+/// (``TrainingOptions/differences(from:)``) all read this table, so a flag's name, default
+/// and rule are written once.
 ///
 /// Adding an option: a stored property of ``TrainingOptions`` (decoded with
 /// `decodeIfPresent … ?? default` so older checkpoints load), one entry below (a
@@ -42,6 +43,23 @@ public struct RunOption: @unchecked Sendable {  // @unchecked: the key path is a
     public let resume: ResumeRule
     /// The range check: a message saying what is wrong (without the flag), nil when fine.
     let check: (@Sendable (TrainingOptions) -> String?)?
+    /// What must be on for this option to have an effect (--warmup-pct: --schedule linear);
+    /// nil when it always has one.
+    public let requirement: Requirement?
+
+    /// Another option's value that an option only shapes: --schedule linear for --warmup-pct.
+    /// A request that gives the option without it is refused (``TrainingRunRequest/validate()``).
+    public struct Requirement: @unchecked Sendable {  // @unchecked: an immutable closure over no state
+        /// The other option as a user turns it on: "--schedule linear".
+        public let flags: String
+        let isMet: @Sendable (TrainingOptions) -> Bool
+
+        /// `option` given (on the command line, or at `source` in a `--config` file) without ``flags``.
+        func problem(giving option: RunOption, at source: RunConfigKey?) -> TrainingOptions.InvalidOption {
+            let given = source.map { "\"\($0.key)\" from the file" } ?? option.flag
+            return TrainingOptions.InvalidOption(flag: option.flag, message: "applies only with \(flags); give \(flags) or drop \(given)", source: source)
+        }
+    }
 
     /// The flag as a user types it: "--batch-size", "--flip/--no-flip".
     public var flag: String { hasInversion ? "--\(name)/--no-\(name)" : "--\(name)" }
@@ -56,18 +74,18 @@ public struct RunOption: @unchecked Sendable {  // @unchecked: the key path is a
     /// the text; "" shows none).
     static func recorded<Value>(_ name: String, _ keyPath: KeyPath<TrainingOptions, Value>, property: String,
                                 help: String, shownDefault: String? = nil, valueName: String? = nil,
-                                hasInversion: Bool = false, isCommandLine: Bool = true,
+                                hasInversion: Bool = false, isCommandLine: Bool = true, requirement: Requirement? = nil,
                                 check: (@Sendable (TrainingOptions) -> String?)? = nil) -> RunOption {
         let defaultText = shownDefault ?? TrainingOptions.text(TrainingOptions()[keyPath: keyPath])
         return RunOption(name: name, hasInversion: hasInversion, isCommandLine: isCommandLine, property: property, keyPath: keyPath,
                          help: help + (defaultText.isEmpty ? "." : " (default \(defaultText))."),
-                         valueName: valueName, resume: .recorded, check: check)
+                         valueName: valueName, resume: .recorded, check: check, requirement: requirement)
     }
 
     /// An option of the command that is not part of ``TrainingOptions``.
     static func commandLine(_ name: String, help: String, resume: ResumeRule) -> RunOption {
         RunOption(name: name, hasInversion: false, isCommandLine: true, property: nil, keyPath: nil, help: help,
-                  valueName: nil, resume: resume, check: nil)
+                  valueName: nil, resume: resume, check: nil, requirement: nil)
     }
 }
 
@@ -188,14 +206,19 @@ extension RunOption {
     public static let divFactor = recorded("div-factor", \.divFactor, property: "divFactor", help: "Initial lr = max lr / div factor (OneCycleLR, and --schedule linear's start)") { o in
         o.divFactor > 0 && o.divFactor.isFinite ? nil : "must be positive, got \(o.divFactor)"
     }
+    /// What OneCycleLR's own options (--pct-start, --final-div-factor, --base-momentum) need.
+    static let oneCycle = Requirement(flags: "--schedule onecycle") { $0.schedule == .onecycle }
     public static let finalDivFactor = recorded(
-        "final-div-factor", \.finalDivFactor, property: "finalDivFactor", help: "OneCycleLR: final lr = initial lr / final div factor") { o in
+        "final-div-factor", \.finalDivFactor, property: "finalDivFactor", help: "OneCycleLR: final lr = initial lr / final div factor",
+        requirement: oneCycle) { o in
             o.finalDivFactor > 0 && o.finalDivFactor.isFinite ? nil : "must be positive, got \(o.finalDivFactor)"
         }
-    public static let pctStart = recorded("pct-start", \.pctStart, property: "pctStart", help: "OneCycleLR: fraction of the steps spent warming up, in (0, 1)") { o in
+    public static let pctStart = recorded(
+        "pct-start", \.pctStart, property: "pctStart", help: "OneCycleLR: fraction of the steps spent warming up, in (0, 1)", requirement: oneCycle) { o in
         o.pctStart > 0 && o.pctStart < 1 ? nil : "must lie strictly between 0 and 1, got \(o.pctStart)"
     }
-    public static let baseMomentum = recorded("base-momentum", \.baseMomentum, property: "baseMomentum", help: "OneCycleLR: lowest cycled momentum") { o in
+    public static let baseMomentum = recorded(
+        "base-momentum", \.baseMomentum, property: "baseMomentum", help: "OneCycleLR: lowest cycled momentum", requirement: oneCycle) { o in
         o.baseMomentum >= 0 && o.baseMomentum < 1 ? nil : "must lie in [0, 1), got \(o.baseMomentum)"
     }
     public static let maxMomentum = recorded("max-momentum", \.maxMomentum, property: "maxMomentum", help: "OneCycleLR: highest cycled momentum") { o in

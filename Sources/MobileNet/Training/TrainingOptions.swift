@@ -133,11 +133,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         flipMode = try c.decodeIfPresent(FlipMode.self, forKey: .flipMode) ?? d.flipMode
     }
 
-    /// An invalid option: the flag's name and what is wrong with it.
+    /// An invalid option: the flag's name and what is wrong with it, and the `--config` key
+    /// that gave the value when the command line did not.
     public struct InvalidOption: Error, CustomStringConvertible, Equatable {
         public let flag: String
         public let message: String
-        public var description: String { "\(flag): \(message)" }
+        public var source: RunConfigKey? = nil
+        public var description: String { source.map { "\($0.description) (\(flag)): \(message)" } ?? "\(flag): \(message)" }
     }
 
     /// Checks every value's range, with the checks of ``RunOption/all`` in its order.

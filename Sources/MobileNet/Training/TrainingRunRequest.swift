@@ -5,7 +5,8 @@
 /// ``RunOption/all``.
 public struct TrainingRunRequest: Sendable {
     /// `--recipe`: replaces the base options (but its class count) before the overrides
-    /// apply; nil: the `--config` file's recipe, if it names one.
+    /// apply; nil: the `--config` file's recipe, if it names one (``validate()`` refuses two
+    /// different ones).
     public var recipe: Recipe?
     /// `--config`: the file's options, applied over the recipe and under the command line's.
     public var config: RunConfigFile?
@@ -42,6 +43,13 @@ public struct TrainingRunRequest: Sendable {
         (overrides + (config?.overrides ?? [])).contains { $0.keyPath == keyPath }
     }
 
+    /// The `--config` key that gives `option`'s value: nil when the command line gives it
+    /// (its value replaces the file's) or the file does not.
+    public func configKey(for option: RunOption) -> RunConfigKey? {
+        let typed = option.name == RunOption.recipe.name ? recipe != nil : overrides.contains { $0.keyPath == option.keyPath }
+        return typed ? nil : config?.key(for: option)
+    }
+
     /// The options over `base` (the defaults, or a resumed checkpoint's), in three layers:
     /// the recipe (`--recipe`, else the `--config` file's) replaces `base` (but its class
     /// count) with its options, unless it is `base`'s own recipe; then the file's values;
@@ -72,14 +80,50 @@ public struct TrainingRunRequest: Sendable {
         }
     }
 
-    /// Checks what the flags say alone, before any file is read: over the defaults, or on
+    /// Checks what the flags say alone, before any data or checkpoint is read: `--recipe` and
+    /// the `--config` file's recipe must agree (the file's values were written over its
+    /// recipe, and a run records one); then the options over the defaults, or on
     /// `--resume` over defaults standing in for the checkpoint's (with a validation split,
-    /// so a flag that needs one, `--tta`, may rely on the checkpoint's); the resumed
-    /// options are checked against the checkpoint by ``TrainingRunSetup``.
-    /// - Throws: ``TrainingOptions/InvalidOption`` naming the first bad flag.
+    /// so a flag that needs one, `--tta`, may rely on the checkpoint's); last, without
+    /// `--resume`, that no option is given without what it shapes (``RunOption/requirement``).
+    /// The resumed options are checked against the checkpoint by ``TrainingRunSetup``.
+    /// - Throws: ``TrainingOptions/InvalidOption`` naming the first bad flag (and the
+    ///   `--config` key when the value came from the file).
     public func validate() throws {
+        if let recipe, let named = config?.recipe, named != recipe, let source = config?.key(for: .recipe) {
+            throw TrainingOptions.InvalidOption(
+                flag: RunOption.recipe.flag,
+                message: "\(named.rawValue) contradicts --recipe \(recipe.rawValue); name one recipe: drop --recipe, or drop \"\(source.key)\" from the file",
+                source: source)
+        }
         var base = TrainingOptions()
         if resumeFrom != nil && !gives(\.validationSplit) { base.validationSplit = 1 }
-        try options(over: base).validate()
+        let options = options(over: base)
+        for option in RunOption.all {
+            if var problem = option.problem(in: options) {
+                problem.source = configKey(for: option)
+                throw problem
+            }
+        }
+        if resumeFrom == nil, let problem = givenWithoutEffect(in: options) { throw problem }
+    }
+
+    /// The first option given although what it shapes is off (--warmup-pct without
+    /// --schedule linear; ``RunOption/requirement``): typed, or in the `--config` file with a
+    /// value other than its recipe's (a run's options.json records every option, defaults
+    /// included, and must start the same run). A resume is checked against its checkpoint instead.
+    private func givenWithoutEffect(in options: TrainingOptions) -> TrainingOptions.InvalidOption? {
+        let recipeOptions = (recipe ?? config?.recipe ?? .reference).options
+        for option in RunOption.all {
+            guard let requirement = option.requirement, !requirement.isMet(options), let keyPath = option.keyPath else { continue }
+            if overrides.contains(where: { $0.keyPath == keyPath }) { return requirement.problem(giving: option, at: nil) }
+            guard let source = config?.key(for: option) else { continue }
+            var fromFile = recipeOptions
+            for override in config?.overrides ?? [] where override.keyPath == keyPath { override.apply(&fromFile) }
+            if TrainingOptions.text(fromFile[keyPath: keyPath]) != TrainingOptions.text(recipeOptions[keyPath: keyPath]) {
+                return requirement.problem(giving: option, at: source)
+            }
+        }
+        return nil
     }
 }

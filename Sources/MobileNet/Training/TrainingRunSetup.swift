@@ -130,9 +130,14 @@ public struct TrainingRunSetup {
 
     /// A resume's flags against the checkpoint: every recorded option (``RunOption/ResumeRule/recorded``)
     /// must equal the checkpoint's, and the data set flags its data set.
-    /// - Throws: ``CheckpointError/optionConflict(path:flag:given:checkpoint:)`` naming the flag and both values.
+    /// - Throws: ``CheckpointError/optionConflict(path:flag:given:checkpoint:)`` naming the flag and both values,
+    ///   ``CheckpointError/configConflict(path:config:key:flag:given:checkpoint:)`` when the `--config` file gave the value.
     private static func check(_ request: TrainingRunRequest, against checkpoint: TrainingCheckpoint, options: TrainingOptions) throws {
         if let difference = options.differences(from: checkpoint.options).first {
+            if let option = RunOption.all.first(where: { $0.flag == difference.flag }), let source = request.configKey(for: option) {
+                throw CheckpointError.configConflict(path: checkpoint.statePath, config: source.path, key: source.key, flag: difference.flag,
+                                                     given: difference.value, checkpoint: difference.otherValue)
+            }
             throw conflict(checkpoint, difference.flag, difference.value, difference.otherValue)
         }
         if let dataset = request.dataset, dataset.rawValue != checkpoint.dataset.name {

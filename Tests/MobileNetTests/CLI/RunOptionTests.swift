@@ -101,8 +101,9 @@ import Testing
             "--base-momentum": ["--base-momentum", "0.8"], "--max-momentum": ["--max-momentum", "0.9"],
             "--width-multiplier": ["--width-multiplier", "0.5"], "--seed": ["--seed", "7"], "--limit-train": ["--limit-train", "100"],
             "--limit-test": ["--limit-test", "100"], "--drop-last": ["--drop-last"], "--sync-bn": ["--sync-bn"],
-            "--ema-decay": ["--ema-decay", "0.999"], "--ema-every": ["--ema-every", "4"], "--bn-recalibrate": ["--bn-recalibrate", "512"],
-            "--schedule": ["--schedule", "linear"], "--warmup-pct": ["--warmup-pct", "0.1"], "--final-lr-factor": ["--final-lr-factor", "0.01"], "--flip-mode": ["--flip-mode", "alternate"],
+            "--ema-decay": ["--ema-decay", "0.999"], "--ema-every": ["--ema-every", "4", "--ema-decay", "0.999"], "--bn-recalibrate": ["--bn-recalibrate", "512"],
+            "--schedule": ["--schedule", "linear"], "--warmup-pct": ["--warmup-pct", "0.1", "--schedule", "linear"],
+            "--final-lr-factor": ["--final-lr-factor", "0.01", "--schedule", "linear"], "--flip-mode": ["--flip-mode", "alternate"],
         ]
         let recordedFlags = RunOption.all.filter { $0.isCommandLine && $0.property != nil }.map(\.flag)
         #expect(Set(examples.keys) == Set(recordedFlags), "an example for each recorded flag")
