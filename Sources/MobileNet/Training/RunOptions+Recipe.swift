@@ -32,7 +32,7 @@ extension RunOption {
             o.flipMode == .random || o.horizontalFlip ? nil : "alternate flips need the flip on; drop --no-flip"
         }
     public static let config = commandLine(
-        "config", help: "Read recorded options from a JSON file first (keys: options.json's names, e.g. batchSize, or flag names, e.g. batch-size; flags on the command line override it, --epochs keeping the file's crop phases at their share of the run as it does a recipe's; on --resume its values are checked as flags are). Every run with --checkpoint-dir writes its resolved options as DIR/options.json, so --config DIR/options.json repeats it",
+        "config", help: "Read recorded options from a JSON file first (keys: options.json's names, e.g. batchSize, or flag names, e.g. batch-size; flags on the command line override it, --epochs keeping the file's crop phases at their share of the run as it does a recipe's; on --resume its values are checked as flags are). Every run with --checkpoint-dir writes its resolved options as DIR/options.json, so --config DIR/options.json repeats it.",
         resume: .free)
     public static let bnRecalibrate = recorded(
         "bn-recalibrate", \.bnRecalibrate, property: "bnRecalibrate",

@@ -43,6 +43,22 @@ public struct TrainingRunSetup {
     /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
     ///   flag and both values), ``CIFARError``, ``ImageFolderError``, ``StateDictError``, ``SafetensorsError``,
     ///   ``TrainingRunSetupError``.
+    /// Refuses a `--checkpoint-dir` or `--metrics` the request gives inside the data folder
+    /// (or the data folder itself), compared as the file system resolves them
+    /// (``ResolvedPath``): the run would write into its own data set, and an image folder
+    /// would take the checkpoint folder for a class when it is read again (evaluate, resume).
+    /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the flag and the folder.
+    static func checkOutsideData(_ request: TrainingRunRequest, dataPath: String) throws {
+        let data = ResolvedPath.of(dataPath)
+        for (option, path) in [(RunOption.checkpointDir, request.checkpointDirectory), (RunOption.metrics, request.metricsPath)] {
+            guard let path else { continue }
+            let target = ResolvedPath.of(path)
+            if target == data || target.hasPrefix(data + "/") {
+                throw TrainingRunSetupError.cannotRun("\(option.flag) \(path) is inside the data folder \(dataPath): the run would write into its data set (an image folder would read it as one more class). Give a path outside \(dataPath).")
+            }
+        }
+    }
+
     public init(_ request: TrainingRunRequest, communicator: (any Communicator)? = nil) throws {
         checkpoint = try request.resumeFrom.map { try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: $0)) }
         var options = request.options(over: checkpoint?.options ?? TrainingOptions())
@@ -56,6 +72,7 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the data folder (checkpoints record absolute paths now).")
         }
         dataPath = request.dataPath ?? checkpoint?.dataset.dataPath ?? RunOption.defaultDataPath
+        try Self.checkOutsideData(request, dataPath: dataPath)
         data = try RunData.load(path: dataPath, options: options, dataset: request.dataset, coarseLabels: request.coarseLabels,
                                 maxMemory: request.maxMemory ?? RunOption.defaultMaxMemory, recorded: checkpoint?.dataset)
         (train, validation, test) = (data.train, data.validation, data.test)

@@ -53,6 +53,34 @@ import Testing
         }
     }
 
+    /// `--checkpoint-dir` or `--metrics` inside the data folder, directly or through a
+    /// symbolic link, is refused before anything is read or written: a checkpoint folder
+    /// there would be read as a fourth class by evaluate and resume.
+    @Test func checkpointsAndMetricsInsideTheDataFolderAreRefused() throws {
+        try CIFARFixture.withFolder { root in
+            Self.writeFolder(root + "/data")
+            try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: root + "/data")
+            let cases: [(TrainingRunRequest, String)] = [
+                (Self.request(root + "/data", checkpoints: root + "/data/ck"), "--checkpoint-dir \(root)/data/ck is inside the data folder \(root)/data"),
+                (Self.request(root + "/data", checkpoints: root + "/link/train/ck"), "--checkpoint-dir \(root)/link/train/ck is inside the data folder"),
+                (Self.request(root + "/link", checkpoints: root + "/data"), "--checkpoint-dir \(root)/data is inside the data folder \(root)/link"),
+                (TrainingRunRequest(overrides: [.set(\.epochs, 1)].compactMap { $0 }, dataPath: root + "/data", metricsPath: root + "/link/m.jsonl"),
+                 "--metrics \(root)/link/m.jsonl is inside the data folder"),
+            ]
+            for (request, message) in cases {
+                #expect {
+                    _ = try TrainingRunSetup(request)
+                } throws: { error in
+                    guard case TrainingRunSetupError.cannotRun(let text) = error else { return false }
+                    return text.hasPrefix(message)
+                }
+            }
+            #expect(!FileManager.default.fileExists(atPath: root + "/data/ck") && !FileManager.default.fileExists(atPath: root + "/data/m.jsonl"))
+            // Beside the data folder, not in it: accepted.
+            _ = try TrainingRunSetup(Self.request(root + "/data", checkpoints: root + "/data-ck"))
+        }
+    }
+
     @Test func aResumeThatContradictsTheImagesIsRefused() throws {
         try CIFARFixture.withFolder { root in
             Self.writeFolder(root + "/data")
