@@ -43,10 +43,11 @@ public struct TrainingRunSetup {
     /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
     ///   flag and both values), ``CIFARError``, ``ImageFolderError``, ``StateDictError``, ``SafetensorsError``,
     ///   ``TrainingRunSetupError``.
-    /// Refuses a `--checkpoint-dir` or `--metrics` the request gives inside the data folder
-    /// (or the data folder itself), compared as the file system resolves them
-    /// (``ResolvedPath``): the run would write into its own data set, and an image folder
-    /// would take the checkpoint folder for a class when it is read again (evaluate, resume).
+    /// Refuses a `--checkpoint-dir` or `--metrics` the request gives inside an image folder it
+    /// trains on (or the folder itself), compared as the file system resolves them
+    /// (``ResolvedPath``): the folder would take the checkpoint folder for a class when it is
+    /// read again (evaluate, resume). (A CIFAR folder is read by file name; a run folder
+    /// beside its binaries is harmless there.)
     /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the flag and the folder.
     static func checkOutsideData(_ request: TrainingRunRequest, dataPath: String) throws {
         let data = ResolvedPath.of(dataPath)
@@ -54,7 +55,7 @@ public struct TrainingRunSetup {
             guard let path else { continue }
             let target = ResolvedPath.of(path)
             if target == data || target.hasPrefix(data + "/") {
-                throw TrainingRunSetupError.cannotRun("\(option.flag) \(path) is inside the data folder \(dataPath): the run would write into its data set (an image folder would read it as one more class). Give a path outside \(dataPath).")
+                throw TrainingRunSetupError.cannotRun("\(option.flag) \(path) is inside the data folder \(dataPath): an image folder reads every folder in it as a class, and would read this one when the run is evaluated or resumed. Give a path outside \(dataPath).")
             }
         }
     }
@@ -72,10 +73,10 @@ public struct TrainingRunSetup {
             throw TrainingRunSetupError.cannotRun("the checkpoint \(checkpoint.folder) records --data \(relative), relative to the folder that run was started from, and \(relative) does not exist here. Resume from that folder, or pass --data with the data folder (checkpoints record absolute paths now).")
         }
         dataPath = request.dataPath ?? checkpoint?.dataset.dataPath ?? RunOption.defaultDataPath
-        try Self.checkOutsideData(request, dataPath: dataPath)
         data = try RunData.load(path: dataPath, options: options, dataset: request.dataset, coarseLabels: request.coarseLabels,
                                 maxMemory: request.maxMemory ?? RunOption.defaultMaxMemory, recorded: checkpoint?.dataset)
         (train, validation, test) = (data.train, data.validation, data.test)
+        if data.kind == CheckpointDataset.imageFolderName { try Self.checkOutsideData(request, dataPath: dataPath) }
         if let checkpoint {
             let recorded = checkpoint.dataset
             if data.trainImages != recorded.trainImages || train.classNames != recorded.classNames {

@@ -54,8 +54,8 @@ import Testing
     }
 
     /// `--checkpoint-dir` or `--metrics` inside the data folder, directly or through a
-    /// symbolic link, is refused before anything is read or written: a checkpoint folder
-    /// there would be read as a fourth class by evaluate and resume.
+    /// symbolic link, is refused before anything is written: a checkpoint folder there would
+    /// be read as a fourth class by evaluate and resume.
     @Test func checkpointsAndMetricsInsideTheDataFolderAreRefused() throws {
         try CIFARFixture.withFolder { root in
             Self.writeFolder(root + "/data")
