@@ -109,7 +109,11 @@ def preprocessing(path):
     CIFAR's 32, ``MEAN``, ``STD`` and no class names. Images are scaled to [0, 1], then
     ``(x - mean) / std`` per channel, as an N x 3 x S x S float32 tensor."""
     import json
+    import os
     from safetensors import safe_open
+    if os.path.isdir(path) or not path.endswith(".safetensors"):
+        raise ValueError(f"{path}: not a .safetensors model file; give the file export wrote, or a "
+                         "checkpoint's model.safetensors (for a .onnx file, read its metadata_props)")
     with safe_open(path, "pt") as f:
         meta = f.metadata() or {}
     dataset = json.loads(meta["dataset"]) if "dataset" in meta else {}

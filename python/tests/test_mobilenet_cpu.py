@@ -73,6 +73,9 @@ class MobileNetCPUTests(unittest.TestCase):
             save_file(self.state, bare)
             self.assertEqual(mobilenet_cpu.preprocessing(bare),
                              {"image_size": 32, "mean": mobilenet_cpu.MEAN, "std": mobilenet_cpu.STD, "class_names": []})
+            for other in (folder, os.path.join(folder, "model.onnx")):
+                with self.assertRaisesRegex(ValueError, "not a .safetensors model file"):
+                    mobilenet_cpu.preprocessing(other)
 
     def test_load_refuses_an_extra_tensor(self):
         with tempfile.TemporaryDirectory() as folder:
