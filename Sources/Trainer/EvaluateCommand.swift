@@ -22,7 +22,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var model: ModelFileOptions
 
-    @Option(help: "CIFAR folder (or its parent) holding the test batch and the class names, or an image folder: DIR with train/ and val/ (or test/) evaluates val/ (or test/), a folder of class folders alone (DIR/test) evaluates all its images (default: the image folder the run recorded, else \(TrainCommand.defaultData)).")
+    @Option(help: "CIFAR folder (or its parent) holding the test batch and the class names, or an image folder: DIR with train/ and val/ (or test/) evaluates val/ (or test/), a folder of class folders alone (DIR/test) evaluates all its images (default: the data folder the run recorded (a CIFAR folder when it still exists), else \(TrainCommand.defaultData)).")
     var data: String?
 
     @Option(help: "Image folders: the most memory the decoded images may take (512M, 4G, …); refused before decoding when more is needed (default half the physical memory).")
@@ -114,9 +114,13 @@ struct EvaluateCommand: ParsableCommand {
         return folder.flatMap { try? TrainingCheckpoint(folder: $0) }
     }
 
-    /// The data folder: --data, else the image folder the run recorded, else the default CIFAR folder.
+    /// The data folder: --data, else the image folder the run recorded, else the CIFAR folder
+    /// the run recorded when it still exists, else the default CIFAR folder.
     func dataPath(trainedOn: CheckpointDataset?) -> String {
-        data ?? (trainedOn?.isImageFolder == true ? trainedOn?.dataPath : nil) ?? TrainCommand.defaultData
+        if let data { return data }
+        guard let recorded = trainedOn?.dataPath else { return TrainCommand.defaultData }
+        if trainedOn?.isImageFolder == true || FileManager.default.fileExists(atPath: recorded) { return recorded }
+        return TrainCommand.defaultData
     }
 
     /// The images of --split (the test batch, or the run's held-out training images),

@@ -20,6 +20,22 @@ import Testing
         return (try command.folderImages(loaded, trainedOn: trainedOn, held: held, dataPath: path), loaded)
     }
 
+    /// Without --data, a CIFAR run's recorded folder is used while it exists (else the
+    /// default folder, as before the run recorded one); --data always wins.
+    @Test func aCIFARRunsRecordedFolderIsUsedWhileItExists() throws {
+        try CIFARFixture.withFolder { root in
+            func recorded(_ path: String) -> CheckpointDataset {
+                CheckpointDataset(name: "cifar10", coarseLabels: false, classNames: Dataset.cifar10ClassNames, trainImages: 10, dataPath: path)
+            }
+            let command = try Self.evaluate(["--checkpoint", root + "/model.safetensors"])
+            #expect(command.dataPath(trainedOn: recorded(root)) == root)
+            #expect(command.dataPath(trainedOn: recorded(root + "/gone")) == TrainCommand.defaultData)
+            #expect(command.dataPath(trainedOn: nil) == TrainCommand.defaultData)
+            let given = try Self.evaluate(["--checkpoint", root + "/model.safetensors", "--data", root + "/other"])
+            #expect(given.dataPath(trainedOn: recorded(root)) == root + "/other")
+        }
+    }
+
     @Test func evaluateGivesTheRunsOwnTestFiguresWithoutRetypingAnything() throws {
         try CIFARFixture.withFolder { root in
             ImageFolderRunTests.writeFolder(root + "/data")
