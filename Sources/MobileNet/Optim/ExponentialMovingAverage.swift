@@ -64,20 +64,10 @@ public final class ExponentialMovingAverage {
         }
         let d = Self.warmedUpDecay(decay, update: updates)
         let weight = Float(1 - d)
-        for ((_, e), (_, m)) in zip(model.namedParameters, source.namedParameters) {
-            Self.lerp(e.value, toward: m.value, weight: weight)
-        }
-        for ((_, e), (_, m)) in zip(model.namedBuffers, source.namedBuffers) {
-            switch (e, m) {
-            case (.float(let e), .float(let m)):
-                Self.lerp(e, toward: m, weight: weight)
-            case (.int64(let e), .int64(let m)):
-                let value = Float(e.value) * Float(d) + Float(m.value) * Float(1 - d)
-                e.value = Int64(value.rounded(.towardZero))
-            default:
-                preconditionFailure("buffers of the average and the model differ in kind")
-            }
-        }
+        Self.forEachPair(model, source, float: { e, m in Self.lerp(e, toward: m, weight: weight) }, int64: { e, m in
+            let value = Float(e.value) * Float(d) + Float(m.value) * Float(1 - d)
+            e.value = Int64(value.rounded(.towardZero))
+        })
     }
 
     /// Sets the update count of a restored average (its tensors are loaded separately).
@@ -119,23 +109,23 @@ public final class ExponentialMovingAverage {
             let xp = x.data, yp = y.data
             for i in 0..<x.count { (xp[i], yp[i]) = (yp[i], xp[i]) }
         }
-        for ((_, x), (_, y)) in zip(a.namedParameters, b.namedParameters) { exchange(x.value, y.value) }
-        for ((_, x), (_, y)) in zip(a.namedBuffers, b.namedBuffers) {
-            switch (x, y) {
-            case (.float(let x), .float(let y)): exchange(x, y)
-            case (.int64(let x), .int64(let y)): (x.value, y.value) = (y.value, x.value)
-            default: preconditionFailure("buffers of the average and the model differ in kind")
-            }
-        }
+        forEachPair(a, b, float: exchange, int64: { x, y in (x.value, y.value) = (y.value, x.value) })
     }
 
     /// Copies every parameter and buffer of `source` into `target` (same architecture).
     static func copy(from source: MobileNetV1, into target: MobileNetV1) {
-        for ((_, t), (_, s)) in zip(target.namedParameters, source.namedParameters) { t.value.copy(from: s.value) }
-        for ((_, t), (_, s)) in zip(target.namedBuffers, source.namedBuffers) {
-            switch (t, s) {
-            case (.float(let t), .float(let s)): t.copy(from: s)
-            case (.int64(let t), .int64(let s)): t.value = s.value
+        forEachPair(target, source, float: { t, s in t.copy(from: s) }, int64: { t, s in t.value = s.value })
+    }
+
+    /// Every parameter and every buffer of `a` beside its twin in `b` (same architecture, in
+    /// state_dict order): Float tensors to `float`, num_batches_tracked counters to `int64`.
+    static func forEachPair(_ a: MobileNetV1, _ b: MobileNetV1, float: (Tensor, Tensor) -> Void,
+                            int64: (Int64Scalar, Int64Scalar) -> Void) {
+        for ((_, x), (_, y)) in zip(a.namedParameters, b.namedParameters) { float(x.value, y.value) }
+        for ((_, x), (_, y)) in zip(a.namedBuffers, b.namedBuffers) {
+            switch (x, y) {
+            case (.float(let x), .float(let y)): float(x, y)
+            case (.int64(let x), .int64(let y)): int64(x, y)
             default: preconditionFailure("buffers of the average and the model differ in kind")
             }
         }

@@ -43,23 +43,6 @@ public struct TrainingRunSetup {
     /// - Throws: ``CheckpointError`` (e.g. a flag contradicting the checkpoint, naming the
     ///   flag and both values), ``CIFARError``, ``ImageFolderError``, ``StateDictError``, ``SafetensorsError``,
     ///   ``TrainingRunSetupError``.
-    /// Refuses a `--checkpoint-dir` or `--metrics` the request gives inside an image folder it
-    /// trains on (or the folder itself), compared as the file system resolves them
-    /// (``ResolvedPath``): the folder would take the checkpoint folder for a class when it is
-    /// read again (evaluate, resume). (A CIFAR folder is read by file name; a run folder
-    /// beside its binaries is harmless there.)
-    /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the flag and the folder.
-    static func checkOutsideData(_ request: TrainingRunRequest, dataPath: String) throws {
-        let data = ResolvedPath.of(dataPath)
-        for (option, path) in [(RunOption.checkpointDir, request.checkpointDirectory), (RunOption.metrics, request.metricsPath)] {
-            guard let path else { continue }
-            let target = ResolvedPath.of(path)
-            if target == data || target.hasPrefix(data + "/") {
-                throw TrainingRunSetupError.cannotRun("\(option.flag) \(path) is inside the data folder \(dataPath): an image folder reads every folder in it as a class, and would read this one when the run is evaluated or resumed. Give a path outside \(dataPath).")
-            }
-        }
-    }
-
     public init(_ request: TrainingRunRequest, communicator: (any Communicator)? = nil) throws {
         checkpoint = try request.resumeFrom.map { try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: $0)) }
         var options = request.options(over: checkpoint?.options ?? TrainingOptions())
@@ -144,6 +127,23 @@ public struct TrainingRunSetup {
                                              validationLoader: validationLoader, recalibrationLoader: recalibrationLoader),
                           dataset: description, checkpoints: directory)
         if let checkpoint { try run.resume(from: checkpoint) }
+    }
+
+    /// Refuses a `--checkpoint-dir` or `--metrics` the request gives inside an image folder it
+    /// trains on (or the folder itself), compared as the file system resolves them
+    /// (``ResolvedPath``): the folder would take the checkpoint folder for a class when it is
+    /// read again (evaluate, resume). (A CIFAR folder is read by file name; a run folder
+    /// beside its binaries is harmless there.)
+    /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the flag and the folder.
+    static func checkOutsideData(_ request: TrainingRunRequest, dataPath: String) throws {
+        let data = ResolvedPath.of(dataPath)
+        for (option, path) in [(RunOption.checkpointDir, request.checkpointDirectory), (RunOption.metrics, request.metricsPath)] {
+            guard let path else { continue }
+            let target = ResolvedPath.of(path)
+            if target == data || target.hasPrefix(data + "/") {
+                throw TrainingRunSetupError.cannotRun("\(option.flag) \(path) is inside the data folder \(dataPath): an image folder reads every folder in it as a class, and would read this one when the run is evaluated or resumed. Give a path outside \(dataPath).")
+            }
+        }
     }
 
     /// A resume's flags against the checkpoint: every recorded option (``RunOption/ResumeRule/recorded``)
