@@ -7,7 +7,7 @@ import Testing
 @Suite struct ConfigFileTests {
     static func write(_ text: String, in folder: String, name: String = "c.json") -> String {
         let path = folder + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), "could not write \(path)")
         return path
     }
 
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func unknownKeysAndBadValuesAreRefusedNamingKeyAndFile() throws {
-        try CIFARFixture.withFolder { folder in
+        CIFARFixture.withFolder { folder in
             for (text, expected) in [
                 (#"{"batchSize": 8, "learning-rate": 0.1}"#, #"unknown key "learning-rate""#),
                 (#"{"data": "x"}"#, "--data is not recorded in a run's options: give it on the command line"),
@@ -70,7 +70,7 @@ import Testing
     /// (the JSON options.json holds; the command line's `24:2` is not it); a field missing
     /// inside a value is named; a file that is not JSON says where the parser stopped.
     @Test func wrongFormsSayWhatTheKeyTakes() throws {
-        try CIFARFixture.withFolder { folder in
+        CIFARFixture.withFolder { folder in
             for (text, expected) in [
                 (#"{"epochs": "3"}"#, #""epochs": "3" is a string where a number is expected, as in "epochs": 60"#),
                 (#"{"cropSchedule": "24:2"}"#,
@@ -92,7 +92,7 @@ import Testing
     /// written there; typed on the command line, the flag alone, and the command line's value
     /// replaces the file's before the check.
     @Test func outOfRangeFileValuesNameTheFileAndKey() throws {
-        try CIFARFixture.withFolder { folder in
+        CIFARFixture.withFolder { folder in
             for (text, expected) in [
                 (#"{"epochs": -3}"#, #""epochs" (--epochs): must be at least 1, got -3"#),
                 (#"{"schedule": "linear", "warmupPct": 2}"#, #""warmupPct" (--warmup-pct): must lie in [0, 1), got 2.0"#),
