@@ -88,7 +88,7 @@ public final class BatchNorm2d: Layer {
             return out
         }
         let out = prepareOutput(input)
-        Parallel.forEachRange(numFeatures, EvalForward(normalize: normalization(input, out, mean: runningMean),
+        Parallel.forEachRange(numFeatures, EvalForward(normalize: normalization(input, ChannelMap(out), mean: runningMean),
                                                        runningVar: SendablePointer(runningVar.data), eps: eps))
         savedInput = nil
         return out
@@ -100,6 +100,14 @@ public final class BatchNorm2d: Layer {
     /// the kernel has run over every channel.
     func trainingForward(_ input: FeatureMap) -> (kernel: TrainingForward, output: FeatureMap) {
         let out = prepareOutput(input)
+        return (trainingForward(input, into: ChannelMap(out)), out)
+    }
+
+    /// A training forward whose output goes to `output` channel by channel, for a fused
+    /// caller whose next stage reads each channel from a per-thread slot (``ChannelMap``);
+    /// its backward then needs ``recomputeKernel(into:)`` where it would read the output.
+    func trainingForward(_ input: FeatureMap, into output: ChannelMap) -> TrainingForward {
+        precondition(input.shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(input.shape)")
         // fatalError, not precondition: release builds drop a precondition's message, and
         // this is the misuse a caller meets first (a batch of one image at 1×1 maps).
         guard input.shape.channelStride > 1 else {
@@ -107,10 +115,17 @@ public final class BatchNorm2d: Layer {
         }
         numBatchesTracked.value += 1
         savedInput = input
-        let kernel = TrainingForward(normalize: normalization(input, out, mean: batchMean),
-                                     runningMean: SendablePointer(runningMean.data), runningVar: SendablePointer(runningVar.data),
-                                     eps: Double(eps), momentum: cumulativeAverage ? Float(1 / Double(numBatchesTracked.value)) : momentum)
-        return (kernel, out)
+        return TrainingForward(normalize: normalization(input, output, mean: batchMean),
+                               runningMean: SendablePointer(runningMean.data), runningVar: SendablePointer(runningVar.data),
+                               eps: Double(eps), momentum: cumulativeAverage ? Float(1 / Double(numBatchesTracked.value)) : momentum)
+    }
+
+    /// The kernel writing the last training forward's output again into `output`, bit for
+    /// bit (saved input, batch statistics, γ and β unchanged since).
+    /// - Precondition: after a training forward.
+    func recomputeKernel(into output: ChannelMap) -> Recompute {
+        guard let input = savedInput else { preconditionFailure("BatchNorm2d: nothing to recompute without a training forward") }
+        return Recompute(normalize: normalization(input, output, mean: batchMean))
     }
 
     /// The output map, reshaped to the input's shape.
@@ -122,8 +137,8 @@ public final class BatchNorm2d: Layer {
     }
 
     /// Pointers for normalising `input` into `output` with the given mean.
-    private func normalization(_ input: FeatureMap, _ output: FeatureMap, mean: Tensor) -> Normalize {
-        Normalize(x: SendablePointer(input.data), y: SendablePointer(output.data), count: input.shape.channelStride,
+    private func normalization(_ input: FeatureMap, _ output: ChannelMap, mean: Tensor) -> Normalize {
+        Normalize(x: SendablePointer(input.data), y: output, count: input.shape.channelStride,
                   gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
                   mean: SendablePointer(mean.data), meanLow: SendablePointer(batchMeanLow.data),
                   invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6)
@@ -144,15 +159,21 @@ public final class BatchNorm2d: Layer {
     /// works in place), else into the layer's own map.
     func backwardKernel(_ gradOutput: FeatureMap, into target: FeatureMap? = nil) -> (kernel: Backward, gradInput: FeatureMap) {
         guard let input = savedInput else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
+        let dxMap = FeatureMap.gradientTarget(target, owned: &gradInput, for: input.shape)
+        return (backwardKernel(gradOutput, into: ChannelMap(dxMap)), dxMap)
+    }
+
+    /// The backward's per-channel kernel writing the input gradient to `target` channel by
+    /// channel (a whole map or per-thread slots, ``ChannelMap``).
+    func backwardKernel(_ gradOutput: FeatureMap, into target: ChannelMap) -> Backward {
+        guard let input = savedInput else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
         let shape = input.shape
         precondition(gradOutput.shape == shape, "BatchNorm2d.backward: expected gradOutput \(shape), got \(gradOutput.shape)")
-        let dxMap = FeatureMap.gradientTarget(target, owned: &gradInput, for: shape)
-        let kernel = Backward(
-            x: SendablePointer(input.data), dy: SendablePointer(gradOutput.data), dx: SendablePointer(dxMap.data),
+        return Backward(
+            x: SendablePointer(input.data), dy: SendablePointer(gradOutput.data), dx: target,
             count: shape.channelStride, gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
             gradGamma: SendablePointer(weight.grad.data), gradBeta: SendablePointer(bias.grad.data),
             mean: SendablePointer(batchMean.data), meanLow: SendablePointer(batchMeanLow.data),
             invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6)
-        return (kernel, dxMap)
     }
 }

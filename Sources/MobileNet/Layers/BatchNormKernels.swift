@@ -2,10 +2,11 @@
 // and the statistics and normalisation they share. Legend: M = H·W·N values per channel.
 
 extension BatchNorm2d {
-    /// Where one channel's normalisation reads and writes: x, y [C, M]; γ, β, μ (as a
-    /// Float plus the Float of its rounding error), 1/√(σ² + eps) [C].
+    /// Where one channel's normalisation reads and writes: x [C, M], y [C, M] (a whole map
+    /// or one slot per thread, ``ChannelMap``); γ, β, μ (as a Float plus the Float of its
+    /// rounding error), 1/√(σ² + eps) [C].
     struct Normalize: Sendable {
-        let x: SendablePointer<Float>, y: SendablePointer<Float>
+        let x: SendablePointer<Float>, y: ChannelMap
         let count: Int
         let gamma: SendablePointer<Float>, beta: SendablePointer<Float>
         let mean: SendablePointer<Float>, meanLow: SendablePointer<Float>, invStd: SendablePointer<Float>
@@ -40,7 +41,7 @@ extension BatchNorm2d {
             p.invStd[c] = invStdC
             runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muFloat
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(variance * count / (count - 1))
-            BatchNorm2d.normalize(p.x.base + c * m, into: p.y.base + c * m, count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
+            BatchNorm2d.normalize(p.x.base + c * m, into: p.y[channel: c], count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
                                   gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
         }
     }
@@ -54,17 +55,32 @@ extension BatchNorm2d {
         func run(_ channels: Range<Int>) {
             let p = normalize, m = p.count
             for c in channels {
-                BatchNorm2d.normalize(p.x.base + c * m, into: p.y.base + c * m, count: m, mean: p.mean[c], meanLow: 0,
+                BatchNorm2d.normalize(p.x.base + c * m, into: p.y[channel: c], count: m, mean: p.mean[c], meanLow: 0,
                                       invStd: 1 / (runningVar[c] + eps).squareRoot(), gamma: p.gamma[c], beta: p.beta[c],
                                       fused: p.fused)
             }
         }
     }
 
+    /// The last training forward's output again, from its saved input and batch statistics
+    /// (`normalize.mean` points at them): the same arithmetic, so the same bits. For a fused
+    /// backward whose forward kept the output only in a per-thread slot (``ChannelMap``).
+    struct Recompute: ParallelKernel {
+        let normalize: Normalize
+
+        func run(_ channels: Range<Int>) {
+            let p = normalize, m = p.count
+            for c in channels {
+                BatchNorm2d.normalize(p.x.base + c * m, into: p.y[channel: c], count: m, mean: p.mean[c], meanLow: p.meanLow[c],
+                                      invStd: p.invStd[c], gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
+            }
+        }
+    }
+
     /// Backward per channel (see ``BatchNorm2d/backward(_:)``): one reduction pass for Σdy'
-    /// and Σdy'·x̂, one pass writing dx.
+    /// and Σdy'·x̂, one pass writing dx (a whole map, possibly dy's own, or a slot per thread).
     struct Backward: ParallelKernel {
-        let x: SendablePointer<Float>, dy: SendablePointer<Float>, dx: SendablePointer<Float>
+        let x: SendablePointer<Float>, dy: SendablePointer<Float>, dx: ChannelMap
         let count: Int
         let gamma: SendablePointer<Float>, beta: SendablePointer<Float>
         let gradGamma: SendablePointer<Float>, gradBeta: SendablePointer<Float>
@@ -99,7 +115,7 @@ extension BatchNorm2d {
         @inline(__always)
         func writeGradInput(channel c: Int, meanDy: Float, meanDyXHat: Float) {
             let m = count
-            let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx.base + c * m
+            let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx[channel: c]
             let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
             let k = g * inv
             if fused {

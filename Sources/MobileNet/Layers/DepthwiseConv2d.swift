@@ -19,8 +19,11 @@ public final class DepthwiseConv2d: Layer {
     public var stride: Int { geometry.stride }
     public var padding: Int { geometry.padding }
 
-    /// The training forward's input (owned by the previous layer), read by backward.
+    /// The training forward's input (owned by the previous layer), read by backward; nil
+    /// after a fused forward that read it from per-thread slots (its backward is given it again).
     private var input: FeatureMap?
+    /// The input shape of the last training forward (nil before one, or after an eval forward).
+    private(set) var trainedInputShape: FeatureShape?
     private var output: FeatureMap?
     private var gradInput: FeatureMap?
 
@@ -55,12 +58,24 @@ public final class DepthwiseConv2d: Layer {
     /// The forward's per-channel kernel and output map (valid once the kernel has run over
     /// every channel), for a caller that fuses it with another per-channel loop.
     func forwardKernel(_ input: FeatureMap, training: Bool) -> (kernel: DepthwiseKernels.Forward, output: FeatureMap) {
-        precondition(input.shape.channels == channels, "expected \(channels) channels, got \(input.shape)")
-        let output = FeatureMap.reuse(self.output, for: geometry.outputShape(input.shape, outChannels: channels))
-        self.output = output
+        let result = forwardKernel(reading: ChannelMap(input), shape: input.shape, training: training)
         self.input = training ? input : nil
-        let kernel = DepthwiseKernels.Forward(x: SendablePointer(input.data), w: SendablePointer(weight.value.data),
-                                              y: SendablePointer(output.data), shape: input.shape, geometry: geometry)
+        return result
+    }
+
+    /// A forward kernel reading channel c of an input of `shape` from `input` (a whole map
+    /// or per-thread slots a preceding stage of a fused loop writes, ``ChannelMap``); after
+    /// a training forward from slots, backward needs the input given again
+    /// (``backwardKernel(_:input:into:)``).
+    func forwardKernel(reading input: ChannelMap, shape: FeatureShape, training: Bool)
+        -> (kernel: DepthwiseKernels.Forward, output: FeatureMap) {
+        precondition(shape.channels == channels, "expected \(channels) channels, got \(shape)")
+        let output = FeatureMap.reuse(self.output, for: geometry.outputShape(shape, outChannels: channels))
+        self.output = output
+        self.input = nil
+        trainedInputShape = training ? shape : nil
+        let kernel = DepthwiseKernels.Forward(x: input, w: SendablePointer(weight.value.data),
+                                              y: SendablePointer(output.data), shape: shape, geometry: geometry)
         return (kernel, output)
     }
 
@@ -73,10 +88,18 @@ public final class DepthwiseConv2d: Layer {
         precondition(gradOutput.shape == expected, "expected gradOutput \(expected), got \(gradOutput.shape)")
         precondition(target !== gradOutput, "the depthwise backward cannot work in place")
         let gradInput = FeatureMap.gradientTarget(target, owned: &self.gradInput, for: input.shape)
-        let kernel = DepthwiseKernels.Backward(
-            x: SendablePointer(input.data), w: SendablePointer(weight.value.data), dy: SendablePointer(gradOutput.data),
-            dx: SendablePointer(gradInput.data), dw: SendablePointer(weight.grad.data), shape: input.shape, geometry: geometry)
-        return (kernel, gradInput)
+        return (backwardKernel(ChannelMap(gradOutput), input: ChannelMap(input), into: gradInput), gradInput)
+    }
+
+    /// The backward's per-channel kernel from ∂L/∂output and the forward's input, each a
+    /// whole map or per-thread slots (``ChannelMap``), writing ∂L/∂input into `gradInput`
+    /// (shaped as the forward's input; not the memory of either).
+    func backwardKernel(_ gradOutput: ChannelMap, input: ChannelMap, into gradInput: FeatureMap) -> DepthwiseKernels.Backward {
+        guard let shape = trainedInputShape else { preconditionFailure("DepthwiseConv2d.backward needs a forward(_:training: true) first") }
+        precondition(gradInput.shape == shape, "expected gradInput \(shape), got \(gradInput.shape)")
+        return DepthwiseKernels.Backward(
+            x: input, w: SendablePointer(weight.value.data), dy: gradOutput,
+            dx: SendablePointer(gradInput.data), dw: SendablePointer(weight.grad.data), shape: shape, geometry: geometry)
     }
 
     /// Multiply-adds per image: K·K·C·F·F'.

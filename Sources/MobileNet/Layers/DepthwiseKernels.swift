@@ -13,9 +13,10 @@ enum DepthwiseKernels {
     typealias Vector = FloatLanes.Vector
     static let width = Vector.scalarCount
 
-    /// y = depthwise(x, w) over a range of channels: input [C, H, W, N], weight [C, 1, K, K], output [C, F, G, N].
+    /// y = depthwise(x, w) over a range of channels: input [C, H, W, N] (a whole map or a
+    /// slot per thread, ``ChannelMap``), weight [C, 1, K, K], output [C, F, G, N].
     struct Forward: ParallelKernel {
-        let x: SendablePointer<Float>, w: SendablePointer<Float>, y: SendablePointer<Float>
+        let x: ChannelMap, w: SendablePointer<Float>, y: SendablePointer<Float>
         let shape: FeatureShape
         let geometry: ConvGeometry
 
@@ -24,17 +25,18 @@ enum DepthwiseKernels {
             let taps = geometry.kernelSize * geometry.kernelSize
             DirectConvolution.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
-                    DirectConvolution.forwardChannel(x.base + c * shape.channelStride, w.base + c * taps,
+                    DirectConvolution.forwardChannel(x[channel: c], w.base + c * taps,
                                    y.base + c * out.channelStride, shape, out, geometry, tapWeights, tapSources)
                 }
             }
         }
     }
 
-    /// Over a range of channels: gradInput = depthwiseᵀ(dY) (overwritten) and gradWeight += Σ dY ⊙ shifted x.
+    /// Over a range of channels: gradInput = depthwiseᵀ(dY) (overwritten) and gradWeight += Σ dY ⊙ shifted x;
+    /// x and dY each a whole map or a slot per thread (``ChannelMap``).
     struct Backward: ParallelKernel {
-        let x: SendablePointer<Float>, w: SendablePointer<Float>
-        let dy: SendablePointer<Float>, dx: SendablePointer<Float>, dw: SendablePointer<Float>
+        let x: ChannelMap, w: SendablePointer<Float>
+        let dy: ChannelMap, dx: SendablePointer<Float>, dw: SendablePointer<Float>
         let shape: FeatureShape
         let geometry: ConvGeometry
 
@@ -45,7 +47,7 @@ enum DepthwiseKernels {
                 withUnsafeTemporaryAllocation(of: Vector.self, capacity: taps) { vectorSums in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: taps) { scalarSums in
                         for c in channels {
-                            let xc = x.base + c * shape.channelStride, dyc = dy.base + c * out.channelStride
+                            let xc = x[channel: c], dyc = dy[channel: c]
                             // Weight gradient first: the channel's dY is then still in cache for dX.
                             weightGradientChannel(xc, dyc, dw.base + c * taps, shape, out, geometry,
                                                   vectorSums.baseAddress!, scalarSums.baseAddress!)

@@ -68,6 +68,11 @@ public final class MobileNetV1 {
     /// The two maps every input gradient of the backward goes through, in turn (ping-pong),
     /// instead of one gradient map per layer; each holds ``largestActivation``.
     private var gradientBuffers: (ping: FeatureMap, pong: FeatureMap)?
+    /// Per-thread slots (``ChannelMap``) for the maps the fused loops keep in cache: a
+    /// block's normalised input (forward, and recomputed in backward) and ∂L/∂(its depthwise
+    /// output) (backward). Neither map is ever written whole.
+    private var inputSlots: FeatureMap?
+    private var depthwiseOutputSlots: FeatureMap?
 
     /// Builds the network with PyTorch's default initialisation distributions, seeded.
     /// - Parameters:
@@ -137,6 +142,8 @@ public final class MobileNetV1 {
     /// in training, everything between two GEMMs — the BatchNorm + ReLU6 after a pointwise
     /// (or the entry) conv, the next depthwise conv and its BatchNorm + ReLU6 — runs channel
     /// by channel in one parallel loop, each channel's map consumed while still in cache.
+    /// The normalised map between the BatchNorm and the depthwise conv lives only in a
+    /// per-thread slot of one channel (``ChannelMap``); backward recomputes it.
     /// - Parameter training: batch statistics and caches for backward (true), or eval mode.
     /// - Precondition: `input.shape.channels == inputChannels`.
     public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
@@ -150,8 +157,9 @@ public final class MobileNetV1 {
         var largest = x.shape
         var norm = entryNorm
         for block in blocks {
-            let (normKernel, normalized) = norm.trainingForward(x)
-            let (depthwiseKernel, depthwiseOutput) = block.depthwise.forwardKernel(normalized, training: true)
+            let normalized = Self.slots(in: &inputSlots, for: x.shape)
+            let normKernel = norm.trainingForward(x, into: normalized)
+            let (depthwiseKernel, depthwiseOutput) = block.depthwise.forwardKernel(reading: normalized, shape: x.shape, training: true)
             let (depthNormKernel, depthNormalized) = block.depthNorm.trainingForward(depthwiseOutput)
             profiler.runChannels(block.depthwise.channels, (normKernel, .batchNorm), (depthwiseKernel, .depthwise),
                                  (depthNormKernel, .batchNorm))
@@ -173,10 +181,11 @@ public final class MobileNetV1 {
     ///
     /// Memory: the input gradients of the BatchNorms, depthwise and pointwise convs all
     /// live in two shared maps (ping-pong), not one map per layer. ∂L/∂(pointwise output)
-    /// is in `ping`; the pointwise backward writes ∂L/∂(its input) into `pong`, where the
-    /// depthwise BatchNorm works in place; the depthwise conv then writes into `ping`
-    /// (free once the pointwise backward has read it), where the BatchNorm before it works
-    /// in place.
+    /// is in `ping`; the pointwise backward writes ∂L/∂(its input) into `pong`; channel by
+    /// channel, the depthwise BatchNorm writes ∂L/∂(depthwise output) into a per-thread slot,
+    /// the BatchNorm before the depthwise conv recomputes its output (the conv's input) into
+    /// another, the depthwise conv writes ∂L/∂(its input) into `ping` (free once the
+    /// pointwise backward has read it), where that BatchNorm works in place.
     /// - Precondition: after `forward(_:training: true)` with the same batch.
     @discardableResult
     public func backward(_ gradLogits: FeatureMap) -> FeatureMap {
@@ -192,15 +201,29 @@ public final class MobileNetV1 {
         for index in blocks.indices.reversed() {
             let block = blocks[index]
             let gradPointwiseInput = profiler.timed(.pointwise) { block.pointwise.backward(g, into: pong) }
-            let (depthNormKernel, gradDepthwiseOutput) = block.depthNorm.backwardKernel(gradPointwiseInput, into: pong)
-            let (depthwiseKernel, gradNormalized) = block.depthwise.backwardKernel(gradDepthwiseOutput, into: ping)
-            let (normKernel, gradNormInput) = (index > 0 ? blocks[index - 1].pointNorm : entryNorm)
-                .backwardKernel(gradNormalized, into: ping)
+            guard let inputShape = block.depthwise.trainedInputShape else {
+                preconditionFailure("MobileNetV1.backward needs a forward(_:training: true) first")
+            }
+            let gradDepthwiseOutput = Self.slots(in: &depthwiseOutputSlots, for: gradPointwiseInput.shape)
+            let normalized = Self.slots(in: &inputSlots, for: inputShape)
+            let norm = index > 0 ? blocks[index - 1].pointNorm : entryNorm
+            let depthNormKernel = ChannelPipeline(first: block.depthNorm.backwardKernel(gradPointwiseInput, into: gradDepthwiseOutput),
+                                                  second: norm.recomputeKernel(into: normalized))
+            ping.reshape(inputShape)
+            let depthwiseKernel = block.depthwise.backwardKernel(gradDepthwiseOutput, input: normalized, into: ping)
+            let (normKernel, gradNormInput) = norm.backwardKernel(ping, into: ping)
             profiler.runChannels(block.depthwise.channels, (depthNormKernel, .batchNorm), (depthwiseKernel, .depthwise),
                                  (normKernel, .batchNorm))
             g = gradNormInput
         }
         return profiler.timed(.entryConvolution) { entryConv.backward(g) }
+    }
+
+    /// Slots in `scratch` (grown as needed) for a fused loop over `shape`'s channels.
+    private static func slots(in scratch: inout FeatureMap?, for shape: FeatureShape) -> ChannelMap {
+        let map = FeatureMap.reuse(scratch, for: FeatureShape(channels: 1, height: 1, width: 1, batch: ChannelMap.slotFloats(shape)))
+        scratch = map
+        return ChannelMap.slots(in: map, for: shape)
     }
 
     /// Sets every parameter gradient to zero (optimizer.zero_grad()).

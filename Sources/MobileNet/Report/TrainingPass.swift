@@ -5,7 +5,10 @@
 /// - A pass reads each map it consumes (activation or gradient, C·H·W·N floats) once and
 ///   writes each map it produces once, except inside a fused per-channel loop (BatchNorm +
 ///   ReLU6 → depthwise → BatchNorm + ReLU6, forward and backward): a map one stage writes
-///   and the next stage reads is read free there (that channel is still in cache).
+///   and the next stage reads costs nothing there (that channel is still in cache, and the
+///   maps the engine keeps in per-thread slots, ``ChannelMap``, are never written out); a
+///   map read by two stages is charged to the first, a map written twice in place to the
+///   last writer.
 /// - A GEMM: ``GEMMCall/minimumBytes`` (A and B read once, C written once, and read once
 ///   more when it accumulates).
 /// - The entry conv as a convolution, not as im2col + GEMM: forward reads the images and
@@ -70,22 +73,27 @@ public struct TrainingPass: Codable, Sendable, Equatable {
             let macs = batch * block.depthwise.multiplyAdds(inputHeight: input.height, inputWidth: input.width)
             let weights = block.depthwise.weight.value.count, pointwise = block.name + ".pointConv.0"
             forward += [
-                // Reads the previous conv's output from memory; the next two stages read from cache.
-                memory("\(normName) forward", bn, floats: 2 * input.count),
+                // Reads the previous conv's output; its normalised channel stays in a slot.
+                memory("\(normName) forward", bn, floats: input.count),
+                // Reads the slot, writes its output (kept for the BatchNorm's backward).
                 TrainingPass(name: "\(block.name) depthwise forward", kind: depthwise, multiplyAdds: macs,
                              bytes: float * (output.count + weights)),
+                // Reads from cache, writes the pointwise conv's input.
                 memory("\(block.name).depthConv.1 forward", bn, floats: output.count),
                 gemm(pointwise, .forward),
             ]
             backward.insert(contentsOf: [
                 gemm(pointwise, .gradInput), gemm(pointwise, .gradWeight),
-                // ∂L/∂output and the saved input from memory, ∂L/∂input written (in place).
-                memory("\(block.name).depthConv.1 backward", bn, floats: 3 * output.count),
-                // ∂L/∂output from cache; the saved input read for ∂L/∂w, ∂L/∂input written.
+                // ∂L/∂output and the saved input read, ∂L/∂input to a slot.
+                memory("\(block.name).depthConv.1 backward", bn, floats: 2 * output.count),
+                // The saved input of the BatchNorm before the depthwise conv read, its output
+                // recomputed into a slot for the depthwise ∂L/∂w.
+                memory("\(normName) recompute", bn, floats: input.count),
+                // Both operands from slots; ∂L/∂input written, then overwritten in place below.
                 TrainingPass(name: "\(block.name) depthwise backward", kind: depthwise, multiplyAdds: 2 * macs,
-                             bytes: float * (2 * input.count + 3 * weights)),
-                // ∂L/∂output from cache; the saved input read, ∂L/∂input written.
-                memory("\(normName) backward", bn, floats: 2 * input.count),
+                             bytes: float * 3 * weights),
+                // The saved input and ∂L/∂output from cache; ∂L/∂input written (in place).
+                memory("\(normName) backward", bn, floats: input.count),
             ], at: 0)
             shape = FeatureShape(channels: block.pointwise.outChannels, height: output.height, width: output.width, batch: batch)
             normName = block.name + ".pointConv.1"
