@@ -46,7 +46,11 @@ public final class BatchNorm2d: Layer {
     private let batchMean: Tensor
     private let batchMeanLow: Tensor
     private let batchInvStd: Tensor
+    /// The training forward's input (owned by the previous layer), read by backward; nil
+    /// after a fused forward that read it from per-thread slots (its backward is given it again).
     private var savedInput: FeatureMap?
+    /// The input shape of the last training forward.
+    private var trainedInputShape: FeatureShape?
     private var output: FeatureMap?
     private var gradInput: FeatureMap?
     /// Per-channel sums SyncBatchNorm exchanges across ranks, [2C + 1] Doubles (SyncBatchNorm.swift).
@@ -87,10 +91,12 @@ public final class BatchNorm2d: Layer {
             Parallel.forEachRange(numFeatures, kernel)
             return out
         }
-        let out = prepareOutput(input)
-        Parallel.forEachRange(numFeatures, EvalForward(normalize: normalization(input, ChannelMap(out), mean: runningMean),
+        let out = prepareOutput(input.shape)
+        Parallel.forEachRange(numFeatures, EvalForward(normalize: normalization(ChannelMap(input), input.shape, ChannelMap(out),
+                                                                                mean: runningMean),
                                                        runningVar: SendablePointer(runningVar.data), eps: eps))
         savedInput = nil
+        trainedInputShape = nil
         return out
     }
 
@@ -99,23 +105,41 @@ public final class BatchNorm2d: Layer {
     /// channel inside a fused loop (DepthwiseSeparableBlock). The output is valid once
     /// the kernel has run over every channel.
     func trainingForward(_ input: FeatureMap) -> (kernel: TrainingForward, output: FeatureMap) {
-        let out = prepareOutput(input)
+        let out = prepareOutput(input.shape)
         return (trainingForward(input, into: ChannelMap(out)), out)
+    }
+
+    /// As ``trainingForward(_:)``, reading channel c of an input of `shape` from `input`
+    /// (per-thread slots a preceding stage of a fused loop writes, ``ChannelMap``).
+    func trainingForward(reading input: ChannelMap, shape: FeatureShape) -> (kernel: TrainingForward, output: FeatureMap) {
+        let out = prepareOutput(shape)
+        return (trainingForward(reading: input, shape: shape, into: ChannelMap(out)), out)
     }
 
     /// A training forward whose output goes to `output` channel by channel, for a fused
     /// caller whose next stage reads each channel from a per-thread slot (``ChannelMap``);
     /// its backward then needs ``recomputeKernel(into:)`` where it would read the output.
     func trainingForward(_ input: FeatureMap, into output: ChannelMap) -> TrainingForward {
-        precondition(input.shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(input.shape)")
+        let kernel = trainingForward(reading: ChannelMap(input), shape: input.shape, into: output)
+        savedInput = input
+        return kernel
+    }
+
+    /// A training forward reading channel c of an input of `shape` from `input` (a whole
+    /// map or per-thread slots a preceding stage of a fused loop writes, ``ChannelMap``);
+    /// after one from slots, backward needs the input given again
+    /// (``backwardKernel(_:input:into:)``).
+    func trainingForward(reading input: ChannelMap, shape: FeatureShape, into output: ChannelMap) -> TrainingForward {
+        precondition(shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(shape)")
         // fatalError, not precondition: release builds drop a precondition's message, and
         // this is the misuse a caller meets first (a batch of one image at 1×1 maps).
-        guard input.shape.channelStride > 1 else {
-            fatalError("BatchNorm2d: Expected more than 1 value per channel when training, got input size \(input.shape.nchw) (N, C, H, W); train on batches with N·H·W > 1, or evaluate with training: false")
+        guard shape.channelStride > 1 else {
+            fatalError("BatchNorm2d: Expected more than 1 value per channel when training, got input size \(shape.nchw) (N, C, H, W); train on batches with N·H·W > 1, or evaluate with training: false")
         }
         numBatchesTracked.value += 1
-        savedInput = input
-        return TrainingForward(normalize: normalization(input, output, mean: batchMean),
+        savedInput = nil
+        trainedInputShape = shape
+        return TrainingForward(normalize: normalization(input, shape, output, mean: batchMean),
                                runningMean: SendablePointer(runningMean.data), runningVar: SendablePointer(runningVar.data),
                                eps: Double(eps), momentum: cumulativeAverage ? Float(1 / Double(numBatchesTracked.value)) : momentum)
     }
@@ -125,20 +149,20 @@ public final class BatchNorm2d: Layer {
     /// - Precondition: after a training forward.
     func recomputeKernel(into output: ChannelMap) -> Recompute {
         guard let input = savedInput else { preconditionFailure("BatchNorm2d: nothing to recompute without a training forward") }
-        return Recompute(normalize: normalization(input, output, mean: batchMean))
+        return Recompute(normalize: normalization(ChannelMap(input), input.shape, output, mean: batchMean))
     }
 
     /// The output map, reshaped to the input's shape.
-    private func prepareOutput(_ input: FeatureMap) -> FeatureMap {
-        precondition(input.shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(input.shape)")
-        let out = FeatureMap.reuse(output, for: input.shape)
+    private func prepareOutput(_ shape: FeatureShape) -> FeatureMap {
+        precondition(shape.channels == numFeatures, "BatchNorm2d: expected \(numFeatures) channels, got \(shape)")
+        let out = FeatureMap.reuse(output, for: shape)
         output = out
         return out
     }
 
     /// Pointers for normalising `input` into `output` with the given mean.
-    private func normalization(_ input: FeatureMap, _ output: ChannelMap, mean: Tensor) -> Normalize {
-        Normalize(x: SendablePointer(input.data), y: output, count: input.shape.channelStride,
+    private func normalization(_ input: ChannelMap, _ shape: FeatureShape, _ output: ChannelMap, mean: Tensor) -> Normalize {
+        Normalize(x: input, y: output, count: shape.channelStride,
                   gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
                   mean: SendablePointer(mean.data), meanLow: SendablePointer(batchMeanLow.data),
                   invStd: SendablePointer(batchInvStd.data), fused: fusedReLU6)
@@ -167,10 +191,16 @@ public final class BatchNorm2d: Layer {
     /// channel (a whole map or per-thread slots, ``ChannelMap``).
     func backwardKernel(_ gradOutput: FeatureMap, into target: ChannelMap) -> Backward {
         guard let input = savedInput else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
-        let shape = input.shape
+        return backwardKernel(gradOutput, input: ChannelMap(input), into: target)
+    }
+
+    /// The backward's per-channel kernel reading the forward's input from `input` (a whole
+    /// map or per-thread slots holding it again, ``ChannelMap``).
+    func backwardKernel(_ gradOutput: FeatureMap, input: ChannelMap, into target: ChannelMap) -> Backward {
+        guard let shape = trainedInputShape else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
         precondition(gradOutput.shape == shape, "BatchNorm2d.backward: expected gradOutput \(shape), got \(gradOutput.shape)")
         return Backward(
-            x: SendablePointer(input.data), dy: SendablePointer(gradOutput.data), dx: target,
+            x: input, dy: SendablePointer(gradOutput.data), dx: target,
             count: shape.channelStride, gamma: SendablePointer(weight.value.data), beta: SendablePointer(bias.value.data),
             gradGamma: SendablePointer(weight.grad.data), gradBeta: SendablePointer(bias.grad.data),
             mean: SendablePointer(batchMean.data), meanLow: SendablePointer(batchMeanLow.data),

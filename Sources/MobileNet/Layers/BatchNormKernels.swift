@@ -2,11 +2,11 @@
 // and the statistics and normalisation they share. Legend: M = H·W·N values per channel.
 
 extension BatchNorm2d {
-    /// Where one channel's normalisation reads and writes: x [C, M], y [C, M] (a whole map
-    /// or one slot per thread, ``ChannelMap``); γ, β, μ (as a Float plus the Float of its
+    /// Where one channel's normalisation reads and writes: x [C, M], y [C, M] (each a whole
+    /// map or one slot per thread, ``ChannelMap``); γ, β, μ (as a Float plus the Float of its
     /// rounding error), 1/√(σ² + eps) [C].
     struct Normalize: Sendable {
-        let x: SendablePointer<Float>, y: ChannelMap
+        let x: ChannelMap, y: ChannelMap
         let count: Int
         let gamma: SendablePointer<Float>, beta: SendablePointer<Float>
         let mean: SendablePointer<Float>, meanLow: SendablePointer<Float>, invStd: SendablePointer<Float>
@@ -24,7 +24,7 @@ extension BatchNorm2d {
         func run(_ channels: Range<Int>) {
             let p = normalize, m = p.count
             for c in channels {
-                let (mu, variance) = BatchNorm2d.meanAndBiasedVariance(p.x.base + c * m, count: m)
+                let (mu, variance) = BatchNorm2d.meanAndBiasedVariance(p.x[channel: c], count: m)
                 apply(channel: c, mean: mu, variance: variance, statisticsCount: Double(m))
             }
         }
@@ -41,7 +41,7 @@ extension BatchNorm2d {
             p.invStd[c] = invStdC
             runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muFloat
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(variance * count / (count - 1))
-            BatchNorm2d.normalize(p.x.base + c * m, into: p.y[channel: c], count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
+            BatchNorm2d.normalize(p.x[channel: c], into: p.y[channel: c], count: m, mean: muFloat, meanLow: muLow, invStd: invStdC,
                                   gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
         }
     }
@@ -55,7 +55,7 @@ extension BatchNorm2d {
         func run(_ channels: Range<Int>) {
             let p = normalize, m = p.count
             for c in channels {
-                BatchNorm2d.normalize(p.x.base + c * m, into: p.y[channel: c], count: m, mean: p.mean[c], meanLow: 0,
+                BatchNorm2d.normalize(p.x[channel: c], into: p.y[channel: c], count: m, mean: p.mean[c], meanLow: 0,
                                       invStd: 1 / (runningVar[c] + eps).squareRoot(), gamma: p.gamma[c], beta: p.beta[c],
                                       fused: p.fused)
             }
@@ -71,7 +71,7 @@ extension BatchNorm2d {
         func run(_ channels: Range<Int>) {
             let p = normalize, m = p.count
             for c in channels {
-                BatchNorm2d.normalize(p.x.base + c * m, into: p.y[channel: c], count: m, mean: p.mean[c], meanLow: p.meanLow[c],
+                BatchNorm2d.normalize(p.x[channel: c], into: p.y[channel: c], count: m, mean: p.mean[c], meanLow: p.meanLow[c],
                                       invStd: p.invStd[c], gamma: p.gamma[c], beta: p.beta[c], fused: p.fused)
             }
         }
@@ -80,7 +80,7 @@ extension BatchNorm2d {
     /// Backward per channel (see ``BatchNorm2d/backward(_:)``): one reduction pass for Σdy'
     /// and Σdy'·x̂, one pass writing dx (a whole map, possibly dy's own, or a slot per thread).
     struct Backward: ParallelKernel {
-        let x: SendablePointer<Float>, dy: SendablePointer<Float>, dx: ChannelMap
+        let x: ChannelMap, dy: SendablePointer<Float>, dx: ChannelMap
         let count: Int
         let gamma: SendablePointer<Float>, beta: SendablePointer<Float>
         let gradGamma: SendablePointer<Float>, gradBeta: SendablePointer<Float>
@@ -97,7 +97,7 @@ extension BatchNorm2d {
         /// Σdy' and Σdy'·x̂ over channel `c`'s values, also accumulated into dγ and dβ.
         @inline(__always)
         func gradientSums(channel c: Int) -> (sumDy: Double, sumDyXHat: Double) {
-            let xc = x.base + c * count, dyc = dy.base + c * count
+            let xc = x[channel: c], dyc = dy.base + c * count
             let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c], fused = fused
             // x̂ and the pre-activation use exactly the forward's arithmetic, so the mask matches y.
             let (sumDy, sumDyXHat) = FloatLanes.sums(count) { i, lanes in
@@ -115,7 +115,7 @@ extension BatchNorm2d {
         @inline(__always)
         func writeGradInput(channel c: Int, meanDy: Float, meanDyXHat: Float) {
             let m = count
-            let xc = x.base + c * m, dyc = dy.base + c * m, dxc = dx[channel: c]
+            let xc = x[channel: c], dyc = dy.base + c * m, dxc = dx[channel: c]
             let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
             let k = g * inv
             if fused {

@@ -75,8 +75,27 @@ public final class DepthwiseConv2d: Layer {
         self.input = nil
         trainedInputShape = training ? shape : nil
         let kernel = DepthwiseKernels.Forward(x: input, w: SendablePointer(weight.value.data),
-                                              y: SendablePointer(output.data), shape: shape, geometry: geometry)
+                                              y: ChannelMap(output), shape: shape, geometry: geometry)
         return (kernel, output)
+    }
+
+    /// A training forward kernel reading channel c of an input of `shape` from `input` and
+    /// writing its output channel to `output` (each a whole map or per-thread slots,
+    /// ``ChannelMap``); the layer keeps neither: backward is given the input again, and a
+    /// fused backward that needs the output recomputes it (``recomputeKernel(reading:into:)``).
+    func trainingForwardKernel(reading input: ChannelMap, shape: FeatureShape, into output: ChannelMap) -> DepthwiseKernels.Forward {
+        precondition(shape.channels == channels, "expected \(channels) channels, got \(shape)")
+        self.input = nil
+        trainedInputShape = shape
+        return DepthwiseKernels.Forward(x: input, w: SendablePointer(weight.value.data), y: output, shape: shape, geometry: geometry)
+    }
+
+    /// The last training forward's output again from its input given in `input`, into
+    /// `output`: the same kernel and weights, so the same bits.
+    /// - Precondition: after a training forward; the weights unchanged since.
+    func recomputeKernel(reading input: ChannelMap, into output: ChannelMap) -> DepthwiseKernels.Forward {
+        guard let shape = trainedInputShape else { preconditionFailure("DepthwiseConv2d: nothing to recompute without a training forward") }
+        return DepthwiseKernels.Forward(x: input, w: SendablePointer(weight.value.data), y: output, shape: shape, geometry: geometry)
     }
 
     /// The backward's per-channel kernel and gradInput map (see ``forwardKernel(_:training:)``);

@@ -13,10 +13,10 @@ enum DepthwiseKernels {
     typealias Vector = FloatLanes.Vector
     static let width = Vector.scalarCount
 
-    /// y = depthwise(x, w) over a range of channels: input [C, H, W, N] (a whole map or a
-    /// slot per thread, ``ChannelMap``), weight [C, 1, K, K], output [C, F, G, N].
+    /// y = depthwise(x, w) over a range of channels: input [C, H, W, N], weight [C, 1, K, K],
+    /// output [C, F, G, N]; input and output each a whole map or a slot per thread (``ChannelMap``).
     struct Forward: ParallelKernel {
-        let x: ChannelMap, w: SendablePointer<Float>, y: SendablePointer<Float>
+        let x: ChannelMap, w: SendablePointer<Float>, y: ChannelMap
         let shape: FeatureShape
         let geometry: ConvGeometry
 
@@ -26,7 +26,7 @@ enum DepthwiseKernels {
             DirectConvolution.withTapLists(taps) { tapWeights, tapSources in
                 for c in channels {
                     DirectConvolution.forwardChannel(x[channel: c], w.base + c * taps,
-                                   y.base + c * out.channelStride, shape, out, geometry, tapWeights, tapSources)
+                                   y[channel: c], shape, out, geometry, tapWeights, tapSources)
                 }
             }
         }

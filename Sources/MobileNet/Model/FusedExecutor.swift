@@ -30,6 +30,28 @@ extension Optional where Wrapped == StepProfiler {
             Parallel.forEachRange(count, ChannelPipeline(first: ChannelPipeline(first: a.kernel, second: b.kernel), second: c.kernel))
             return
         }
-        profiler.runChannels(count, a, b, c)
+        profiler.runChannels(count, a, b, c, (NoStage(), c.kind), (NoStage(), c.kind))
     }
+
+    /// Five per-channel kernels fused channel by channel in one parallel loop, as
+    /// ``runChannels(_:_:_:_:)``.
+    @inline(__always)
+    func runChannels<A: ParallelKernel, B: ParallelKernel, C: ParallelKernel, D: ParallelKernel, E: ParallelKernel>(
+        _ count: Int, _ a: (kernel: A, kind: StepProfiler.Kind), _ b: (kernel: B, kind: StepProfiler.Kind),
+        _ c: (kernel: C, kind: StepProfiler.Kind), _ d: (kernel: D, kind: StepProfiler.Kind),
+        _ e: (kernel: E, kind: StepProfiler.Kind)
+    ) {
+        guard let profiler = self else {
+            Parallel.forEachRange(count, ChannelPipeline(first: ChannelPipeline(first: ChannelPipeline(first: a.kernel, second: b.kernel),
+                                                                                second: ChannelPipeline(first: c.kernel, second: d.kernel)),
+                                                         second: e.kernel))
+            return
+        }
+        profiler.runChannels(count, a, b, c, d, e)
+    }
+}
+
+/// A stage that does nothing: fills the unused places of a shorter profiled pipeline.
+struct NoStage: ParallelKernel {
+    func run(_ range: Range<Int>) {}
 }

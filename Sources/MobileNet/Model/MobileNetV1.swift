@@ -69,10 +69,11 @@ public final class MobileNetV1 {
     /// instead of one gradient map per layer; each holds ``largestActivation``.
     private var gradientBuffers: (ping: FeatureMap, pong: FeatureMap)?
     /// Per-thread slots (``ChannelMap``) for the maps the fused loops keep in cache: a
-    /// block's normalised input (forward, and recomputed in backward) and ∂L/∂(its depthwise
-    /// output) (backward). Neither map is ever written whole.
+    /// block's normalised input and its depthwise output (forward, and recomputed in
+    /// backward), and ∂L/∂(its depthwise output) (backward). None is ever written whole.
     private var inputSlots: FeatureMap?
     private var depthwiseOutputSlots: FeatureMap?
+    private var gradientSlots: FeatureMap?
 
     /// Builds the network with PyTorch's default initialisation distributions, seeded.
     /// - Parameters:
@@ -142,8 +143,9 @@ public final class MobileNetV1 {
     /// in training, everything between two GEMMs — the BatchNorm + ReLU6 after a pointwise
     /// (or the entry) conv, the next depthwise conv and its BatchNorm + ReLU6 — runs channel
     /// by channel in one parallel loop, each channel's map consumed while still in cache.
-    /// The normalised map between the BatchNorm and the depthwise conv lives only in a
-    /// per-thread slot of one channel (``ChannelMap``); backward recomputes it.
+    /// The normalised map between the BatchNorm and the depthwise conv, and the depthwise
+    /// conv's output, live only in per-thread slots of one channel (``ChannelMap``);
+    /// backward recomputes them.
     /// - Parameter training: batch statistics and caches for backward (true), or eval mode.
     /// - Precondition: `input.shape.channels == inputChannels`.
     public func forward(_ input: FeatureMap, training: Bool) -> FeatureMap {
@@ -157,15 +159,17 @@ public final class MobileNetV1 {
         var largest = x.shape
         var norm = entryNorm
         for block in blocks {
+            let outputShape = block.depthwise.geometry.outputShape(x.shape, outChannels: block.depthwise.channels)
             let normalized = Self.slots(in: &inputSlots, for: x.shape)
+            let depthwiseOutput = Self.slots(in: &depthwiseOutputSlots, for: outputShape)
             let normKernel = norm.trainingForward(x, into: normalized)
-            let (depthwiseKernel, depthwiseOutput) = block.depthwise.forwardKernel(reading: normalized, shape: x.shape, training: true)
-            let (depthNormKernel, depthNormalized) = block.depthNorm.trainingForward(depthwiseOutput)
+            let depthwiseKernel = block.depthwise.trainingForwardKernel(reading: normalized, shape: x.shape, into: depthwiseOutput)
+            let (depthNormKernel, depthNormalized) = block.depthNorm.trainingForward(reading: depthwiseOutput, shape: outputShape)
             profiler.runChannels(block.depthwise.channels, (normKernel, .batchNorm), (depthwiseKernel, .depthwise),
                                  (depthNormKernel, .batchNorm))
             x = profiler.timed(.pointwise) { block.pointwise.forward(depthNormalized, training: true) }
             norm = block.pointNorm
-            if depthwiseOutput.shape.count > largest.count { largest = depthwiseOutput.shape }
+            if outputShape.count > largest.count { largest = outputShape }
             if x.shape.count > largest.count { largest = x.shape }
         }
         largestActivation = largest
@@ -181,11 +185,12 @@ public final class MobileNetV1 {
     ///
     /// Memory: the input gradients of the BatchNorms, depthwise and pointwise convs all
     /// live in two shared maps (ping-pong), not one map per layer. ∂L/∂(pointwise output)
-    /// is in `ping`; the pointwise backward writes ∂L/∂(its input) into `pong`; channel by
-    /// channel, the depthwise BatchNorm writes ∂L/∂(depthwise output) into a per-thread slot,
-    /// the BatchNorm before the depthwise conv recomputes its output (the conv's input) into
-    /// another, the depthwise conv writes ∂L/∂(its input) into `ping` (free once the
-    /// pointwise backward has read it), where that BatchNorm works in place.
+    /// is in `ping`; the pointwise backward writes ∂L/∂(its input) into `pong`; then channel
+    /// by channel, each into a per-thread slot: the BatchNorm before the depthwise conv
+    /// recomputes its output (the conv's input), the depthwise conv recomputes its output,
+    /// the depthwise BatchNorm writes ∂L/∂(depthwise output); the depthwise conv writes
+    /// ∂L/∂(its input) into `ping` (free once the pointwise backward has read it), where
+    /// that BatchNorm works in place.
     /// - Precondition: after `forward(_:training: true)` with the same batch.
     @discardableResult
     public func backward(_ gradLogits: FeatureMap) -> FeatureMap {
@@ -204,16 +209,18 @@ public final class MobileNetV1 {
             guard let inputShape = block.depthwise.trainedInputShape else {
                 preconditionFailure("MobileNetV1.backward needs a forward(_:training: true) first")
             }
-            let gradDepthwiseOutput = Self.slots(in: &depthwiseOutputSlots, for: gradPointwiseInput.shape)
             let normalized = Self.slots(in: &inputSlots, for: inputShape)
+            let depthwiseOutput = Self.slots(in: &depthwiseOutputSlots, for: gradPointwiseInput.shape)
+            let gradDepthwiseOutput = Self.slots(in: &gradientSlots, for: gradPointwiseInput.shape)
             let norm = index > 0 ? blocks[index - 1].pointNorm : entryNorm
-            let depthNormKernel = ChannelPipeline(first: block.depthNorm.backwardKernel(gradPointwiseInput, into: gradDepthwiseOutput),
-                                                  second: norm.recomputeKernel(into: normalized))
+            let normRecompute = norm.recomputeKernel(into: normalized)
+            let depthwiseRecompute = block.depthwise.recomputeKernel(reading: normalized, into: depthwiseOutput)
+            let depthNormKernel = block.depthNorm.backwardKernel(gradPointwiseInput, input: depthwiseOutput, into: gradDepthwiseOutput)
             ping.reshape(inputShape)
             let depthwiseKernel = block.depthwise.backwardKernel(gradDepthwiseOutput, input: normalized, into: ping)
             let (normKernel, gradNormInput) = norm.backwardKernel(ping, into: ping)
-            profiler.runChannels(block.depthwise.channels, (depthNormKernel, .batchNorm), (depthwiseKernel, .depthwise),
-                                 (normKernel, .batchNorm))
+            profiler.runChannels(block.depthwise.channels, (normRecompute, .batchNorm), (depthwiseRecompute, .depthwise),
+                                 (depthNormKernel, .batchNorm), (depthwiseKernel, .depthwise), (normKernel, .batchNorm))
             g = gradNormInput
         }
         return profiler.timed(.entryConvolution) { entryConv.backward(g) }

@@ -71,8 +71,8 @@ public final class StepProfiler {
     public init() {
         accumulated.initialize(repeating: 0, count: Kind.allCases.count)
         stageSlotChunks = max(1, Parallel.threadCount)
-        stageSlots = .allocate(capacity: 3 * stageSlotChunks)
-        stageSlots.initialize(repeating: 0, count: 3 * stageSlotChunks)
+        stageSlots = .allocate(capacity: Self.stages * stageSlotChunks)
+        stageSlots.initialize(repeating: 0, count: Self.stages * stageSlotChunks)
     }
 
     deinit {
@@ -106,28 +106,32 @@ public final class StepProfiler {
         return try body()
     }
 
-    /// Runs three per-channel kernels channel by channel over `0..<count` in one parallel
+    /// Stages of a profiled fused loop (shorter pipelines fill the rest with ``NoStage``).
+    static let stages = 5
+
+    /// Runs five per-channel kernels channel by channel over `0..<count` in one parallel
     /// loop (as ``ChannelPipeline``), each stage timed, and splits the loop's wall time
     /// among the stages' kinds (see ``StepProfiler``).
-    func runChannels<A: ParallelKernel, B: ParallelKernel, C: ParallelKernel>(
-        _ count: Int, _ a: (kernel: A, kind: Kind), _ b: (kernel: B, kind: Kind), _ c: (kernel: C, kind: Kind)
+    func runChannels<A: ParallelKernel, B: ParallelKernel, C: ParallelKernel, D: ParallelKernel, E: ParallelKernel>(
+        _ count: Int, _ a: (kernel: A, kind: Kind), _ b: (kernel: B, kind: Kind), _ c: (kernel: C, kind: Kind),
+        _ d: (kernel: D, kind: Kind), _ e: (kernel: E, kind: Kind)
     ) {
         precondition(!timing, "StepProfiler: timed parts must not nest")
-        let chunks = Parallel.chunkCount(count)
+        let chunks = Parallel.chunkCount(count), stages = Self.stages
         if chunks > stageSlotChunks {
             stageSlots.deallocate()
             stageSlotChunks = chunks
-            stageSlots = .allocate(capacity: 3 * chunks)
-            stageSlots.initialize(repeating: 0, count: 3 * chunks)
+            stageSlots = .allocate(capacity: stages * chunks)
+            stageSlots.initialize(repeating: 0, count: stages * chunks)
         }
-        stageSlots.update(repeating: 0, count: 3 * chunks)
+        stageSlots.update(repeating: 0, count: stages * chunks)
         let slots = SendablePointer(stageSlots)
         let start = monotonicNanoseconds()
-        Parallel.forEachRange(count, TimedChannelPipeline(first: a.kernel, second: b.kernel, third: c.kernel,
+        Parallel.forEachRange(count, TimedChannelPipeline(stages: (a.kernel, b.kernel, c.kernel, d.kernel, e.kernel),
                                                           slots: slots, count: count, chunks: chunks))
         let wall = monotonicNanoseconds() - start
-        let stageTotals = (0..<3).map { stage in (0..<chunks).reduce(0) { $0 + slots[3 * $1 + stage] } }
-        for (kind, share) in zip([a.kind, b.kind, c.kind], Self.apportion(wall, among: stageTotals)) {
+        let stageTotals = (0..<stages).map { stage in (0..<chunks).reduce(0) { $0 + slots[stages * $1 + stage] } }
+        for (kind, share) in zip([a.kind, b.kind, c.kind, d.kind, e.kind], Self.apportion(wall, among: stageTotals)) {
             accumulated[kind.rawValue] += share
         }
     }
@@ -172,35 +176,37 @@ public struct StepProfile: Sendable, Equatable {
     public var wallMilliseconds: Double { Double(wallNanoseconds) / 1e6 }
 }
 
-/// ``ChannelPipeline`` of three stages, timed: channel by channel, `first`, `second` and
-/// `third` run as in `ChannelPipeline(first: ChannelPipeline(first:second:), second:)`, with a
-/// clock read after each; the chunk's three stage times go to its slots in `slots`
-/// ([chunks, 3], the chunk of `0..<count` the range starts in: one chunk per thread).
-struct TimedChannelPipeline<First: ParallelKernel, Second: ParallelKernel, Third: ParallelKernel>: ParallelKernel {
-    let first: First
-    let second: Second
-    let third: Third
+/// ``ChannelPipeline`` of five stages, timed: channel by channel, the stages run in order
+/// as in the plain nested pipeline, with a clock read after each; the chunk's five stage
+/// times go to its slots in `slots` ([chunks, 5], the chunk of `0..<count` the range starts
+/// in: one chunk per thread).
+struct TimedChannelPipeline<A: ParallelKernel, B: ParallelKernel, C: ParallelKernel, D: ParallelKernel, E: ParallelKernel>: ParallelKernel {
+    let stages: (A, B, C, D, E)
     let slots: SendablePointer<UInt64>
     let count: Int, chunks: Int
 
     func run(_ channels: Range<Int>) {
-        var times: (first: UInt64, second: UInt64, third: UInt64) = (0, 0, 0)
+        var times: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
         var start = monotonicNanoseconds()
-        for c in channels {
-            first.run(c ..< c + 1)
-            let afterFirst = monotonicNanoseconds()
-            second.run(c ..< c + 1)
-            let afterSecond = monotonicNanoseconds()
-            third.run(c ..< c + 1)
+        /// Runs `stage` on channel c and adds its time to `time`.
+        func timed<K: ParallelKernel>(_ stage: K, _ c: Int, _ time: inout UInt64) {
+            stage.run(c ..< c + 1)
             let end = monotonicNanoseconds()
-            times.first += afterFirst - start
-            times.second += afterSecond - afterFirst
-            times.third += end - afterSecond
+            time += end - start
             start = end
         }
-        let slot = slots.base + 3 * Parallel.chunk(containing: channels.lowerBound, count: count, chunks: chunks)
-        slot[0] += times.first
-        slot[1] += times.second
-        slot[2] += times.third
+        for c in channels {
+            timed(stages.0, c, &times.0)
+            timed(stages.1, c, &times.1)
+            timed(stages.2, c, &times.2)
+            timed(stages.3, c, &times.3)
+            timed(stages.4, c, &times.4)
+        }
+        let slot = slots.base + StepProfiler.stages * Parallel.chunk(containing: channels.lowerBound, count: count, chunks: chunks)
+        slot[0] += times.0
+        slot[1] += times.1
+        slot[2] += times.2
+        slot[3] += times.3
+        slot[4] += times.4
     }
 }

@@ -20,8 +20,8 @@
 ///   check reads them, SGD reads weight, gradient and momentum and writes weight and
 ///   momentum: 7 floats per parameter.
 /// - Arithmetic: the multiply-adds of the convolutions and GEMMs (backward: two products
-///   each, one for the entry conv); BatchNorm, ReLU6, pooling, the loss and SGD count as
-///   memory only.
+///   each, one for the entry conv; the depthwise forward once more, recomputed in
+///   backward); BatchNorm, ReLU6, pooling, the loss and SGD count as memory only.
 public struct TrainingPass: Codable, Sendable, Equatable {
     /// E.g. "stage1.0 depthwise backward", "stage1.0.pointConv.0 gradWeight".
     public let name: String
@@ -75,20 +75,22 @@ public struct TrainingPass: Codable, Sendable, Equatable {
             forward += [
                 // Reads the previous conv's output; its normalised channel stays in a slot.
                 memory("\(normName) forward", bn, floats: input.count),
-                // Reads the slot, writes its output (kept for the BatchNorm's backward).
+                // From slot to slot.
                 TrainingPass(name: "\(block.name) depthwise forward", kind: depthwise, multiplyAdds: macs,
-                             bytes: float * (output.count + weights)),
+                             bytes: float * weights),
                 // Reads from cache, writes the pointwise conv's input.
                 memory("\(block.name).depthConv.1 forward", bn, floats: output.count),
                 gemm(pointwise, .forward),
             ]
             backward.insert(contentsOf: [
                 gemm(pointwise, .gradInput), gemm(pointwise, .gradWeight),
-                // ∂L/∂output and the saved input read, ∂L/∂input to a slot.
-                memory("\(block.name).depthConv.1 backward", bn, floats: 2 * output.count),
                 // The saved input of the BatchNorm before the depthwise conv read, its output
-                // recomputed into a slot for the depthwise ∂L/∂w.
+                // recomputed into a slot; from it the depthwise output, into another.
                 memory("\(normName) recompute", bn, floats: input.count),
+                TrainingPass(name: "\(block.name) depthwise recompute", kind: depthwise, multiplyAdds: macs,
+                             bytes: float * weights),
+                // ∂L/∂output read, the input from its slot, ∂L/∂input to a slot.
+                memory("\(block.name).depthConv.1 backward", bn, floats: output.count),
                 // Both operands from slots; ∂L/∂input written, then overwritten in place below.
                 TrainingPass(name: "\(block.name) depthwise backward", kind: depthwise, multiplyAdds: 2 * macs,
                              bytes: float * 3 * weights),

@@ -35,8 +35,8 @@ import Testing
         }
     }
 
-    @Test func aFileKeyWithoutTheOptionItShapesNamesTheFileAndKey() throws {
-        try CIFARFixture.withFolder { folder in
+    @Test func aFileKeyWithoutTheOptionItShapesNamesTheFileAndKey() {
+        CIFARFixture.withFolder { folder in
             let path = ConfigFileTests.write(#"{"warmupPct": 0.5}"#, in: folder)
             let message = FlagTests.rejection(["train", "--config", path]) ?? "accepted"
             #expect(message.contains(#"--config \#(path): "warmupPct" (--warmup-pct): "#) && message.contains("--schedule linear")

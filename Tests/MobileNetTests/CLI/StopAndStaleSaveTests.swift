@@ -31,7 +31,8 @@ import Testing
             for path in [stale, live, folder + "/step-00000004"] {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             }
-            FileManager.default.createFile(atPath: stale + "/model.safetensors", contents: Data(count: 2_000_000))
+            try #require(FileManager.default.createFile(atPath: stale + "/model.safetensors", contents: Data(count: 2_000_000)),
+                         "could not write the stale save's file")
             let removed = CheckpointDirectory(path: folder).removeStaleSaves()
             #expect(removed == [CheckpointDirectory.StaleSave(path: stale, pid: dead, bytes: 2_000_000)])
             #expect(!FileManager.default.fileExists(atPath: stale))

@@ -52,13 +52,15 @@ import Testing
     }
 
     /// The passes' multiply-adds are the network's, once forward and twice backward (the
-    /// entry conv once: the images need no gradient), and their GEMMs are the listed ones.
+    /// entry conv once: the images need no gradient; the depthwise convs once more,
+    /// recomputed in backward), and their GEMMs are the listed ones.
     @Test func trainingPassesCountEveryProductOnce() {
         let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.5, seed: 55)
         let passes = TrainingPass.passes(of: model, batch: 4, height: 32, width: 32)
         let cost = CostTable(model: model)
         let entry = cost.rows[0].multiplyAdds
-        #expect(passes.reduce(0) { $0 + $1.multiplyAdds } == 4 * (2 * entry + 3 * (cost.multiplyAdds - entry)))
+        #expect(passes.reduce(0) { $0 + $1.multiplyAdds }
+                == 4 * (2 * entry + 3 * (cost.multiplyAdds - entry) + cost.depthwiseMultiplyAdds))
         let gemms = model.trainingGEMMs(batch: 4, height: 32, width: 32).filter { $0.layer != "entry.0" }
         let gemmPasses = passes.filter { pass in gemms.contains { pass.name == "\($0.layer) \($0.pass.rawValue)" } }
         #expect(gemmPasses.map(\.bytes) == gemms.map(\.call.minimumBytes))
