@@ -62,6 +62,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Threads for the engine and OpenBLAS; the default is the number of cores.")
     var threads: Int = ProcessInfoCores.active
 
+    @Option(name: .customLong("bn-recalibrate"), help: "Before evaluating, recompute every BatchNorm's running statistics over N of the run's training images (never its held-out ones), exactly as train --bn-recalibrate N would have at the end of the run (the same seeded sample, batches and transform); needs the run's checkpoint. The files are not changed.")
+    var bnRecalibrate: Int?
+
+    @Option(name: .customLong("bn-recalibrate-transform"), help: "With --bn-recalibrate: eval (normalise only) or train (the run's random crop and flip at full size), as train's flag of that name.")
+    var bnRecalibrateTransform: RecalibrationTransform?
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size: must be at least 1, got \(batchSize)") }
         if limitTest != nil, limitAlias != nil { throw ValidationError("--limit is the former name of --limit-test: give one of them") }
@@ -210,6 +216,7 @@ struct EvaluateCommand: ParsableCommand {
             let dataPath = dataPath(trainedOn: trainedOn)
             try refuseOverwriting(inputs: [loaded.path], dataFolder: dataPath)
             let held = split == .validation ? try heldOut(modelPath: loaded.path) : nil
+            let recalibrated = try recalibrate(loaded, dataPath: dataPath)
             let classes = loaded.model.numClasses
             let test = RunData.isImageFolder(dataPath)
                 ? try folderImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
@@ -218,7 +225,7 @@ struct EvaluateCommand: ParsableCommand {
             let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)"
                 : tta == .flipShift ? "\ntest-time augmentation: flip-shift (mean softmax of 6 views: mirror × shift 0, +1/+1, −1/−1)" : ""
             test.notes.forEach { print($0) }
-            print("\(test.line)\(augmentation)\n")
+            print("\(test.line)\(augmentation)\(recalibrated.map { "\n\($0)" } ?? "")\n")
 
             let loader = BatchLoader(dataset: test.images, configuration: .evaluation(batchSize: batchSize, augmentation: test.augmentation))
             var logits: [Float] = [], labels: [Int64] = []

@@ -163,6 +163,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.bnRecalibrate), parsing: .unconditional, help: .entry(.bnRecalibrate))
     var bnRecalibrate: Int?
 
+    @Option(name: .entry(.bnRecalibrateTransform), help: .entry(.bnRecalibrateTransform))
+    var bnRecalibrateTransform: RecalibrationTransform?
+
     @Option(name: .entry(.config), help: .entry(.config))
     var config: String?
 
@@ -188,7 +191,7 @@ struct TrainCommand: ParsableCommand {
          .set(\.finalDivFactor, finalDivFactor), .set(\.pctStart, pctStart), .set(\.baseMomentum, baseMomentum),
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
-         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate),
+         .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate), .set(\.bnRecalibrateTransform, bnRecalibrateTransform),
          .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor), .set(\.flipMode, flipMode)].compactMap { $0 }
     }
 
@@ -350,6 +353,7 @@ extension Recipe: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
 
 extension FlipMode: ExpressibleByArgument {}
+extension RecalibrationTransform: ExpressibleByArgument {}
 
 extension CropSchedule: ExpressibleByArgument {
     public init?(argument: String) {

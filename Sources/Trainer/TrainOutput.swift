@@ -77,7 +77,7 @@ extension TrainCommand {
             lines.append("Schedule: linear warm-up over \(options.warmupPct) of the steps from \(options.maxLearningRate / options.divFactor) to \(options.maxLearningRate), then linear decay to \(options.finalLearningRateFactor) × \(options.maxLearningRate); momentum \(options.maxMomentum)")
         }
         if options.bnRecalibrate > 0 {
-            lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (no augmentation), batch averages as update_bn")
+            lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (\(options.bnRecalibrateTransform == .train ? "the training transform at full size: random crop and flip" : "no augmentation")), batch averages as update_bn")
         }
         return lines
     }

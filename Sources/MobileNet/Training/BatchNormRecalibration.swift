@@ -23,15 +23,44 @@ public enum BatchNormRecalibration {
                                    classNames: train.classNames, imageSide: train.imageSide)
     }
 
+    /// The transform of the recalibration images for a run whose training transform is
+    /// `training`: ``AugmentationOptions/forEvaluation`` for ``RecalibrationTransform/eval``;
+    /// for ``RecalibrationTransform/train``, `training` at full size (no crop schedule: the
+    /// random crop of the last epochs, with its zero padding) and with the random flip
+    /// (p = 0.5) when it flips at all, alternately or not.
+    public static func augmentation(_ transform: RecalibrationTransform, training: AugmentationOptions) -> AugmentationOptions {
+        switch transform {
+        case .eval:
+            return training.forEvaluation
+        case .train:
+            var full = training.flipping(alternately: false)
+            full.cropSchedule = .none
+            return full
+        }
+    }
+
     /// The loader over `images`: batches of `batchSize` in order, with `augmentation`
-    /// (a run's ``AugmentationOptions/forEvaluation``: no crop, no flip); a last batch of one
-    /// image is left out where BatchNorm would see one value per channel (last maps 1×1), as
-    /// PyTorch cannot train on it.
-    public static func loader(_ images: RecalibrationImages, batchSize: Int, augmentation: AugmentationOptions) -> BatchLoader {
+    /// (``augmentation(_:training:)``), random crops and flips drawn from `seed` as the
+    /// training loader draws them for epoch 0; a last batch of one image is left out where
+    /// BatchNorm would see one value per channel (last maps 1×1), as PyTorch cannot train on it.
+    public static func loader(_ images: RecalibrationImages, batchSize: Int, augmentation: AugmentationOptions, seed: UInt64 = 0) -> BatchLoader {
         let valuesPerImage = MobileNetV1.batchNormValuesPerImage(cropSides: [images.imageSide])
         return BatchLoader(dataset: images, configuration: BatchLoader.Configuration(
-            batchSize: batchSize, shuffle: false, augmentation: augmentation, dropSingleImageBatch: true,
+            batchSize: batchSize, shuffle: false, augmentation: augmentation, dropSingleImageBatch: true, seed: seed,
             batchNormValuesPerImage: valuesPerImage))
+    }
+
+    /// The loader a run with `options` recalibrates with (`--bn-recalibrate`,
+    /// `--bn-recalibrate-transform`) over its training images `train` (the held-out
+    /// validation images excluded), normalised with `mean` and `std`: the sample of
+    /// ``sample(of:count:seed:epochs:)`` with the run's seed and epochs, in batches of its
+    /// batch size, the crops and flips drawn from its seed. nil when `options.bnRecalibrate` is 0.
+    /// `train` and `evaluate --bn-recalibrate` both use it, so they recompute the same statistics.
+    public static func loader(for options: TrainingOptions, train: some LabelledImages, mean: [Float], std: [Float]) -> BatchLoader? {
+        guard options.bnRecalibrate > 0 else { return nil }
+        let augmentation = augmentation(options.bnRecalibrateTransform, training: options.trainingAugmentation(mean: mean, std: std))
+        return loader(sample(of: train, count: options.bnRecalibrate, seed: options.seed, epochs: options.epochs),
+                      batchSize: options.batchSize, augmentation: augmentation, seed: options.seed)
     }
 
     /// Recomputes `model`'s running statistics over every batch of `loader` (see the type).
@@ -62,6 +91,14 @@ public enum BatchNormRecalibration {
         recalibrate(session.model, loader: loader)
         session.ema?.withAverage(in: session.model) { recalibrate($0, loader: loader) }
     }
+}
+
+/// The transform of the images BatchNorm is recalibrated on (``TrainingOptions/bnRecalibrateTransform``).
+public enum RecalibrationTransform: String, Codable, CaseIterable, Sendable {
+    /// Normalise only: the statistics of whole images as evaluation sees them (PreciseBN, update_bn over a test-style loader).
+    case eval
+    /// The run's training transform at full size: random crop with zero padding, random flip, normalise.
+    case train
 }
 
 /// The training images a run recalibrates BatchNorm on (``BatchNormRecalibration/sample(of:count:seed:epochs:)``).

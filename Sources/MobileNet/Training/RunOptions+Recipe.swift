@@ -36,7 +36,11 @@ extension RunOption {
         resume: .free)
     public static let bnRecalibrate = recorded(
         "bn-recalibrate", \.bnRecalibrate, property: "bnRecalibrate",
-        help: "At the end of the run, recompute every BatchNorm's running mean and variance (of the trained weights and of the --ema-decay average) over N training images (a seeded sample, no crop or flip) in batches of --batch-size, averaging the batches' statistics as torch.optim.swa_utils.update_bn; before the last evaluation and checkpoint, so export gets them; 0 for none") { o in
+        help: "At the end of the run, recompute every BatchNorm's running mean and variance (of the trained weights and of the --ema-decay average) over N training images (a seeded sample, in the --bn-recalibrate-transform) in batches of --batch-size, averaging the batches' statistics as torch.optim.swa_utils.update_bn; before the last evaluation and checkpoint, so export gets them; 0 for none") { o in
             o.bnRecalibrate >= 0 ? nil : "must be zero or positive, got \(o.bnRecalibrate)"
         }
+    public static let bnRecalibrateTransform = recorded(
+        "bn-recalibrate-transform", \.bnRecalibrateTransform, property: "bnRecalibrateTransform",
+        help: "With --bn-recalibrate: the transform of its images: eval (normalise only, as PreciseBN) or train (the run's random crop with its zero padding and random flip at full size, drawn from --seed, as the training batches of the last epoch look)",
+        requirement: Requirement(flags: "--bn-recalibrate N") { $0.bnRecalibrate > 0 })
 }

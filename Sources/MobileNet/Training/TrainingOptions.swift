@@ -61,8 +61,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var emaDecay: Double = 0
     public var emaEvery: Int = 1
     /// Recompute every BatchNorm's running statistics at the end of the run over this many
-    /// training images in the evaluation transform (``BatchNormRecalibration``); 0 for none.
+    /// training images (``BatchNormRecalibration``); 0 for none.
     public var bnRecalibrate: Int = 0
+    /// The transform the ``bnRecalibrate`` images go through: the evaluation one (PreciseBN's)
+    /// or the training one at full size.
+    public var bnRecalibrateTransform: RecalibrationTransform = .eval
     /// The learning-rate schedule (``TrainingSession/schedule(_:totalSteps:stepCount:)``);
     /// ``warmupPct`` and ``finalLearningRateFactor`` shape the linear one.
     public var schedule: ScheduleKind = .onecycle
@@ -87,7 +90,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `bnRecalibrateTransform`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -127,6 +130,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         emaDecay = try c.decodeIfPresent(Double.self, forKey: .emaDecay) ?? d.emaDecay
         emaEvery = try c.decodeIfPresent(Int.self, forKey: .emaEvery) ?? d.emaEvery
         bnRecalibrate = try c.decodeIfPresent(Int.self, forKey: .bnRecalibrate) ?? d.bnRecalibrate
+        bnRecalibrateTransform = try c.decodeIfPresent(RecalibrationTransform.self, forKey: .bnRecalibrateTransform) ?? d.bnRecalibrateTransform
         schedule = try c.decodeIfPresent(ScheduleKind.self, forKey: .schedule) ?? d.schedule
         warmupPct = try c.decodeIfPresent(Double.self, forKey: .warmupPct) ?? d.warmupPct
         finalLearningRateFactor = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFactor) ?? d.finalLearningRateFactor

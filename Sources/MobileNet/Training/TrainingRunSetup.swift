@@ -120,9 +120,7 @@ public struct TrainingRunSetup {
                                             metricsPath: metricsPath.map(CheckpointDataset.absolutePath),
                                             imageSize: options.imageSize, mean: data.mean, std: data.std)
         // Every rank recalibrates on the same images (no shards), so all end alike.
-        let recalibrationLoader = options.bnRecalibrate == 0 ? nil : BatchNormRecalibration.loader(
-            BatchNormRecalibration.sample(of: train, count: options.bnRecalibrate, seed: options.seed, epochs: options.epochs),
-            batchSize: options.batchSize, augmentation: augmentation.forEvaluation)
+        let recalibrationLoader = BatchNormRecalibration.loader(for: options, train: train, mean: data.mean, std: data.std)
         run = TrainingRun(loop: TrainingLoop(session: session, trainLoader: trainLoader, testLoader: testLoader,
                                              validationLoader: validationLoader, recalibrationLoader: recalibrationLoader),
                           dataset: description, checkpoints: directory)

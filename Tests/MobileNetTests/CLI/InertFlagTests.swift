@@ -10,6 +10,7 @@ import Testing
 @Suite struct InertFlagTests {
     @Test(arguments: [
         (["--ema-every", "5"], "--ema-decay"),
+        (["--bn-recalibrate-transform", "train"], "--bn-recalibrate N"),
         (["--warmup-pct", "0.5"], "--schedule linear"),
         (["--final-lr-factor", "0.5"], "--schedule linear"),
         (["--schedule", "linear", "--pct-start", "0.2"], "--schedule onecycle"),
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func withTheOptionTheyShapeTheFlagsAreAccepted() {
-        for flags in [["--ema-every", "5", "--ema-decay", "0.9"], ["--warmup-pct", "0.5", "--schedule", "linear"],
+        for flags in [["--ema-every", "5", "--ema-decay", "0.9"], ["--bn-recalibrate-transform", "train", "--bn-recalibrate", "10"], ["--warmup-pct", "0.5", "--schedule", "linear"],
                       ["--final-lr-factor", "0.5", "--schedule", "linear"], ["--pct-start", "0.2", "--base-momentum", "0.8", "--final-div-factor", "100"]] {
             #expect(FlagTests.rejection(["train"] + flags) == nil, "\(flags)")
         }

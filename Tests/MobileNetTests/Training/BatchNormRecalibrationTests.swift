@@ -134,4 +134,97 @@ import Testing
             }
         }
     }
+
+    /// `--bn-recalibrate-transform train`: each image of a batch is its source image cropped
+    /// from the 4-pixel zero-padded 40×40 at some offset (dy, dx) in −4…4 and mirrored or not,
+    /// at full size although the run's crop schedule starts smaller — found here by trying all
+    /// 162 placements against the normalised source, padding being normalised black
+    /// ((0 − mean)/std). Over the sample both mirrored and unmirrored images and shifted ones
+    /// appear, and the eval transform gives every image as is.
+    @Test func trainTransformGivesPaddedCropsAndFlipsAtFullSize() throws {
+        let train = CheckpointFixture.dataset(count: 24)
+        let training = AugmentationOptions(cropPadding: 4, horizontalFlip: true,
+                                           cropSchedule: CropSchedule(phases: [.init(size: 24, epochs: 3)])).flipping(alternately: true)
+        let sample = BatchNormRecalibration.sample(of: train, count: 16, seed: 5, epochs: 4)
+        let bytes = train.imageBytes
+        func placements(transform: RecalibrationTransform) throws -> [[(dy: Int, dx: Int, flip: Bool)]] {
+            let loader = BatchNormRecalibration.loader(sample, batchSize: 16, augmentation: BatchNormRecalibration.augmentation(transform, training: training), seed: 5)
+            loader.start(epoch: 0)
+            let batch = try #require(loader.next())
+            #expect(batch.images.shape == FeatureShape(channels: 3, height: 32, width: 32, batch: 16))
+            let values = batch.images.nchwArray()
+            return (0..<16).map { n in
+                var found: [(dy: Int, dx: Int, flip: Bool)] = []
+                for dy in -4...4 { for dx in -4...4 { for flip in [false, true] {
+                    var matches = true
+                    outer: for c in 0..<3 { for y in 0..<32 { for x in 0..<32 {
+                        let sy = y + dy, sx = (flip ? 31 - x : x) + dx
+                        let byte: Float = (0..<32).contains(sy) && (0..<32).contains(sx) ? Float(sample.images[n * bytes + c * 1024 + sy * 32 + sx]) : 0
+                        let expected = (byte / 255 - AugmentationOptions.cifarMean[c]) / AugmentationOptions.cifarStd[c]
+                        if abs(values[((n * 3 + c) * 32 + y) * 32 + x] - expected) > 1e-5 { matches = false; break outer }
+                    } } }
+                    if matches { found.append((dy, dx, flip)) }
+                } } }
+                return found
+            }
+        }
+        let trained = try placements(transform: .train)
+        #expect(trained.allSatisfy { $0.count >= 1 }, "every image is a padded crop of its source, mirrored or not")
+        let first = trained.compactMap(\.first)
+        #expect(first.contains { $0.flip } && first.contains { !$0.flip }, "random flips")
+        #expect(first.contains { $0.dy != 0 || $0.dx != 0 }, "random crops")
+        let evaluated = try placements(transform: .eval)
+        #expect(evaluated.allSatisfy { $0.count == 1 && $0[0].dy == 0 && $0[0].dx == 0 && !$0[0].flip })
+    }
+
+    /// `evaluate --bn-recalibrate 6 --bn-recalibrate-transform train` on a run trained without
+    /// recalibration leaves the model with the running statistics, bit for bit, that
+    /// `train --bn-recalibrate 6 --bn-recalibrate-transform train` saved for the same run
+    /// (same flags otherwise, held-out images excluded), and the eval transform gives others.
+    @Test func evaluateRecalibratesAsTheRunWould() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            func train(_ name: String, _ extra: [String]) throws -> TrainingCheckpoint {
+                let command = try RecipeTests.trainCommand(["--data", folder, "--epochs", "1", "--batch-size", "4", "--width-multiplier", "0.125",
+                                                            "--val-split", "4", "--checkpoint-dir", folder + "/" + name] + extra)
+                let setup = try TrainCommand.setUp(command.request)
+                #expect(try setup.execute(metrics: nil, shouldStop: { false }, onEvent: { _ in }) == .completed)
+                return try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: folder + "/" + name))
+            }
+            let recalibrated = try train("recalibrated", ["--bn-recalibrate", "6", "--bn-recalibrate-transform", "train"])
+            let plain = try train("plain", [])
+            #expect(recalibrated.options.bnRecalibrateTransform == .train)
+            func evaluated(_ transform: String) throws -> [String: [UInt64]] {
+                let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", folder + "/plain", "--data", folder,
+                                                                           "--bn-recalibrate", "6", "--bn-recalibrate-transform", transform]) as? EvaluateCommand)
+                let loaded = try LoadedModel(checkpoint: folder + "/plain", strict: true)
+                let line = try #require(try command.recalibrate(loaded, dataPath: folder))
+                #expect(line.contains("6 training images") && line.contains("--bn-recalibrate-transform \(transform)"), "\(line)")
+                return CheckpointFixture.bits(loaded.model).filter { $0.key.contains("running") }
+            }
+            let saved = CheckpointFixture.bits(try MobileNetV1(contentsOf: recalibrated.model, strict: true)).filter { $0.key.contains("running") }
+            let before = CheckpointFixture.bits(try MobileNetV1(contentsOf: plain.model, strict: true)).filter { $0.key.contains("running") }
+            #expect(saved.count == 54)
+            CheckpointFixture.expectIdentical(try evaluated("train"), saved, "evaluate's recalibration against the run's")
+            #expect(try evaluated("eval") != saved, "the eval transform recalibrates to other statistics")
+            #expect(before != saved, "recalibration changed the statistics")
+        }
+    }
+
+    /// Bad `evaluate` recalibration flags are refused by name, before any evaluation.
+    @Test func evaluateRefusesRecalibrationItCannotDo() throws {
+        try CIFARFixture.withFolder { folder in
+            let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.125, seed: 1)
+            let file = folder + "/bare.safetensors"
+            try model.save(to: file)
+            func message(_ flags: [String]) throws -> String {
+                let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", file] + flags) as? EvaluateCommand)
+                do { _ = try command.recalibrationOptions(modelPath: file); return "accepted" } catch { return "\(error)" }
+            }
+            #expect(try message(["--bn-recalibrate-transform", "train"]).contains("applies only with --bn-recalibrate N"))
+            #expect(try message(["--bn-recalibrate", "0"]).contains("--bn-recalibrate must be at least 1"))
+            let bare = try message(["--bn-recalibrate", "10"])
+            #expect(bare.contains(file) && bare.contains("belongs to no training run"), "\(bare)")
+        }
+    }
 }
