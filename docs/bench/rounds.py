@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Training images/s at batch 128 in interleaved rounds of our builds beside PyTorch, and
+their ratios, medians over the rounds.
+
+    python3 docs/bench/rounds.py OUT [VERSION ...]
+
+OUT holds one folder per build kind and round, KIND-rN (native-r1, haswell-r2, ...), each
+with one `mobilenet-bench run --sections network` log per version of ours (NAME.log: ours.log,
+or before.log and after.log, ...) and PyTorch's scripts/pytorch_bench.py output for 1 and
+2 threads (pytorch-t1.json, pytorch-t2.json). For each kind and thread count it prints every
+round's figures, each version's ratio to PyTorch's faster format, and the medians; with more
+than one version (in the order given, else by name), the last one's ratio to the first."""
+import json, re, statistics, sys
+from pathlib import Path
+
+def ours(log, threads):
+    m = re.search(rf"network, {threads} thread\(s\), batch 128, 32×32: train ([0-9.]+) images/s", log.read_text())
+    return float(m.group(1)) if m else None
+
+def rounds(out):
+    kinds = {}
+    for d in sorted(out.iterdir()):
+        m = re.fullmatch(r"(.+)-r(\d+)", d.name)
+        if d.is_dir() and m:
+            kinds.setdefault(m.group(1), []).append(d)
+    return kinds
+
+def main(out, order):
+    for kind, folders in rounds(out).items():
+        for t in (2, 1):
+            rows = []
+            for d in folders:
+                torch = d / f"pytorch-t{t}.json"
+                if not torch.exists(): continue
+                speeds = json.loads(torch.read_text())["train_img_s"]
+                versions = {log.stem: ours(log, t) for log in sorted(d.glob("*.log")) if not log.stem.startswith("pytorch")}
+                if not versions or None in versions.values(): continue
+                rows.append((d.name, versions, max(speeds.values()), max(speeds, key=speeds.get)))
+            if not rows: continue
+            names = sorted(rows[0][1], key=lambda v: (order.index(v) if v in order else len(order), v))
+            print(f"{kind}, {t} thread(s):")
+            for name, versions, best, fmt in rows:
+                figures = ", ".join(f"{v} {versions[v]:.1f}" for v in names)
+                ratios = " / ".join(f"{versions[v] / best:.3f}" for v in names)
+                last = f"; {names[-1]}/{names[0]} {versions[names[-1]] / versions[names[0]]:.3f}" if len(names) > 1 else ""
+                print(f"  {name}: {figures}, PyTorch {best:.1f} ({fmt}); ratio to PyTorch {ratios}{last}")
+            med = lambda f: statistics.median(f(row) for row in rows)
+            medians = ", ".join(f"{v} {med(lambda row: row[1][v] / row[2]):.3f}" for v in names)
+            last = f"; {names[-1]}/{names[0]} {med(lambda row: row[1][names[-1]] / row[1][names[0]]):.3f}" if len(names) > 1 else ""
+            print(f"  median ratio to PyTorch: {medians}{last}")
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "out"), sys.argv[2:])
