@@ -62,10 +62,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Threads for the engine and OpenBLAS; the default is the number of cores.")
     var threads: Int = ProcessInfoCores.active
 
-    @Option(name: .customLong("bn-recalibrate"), help: "Before evaluating, recompute every BatchNorm's running statistics over N of the run's training images (never its held-out ones), exactly as train --bn-recalibrate N would have at the end of the run (the same seeded sample, batches and transform); needs the run's checkpoint. The files are not changed.")
+    @Option(name: .customLong("bn-recalibrate"), help: "Before evaluating, recompute every BatchNorm's running statistics over N of the run's training images (never its held-out ones), exactly as train --bn-recalibrate N would have at the end of the run (the same seeded sample, batches and transform), read from the folder the run trained on (else --data); needs the run's checkpoint. The files are not changed.")
     var bnRecalibrate: Int?
 
-    @Option(name: .customLong("bn-recalibrate-transform"), help: "With --bn-recalibrate: eval (normalise only) or train (the run's random crop and flip at full size), as train's flag of that name.")
+    @Option(name: .customLong("bn-recalibrate-transform"), help: "With --bn-recalibrate: eval (normalise only) or train (the run's random crop and flip at full size), as train's flag of that name (default: the run's when it recalibrated, else eval).")
     var bnRecalibrateTransform: RecalibrationTransform?
 
     func validate() throws {
@@ -73,6 +73,10 @@ struct EvaluateCommand: ParsableCommand {
         if limitTest != nil, limitAlias != nil { throw ValidationError("--limit is the former name of --limit-test: give one of them") }
         if let limit, limit < 1 { throw ValidationError("--limit-test: must be at least 1, got \(limit)") }
         if threads < 1 { throw ValidationError("--threads: must be at least 1, got \(threads)") }
+        if let count = bnRecalibrate, count < 1 { throw ValidationError("--bn-recalibrate: must be at least 1, got \(count)") }
+        if bnRecalibrateTransform != nil, bnRecalibrate == nil {
+            throw ValidationError("--bn-recalibrate-transform: applies only with --bn-recalibrate N; give --bn-recalibrate N or drop --bn-recalibrate-transform")
+        }
         switch (split, valSplit) {
         case (.validation, let count?) where count < 1: throw ValidationError("--val-split: must be at least 1, got \(count)")
         case (.test, _?): throw ValidationError("--val-split: only with --split validation")
@@ -216,11 +220,11 @@ struct EvaluateCommand: ParsableCommand {
             let dataPath = dataPath(trainedOn: trainedOn)
             try refuseOverwriting(inputs: [loaded.path], dataFolder: dataPath)
             let held = split == .validation ? try heldOut(modelPath: loaded.path) : nil
-            let recalibrated = try recalibrate(loaded, dataPath: dataPath)
             let classes = loaded.model.numClasses
             let test = RunData.isImageFolder(dataPath)
                 ? try folderImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
                 : try cifarImages(loaded, trainedOn: trainedOn, held: held, dataPath: dataPath)
+            let recalibrated = try recalibrate(loaded, dataPath: dataPath)
             print("model: \(loaded.path) (\(loaded.architecture))")
             let augmentation = tta == .flip ? "\ntest-time augmentation: flip (mean softmax of each image and its left-right mirror)"
                 : tta == .flipShift ? "\ntest-time augmentation: flip-shift (mean softmax of 6 views: mirror × shift 0, +1/+1, −1/−1)" : ""

@@ -41,6 +41,6 @@ extension RunOption {
         }
     public static let bnRecalibrateTransform = recorded(
         "bn-recalibrate-transform", \.bnRecalibrateTransform, property: "bnRecalibrateTransform",
-        help: "With --bn-recalibrate: the transform of its images: eval (normalise only, as PreciseBN) or train (the run's random crop with its zero padding and random flip at full size, drawn from --seed, as the training batches of the last epoch look)",
+        help: "With --bn-recalibrate: the transform of its images: eval (normalise only, as PreciseBN) or train (the run's random crop with its zero padding and a random flip, p = 0.5 also with --flip-mode alternate, at full size whatever --crop-schedule says, drawn from --seed)",
         requirement: Requirement(flags: "--bn-recalibrate N") { $0.bnRecalibrate > 0 })
 }

@@ -178,36 +178,59 @@ import Testing
     }
 
     /// `evaluate --bn-recalibrate 6 --bn-recalibrate-transform train` on a run trained without
-    /// recalibration leaves the model with the running statistics, bit for bit, that
-    /// `train --bn-recalibrate 6 --bn-recalibrate-transform train` saved for the same run
-    /// (same flags otherwise, held-out images excluded), and the eval transform gives others.
+    /// recalibration leaves its EMA (the default) and its trained weights (`--raw-weights`)
+    /// with the running statistics, bit for bit, that `train --bn-recalibrate 6
+    /// --bn-recalibrate-transform train` saved for the same run; on that run, evaluate's
+    /// default transform is the run's. With the eval transform the statistics are those of
+    /// the sample computed by hand from the 12 images left after `--val-split 4`.
     @Test func evaluateRecalibratesAsTheRunWould() throws {
         try CIFARFixture.withFolder { folder in
             CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
-            func train(_ name: String, _ extra: [String]) throws -> TrainingCheckpoint {
+            func train(_ name: String, _ extra: [String]) throws -> (TrainingCheckpoint, ImageDataset) {
                 let command = try RecipeTests.trainCommand(["--data", folder, "--epochs", "1", "--batch-size", "4", "--width-multiplier", "0.125",
-                                                            "--val-split", "4", "--checkpoint-dir", folder + "/" + name] + extra)
+                                                            "--val-split", "4", "--ema-decay", "0.5", "--checkpoint-dir", folder + "/" + name] + extra)
                 let setup = try TrainCommand.setUp(command.request)
                 #expect(try setup.execute(metrics: nil, shouldStop: { false }, onEvent: { _ in }) == .completed)
-                return try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: folder + "/" + name))
+                return (try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: folder + "/" + name)), setup.train)
             }
-            let recalibrated = try train("recalibrated", ["--bn-recalibrate", "6", "--bn-recalibrate-transform", "train"])
-            let plain = try train("plain", [])
-            #expect(recalibrated.options.bnRecalibrateTransform == .train)
-            func evaluated(_ transform: String) throws -> [String: [UInt64]] {
-                let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", folder + "/plain", "--data", folder,
-                                                                           "--bn-recalibrate", "6", "--bn-recalibrate-transform", transform]) as? EvaluateCommand)
-                let loaded = try LoadedModel(checkpoint: folder + "/plain", strict: true)
+            let (recalibrated, _) = try train("recalibrated", ["--bn-recalibrate", "6", "--bn-recalibrate-transform", "train"])
+            let (plain, trainImages) = try train("plain", [])
+            #expect(recalibrated.options.bnRecalibrateTransform == .train && trainImages.count == 12)
+            func evaluated(_ run: String, _ flags: [String]) throws -> MobileNetV1 {
+                let arguments = ["evaluate", "--checkpoint", folder + "/" + run, "--data", folder, "--bn-recalibrate", "6"] + flags
+                let command = try #require(try MobileNetTrain.parseAsRoot(arguments) as? EvaluateCommand)
+                let loaded = try LoadedModel(checkpoint: folder + "/" + run, strict: true, raw: flags.contains("--raw-weights"))
                 let line = try #require(try command.recalibrate(loaded, dataPath: folder))
-                #expect(line.contains("6 training images") && line.contains("--bn-recalibrate-transform \(transform)"), "\(line)")
-                return CheckpointFixture.bits(loaded.model).filter { $0.key.contains("running") }
+                #expect(line.contains("6 training images"), "\(line)")
+                return loaded.model
             }
-            let saved = CheckpointFixture.bits(try MobileNetV1(contentsOf: recalibrated.model, strict: true)).filter { $0.key.contains("running") }
-            let before = CheckpointFixture.bits(try MobileNetV1(contentsOf: plain.model, strict: true)).filter { $0.key.contains("running") }
-            #expect(saved.count == 54)
-            CheckpointFixture.expectIdentical(try evaluated("train"), saved, "evaluate's recalibration against the run's")
-            #expect(try evaluated("eval") != saved, "the eval transform recalibrates to other statistics")
-            #expect(before != saved, "recalibration changed the statistics")
+            func running(_ model: MobileNetV1) -> [String: [UInt64]] { CheckpointFixture.bits(model).filter { $0.key.contains("running") } }
+            let savedEMA = running(try MobileNetV1(contentsOf: try #require(recalibrated.ema), strict: true))
+            let savedRaw = running(try MobileNetV1(contentsOf: recalibrated.model, strict: true))
+            #expect(savedEMA.count == 54 && savedEMA != savedRaw)
+            CheckpointFixture.expectIdentical(running(try evaluated("plain", ["--bn-recalibrate-transform", "train"])), savedEMA, "the EMA")
+            CheckpointFixture.expectIdentical(running(try evaluated("plain", ["--bn-recalibrate-transform", "train", "--raw-weights"])), savedRaw, "the trained weights")
+            CheckpointFixture.expectIdentical(running(try evaluated("recalibrated", [])), savedEMA, "the run's transform by default")
+            #expect(running(try MobileNetV1(contentsOf: try #require(plain.ema), strict: true)) != savedEMA, "recalibration changed the statistics")
+            // The eval transform, by hand: the first 6 of the seeded order over the 12 training images.
+            let bytes = trainImages.imageBytes
+            var nchw: [Float] = []
+            for n in EpochOrder.shuffled(count: 12, seed: 0, epoch: 1).prefix(6).map(Int.init) { for c in 0..<3 { for p in 0..<1024 {
+                nchw.append((Float(trainImages.images[n * bytes + c * 1024 + p]) / 255 - AugmentationOptions.cifarMean[c]) / AugmentationOptions.cifarStd[c])
+            } } }
+            let byEval = try evaluated("plain", ["--bn-recalibrate-transform", "eval"])
+            // Batches of --batch-size 4: images 0–3 and 4–5, each batch's statistics weighing 1/2.
+            let batches = [0..<4, 4..<6].map { range in
+                Self.inputStatistics(Self.twin(of: byEval), images: FeatureMap(
+                    nchw: Array(nchw[range.lowerBound * 3072 ..< range.upperBound * 3072]),
+                    shape: FeatureShape(channels: 3, height: 32, width: 32, batch: range.count)))
+            }
+            var expected: Statistics = [:]
+            for (name, first) in batches[0] {
+                let second = batches[1][name]!
+                expected[name] = (zip(first.mean, second.mean).map { ($0 + $1) / 2 }, zip(first.variance, second.variance).map { ($0 + $1) / 2 })
+            }
+            Self.expectRunningStatistics(byEval, equal: expected, batches: 2)
         }
     }
 
@@ -217,14 +240,13 @@ import Testing
             let model = MobileNetV1(numClasses: 10, widthMultiplier: 0.125, seed: 1)
             let file = folder + "/bare.safetensors"
             try model.save(to: file)
-            func message(_ flags: [String]) throws -> String {
-                let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", file] + flags) as? EvaluateCommand)
-                do { _ = try command.recalibrationOptions(modelPath: file); return "accepted" } catch { return "\(error)" }
-            }
-            #expect(try message(["--bn-recalibrate-transform", "train"]).contains("applies only with --bn-recalibrate N"))
-            #expect(try message(["--bn-recalibrate", "0"]).contains("--bn-recalibrate must be at least 1"))
-            let bare = try message(["--bn-recalibrate", "10"])
-            #expect(bare.contains(file) && bare.contains("belongs to no training run"), "\(bare)")
+            FlagTests.expectRejected(["evaluate", "--checkpoint", file, "--bn-recalibrate-transform", "train"],
+                                     naming: "--bn-recalibrate-transform", mentioning: ["applies only with --bn-recalibrate N"])
+            FlagTests.expectRejected(["evaluate", "--checkpoint", file, "--bn-recalibrate", "0"], naming: "--bn-recalibrate", mentioning: ["at least 1"])
+            let command = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", file, "--bn-recalibrate", "10"]) as? EvaluateCommand)
+            let message: String
+            do { _ = try command.recalibrationOptions(modelPath: file); message = "accepted" } catch { message = "\(error)" }
+            #expect(message.contains(file) && message.contains("belongs to no training run"), "\(message)")
         }
     }
 }
