@@ -39,7 +39,8 @@ extension TrainCommand {
         // Under a crop schedule every epoch line says which size it trained on.
         let crop = options.cropSchedule.phases.isEmpty ? "" : " (\(report.cropSize)×\(report.cropSize) crops)"
         let testText = s.validation.map { String(format: "val loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) }
-            ?? s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? "no test"
+            ?? s.test.map { String(format: "test loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) }
+            ?? (options.evalEvery == 1 ? "no test" : "not evaluated (--eval-every \(options.evalEvery))")
         let emaText = s.ema.map { String(format: " | EMA loss %.4f acc %.2f%%", $0.loss, 100 * $0.accuracy) } ?? ""
         let resumed = s.firstStep > 0 ? " (steps \(s.firstStep + 1)… only, resumed)" : ""
         var lines = [String(format: "Epoch %d/%d%@: train loss %.4f acc %.2f%%%@ | %@ | %.1f s (%.0f img/s), total %.1f min",
@@ -75,6 +76,9 @@ extension TrainCommand {
         }
         if options.schedule == .linear {
             lines.append("Schedule: linear warm-up over \(options.warmupPct) of the steps from \(options.maxLearningRate / options.divFactor) to \(options.maxLearningRate), then linear decay to \(options.finalLearningRateFactor) × \(options.maxLearningRate); momentum \(options.maxMomentum)")
+        }
+        if options.evalEvery != 1 {
+            lines.append("Evaluation pass (\(options.validationSplit > 0 ? "validation" : "test") set) after " + (options.evalEvery == 0 ? "the last epoch only" : "every \(options.evalEvery) epochs and the last"))
         }
         if options.bnRecalibrate > 0 {
             lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (\(options.bnRecalibrateTransform == .train ? "the training transform at full size: random crop and flip" : "no augmentation")), batch averages as update_bn")

@@ -43,4 +43,9 @@ extension RunOption {
         "bn-recalibrate-transform", \.bnRecalibrateTransform, property: "bnRecalibrateTransform",
         help: "With --bn-recalibrate: the transform of its images: eval (normalise only, as PreciseBN) or train (the run's random crop with its zero padding and a random flip, p = 0.5 also with --flip-mode alternate, at full size whatever --crop-schedule says, drawn from --seed)",
         requirement: Requirement(flags: "--bn-recalibrate N") { $0.bnRecalibrate > 0 })
+    public static let evalEvery = recorded(
+        "eval-every", \.evalEvery, property: "evalEvery",
+        help: "Run the evaluation pass (the validation set, else the test set; the --ema-decay average too) after every N-th epoch and after the last; 0: after the last only. The weights trained are the same; an epoch without it logs no evaluation, and best.safetensors is chosen among the epochs evaluated") { o in
+            o.evalEvery >= 0 ? nil : "must be zero or positive, got \(o.evalEvery)"
+        }
 }

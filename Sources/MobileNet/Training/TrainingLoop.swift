@@ -90,7 +90,15 @@ public final class TrainingLoop {
         self.recalibrationLoader = recalibrationLoader
     }
 
-    /// Trains one epoch from `startStep` (resume) and evaluates (validation set, else test set).
+    /// Whether the evaluation pass runs after `epoch` (0-based): after the last epoch, and
+    /// after every ``TrainingOptions/evalEvery``-th (none between when it is 0).
+    public func evaluates(afterEpoch epoch: Int) -> Bool {
+        let every = session.options.evalEvery
+        return epoch == session.options.epochs - 1 || (every > 0 && (epoch + 1) % every == 0)
+    }
+
+    /// Trains one epoch from `startStep` (resume) and evaluates (validation set, else test
+    /// set) when ``evaluates(afterEpoch:)``.
     /// - Parameters:
     ///   - shouldStop: polled after every step; returning true ends the epoch early
     ///     (the summary then covers the steps taken, and no test pass runs).
@@ -132,7 +140,7 @@ public final class TrainingLoop {
         let trainSeconds = monotonicSeconds() - start
         let testStart = monotonicSeconds()
         var validation: EvaluationResult?, test: EvaluationResult?, ema: EvaluationResult?
-        if completed, let loader = validationLoader ?? testLoader {
+        if completed, evaluates(afterEpoch: epoch), let loader = validationLoader ?? testLoader {
             let result = evaluate(session: session, loader: loader)
             if validationLoader != nil { validation = result } else { test = result }
             ema = session.ema.map { $0.withAverage(in: session.model) { evaluate(session: session, loader: loader, model: $0) } }

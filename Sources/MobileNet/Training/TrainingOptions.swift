@@ -73,6 +73,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var finalLearningRateFactor: Double = 0
     /// How ``horizontalFlip`` flips: at random (p = 0.5, the reference recipe) or alternately.
     public var flipMode: FlipMode = .random
+    /// The evaluation pass (validation set, else test set) runs after every N-th epoch and
+    /// after the last; 0: after the last only (``TrainingLoop/evaluates(afterEpoch:)``).
+    public var evalEvery: Int = 1
 
     public init() {}
 
@@ -90,7 +93,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `bnRecalibrateTransform`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `bnRecalibrateTransform`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`, `evalEvery`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -135,6 +138,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         warmupPct = try c.decodeIfPresent(Double.self, forKey: .warmupPct) ?? d.warmupPct
         finalLearningRateFactor = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFactor) ?? d.finalLearningRateFactor
         flipMode = try c.decodeIfPresent(FlipMode.self, forKey: .flipMode) ?? d.flipMode
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
     }
 
     /// An invalid option: the flag's name and what is wrong with it, and the `--config` key

@@ -68,7 +68,7 @@ import Testing
         options.imageSize = 61; options.mean = [0.1, 0.2, 0.3]; options.std = [0.4, 0.5, 0.6]; options.cropPadding = 3; options.horizontalFlip = false; options.cropSchedule = CropSchedule(phases: [.init(size: 20, epochs: 2)])
         options.testTimeAugmentation = .flip; options.syncBatchNorm = true; options.emaDecay = 0.67; options.emaEvery = 71; options.bnRecalibrate = 73
         options.bnRecalibrateTransform = .train
-        options.schedule = .linear; options.warmupPct = 0.79; options.finalLearningRateFactor = 0.83; options.flipMode = .alternate
+        options.schedule = .linear; options.warmupPct = 0.79; options.finalLearningRateFactor = 0.83; options.flipMode = .alternate; options.evalEvery = 89
         #expect(options.differences(from: TrainingOptions()).count == RunOption.all.compactMap(\.property).count,
                 "every option differs from its default")
         let mirrored = Dictionary(uniqueKeysWithValues: Mirror(reflecting: options).children.map { ($0.label!, TrainingOptions.text($0.value)) })
@@ -105,7 +105,7 @@ import Testing
             "--ema-decay": ["--ema-decay", "0.999"], "--ema-every": ["--ema-every", "4", "--ema-decay", "0.999"], "--bn-recalibrate": ["--bn-recalibrate", "512"],
             "--bn-recalibrate-transform": ["--bn-recalibrate-transform", "train", "--bn-recalibrate", "512"],
             "--schedule": ["--schedule", "linear"], "--warmup-pct": ["--warmup-pct", "0.1", "--schedule", "linear"],
-            "--final-lr-factor": ["--final-lr-factor", "0.01", "--schedule", "linear"], "--flip-mode": ["--flip-mode", "alternate"],
+            "--final-lr-factor": ["--final-lr-factor", "0.01", "--schedule", "linear"], "--flip-mode": ["--flip-mode", "alternate"], "--eval-every": ["--eval-every", "3"],
         ]
         let recordedFlags = RunOption.all.filter { $0.isCommandLine && $0.property != nil }.map(\.flag)
         #expect(Set(examples.keys) == Set(recordedFlags), "an example for each recorded flag")
