@@ -3,7 +3,7 @@
 extension RunOption {
     public static let emaDecay = recorded(
         "ema-decay", \.emaDecay, property: "emaDecay",
-        help: "Exponential moving average of the weights and BatchNorm buffers with decay D after a warm-up of min(D, (1+n)/(10+n)) at update n; evaluated each epoch beside the raw weights, saved as ema.safetensors in each checkpoint, and the model evaluate, predict and export use (--raw-weights for the others); 0 for none") { o in
+        help: "Exponential moving average of the weights and BatchNorm buffers with decay D after a warm-up of min(D, (1+n)/(10+n)) at update n; evaluated each epoch (each --eval-every epochs) beside the raw weights, saved as ema.safetensors in each checkpoint, and the model evaluate, predict and export use (--raw-weights for the others); 0 for none") { o in
             o.emaDecay == 0 || (o.emaDecay > 0 && o.emaDecay < 1) ? nil : "must be 0 (off) or lie strictly between 0 and 1, got \(o.emaDecay)"
         }
     public static let emaEvery = recorded(
@@ -45,7 +45,7 @@ extension RunOption {
         requirement: Requirement(flags: "--bn-recalibrate N") { $0.bnRecalibrate > 0 })
     public static let evalEvery = recorded(
         "eval-every", \.evalEvery, property: "evalEvery",
-        help: "Run the evaluation pass (the validation set, else the test set; the --ema-decay average too) after every N-th epoch and after the last; 0: after the last only. The weights trained are the same; an epoch without it logs no evaluation, and best.safetensors is chosen among the epochs evaluated") { o in
+        help: "Run the evaluation pass (the validation set, else the test set; the --ema-decay average too) after every N-th epoch and after the last; 0: after the last only. The weights trained are the same; an epoch without it logs no evaluation, is not checked for an evaluation-mode overflow, and best.safetensors is chosen among the epochs evaluated") { o in
             o.evalEvery >= 0 ? nil : "must be zero or positive, got \(o.evalEvery)"
         }
 }

@@ -130,7 +130,7 @@ extension RunOption {
         }
     public static let validationSplit = recorded(
         "val-split", \.validationSplit, property: "validationSplit",
-        help: "Hold out the last N training images (an image folder: N spread evenly over its class-by-class listing, so every class keeps its share) as a validation set: evaluated each epoch in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
+        help: "Hold out the last N training images (an image folder: N spread evenly over its class-by-class listing, so every class keeps its share) as a validation set: evaluated each epoch (each --eval-every epochs) in place of the test set and used to pick best.safetensors; the test set is then evaluated once, after the run") { o in
             o.validationSplit >= 0 ? nil : "must be zero or positive, got \(o.validationSplit)"
         }
     /// The sides --image-size accepts: from 8 (MobileNetV1's last maps 1×1) to 1024.

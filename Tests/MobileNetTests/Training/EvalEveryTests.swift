@@ -48,4 +48,30 @@ import Testing
     @Test func aNegativeValueIsRefused() {
         FlagTests.expectRejected(["train", "--eval-every", "-1"], naming: "--eval-every", mentioning: ["zero or positive"])
     }
+
+    /// Stopped after epoch 3 with `--eval-every 2` and resumed: the resumed run evaluates
+    /// epochs 4 and 5, as the uninterrupted run does, and ends with the same weights.
+    @Test func aResumedRunKeepsTheSchedule() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let whole = try Self.run(folder, name: "whole", evalEvery: ["--eval-every", "2"])
+            let flags = ["--data", folder, "--epochs", "5", "--batch-size", "4", "--width-multiplier", "0.125",
+                         "--val-split", "4", "--checkpoint-dir", folder + "/cut", "--eval-every", "2"]
+            var epochs = 0, evaluated: [Int] = []
+            func record(_ event: TrainingRunEvent) {
+                guard case .epoch(let report) = event else { return }
+                epochs += 1
+                if report.end.summary.validation != nil { evaluated.append(report.end.summary.epoch + 1) }
+            }
+            let first = try TrainCommand.setUp(try RecipeTests.trainCommand(flags).request)
+            let stopped = try first.execute(metrics: nil, shouldStop: { epochs == 3 }, onEvent: record)
+            #expect(stopped != .completed && epochs == 3 && evaluated == [2])
+            evaluated = []
+            let resumed = try TrainCommand.setUp(try RecipeTests.trainCommand(["--resume", folder + "/cut"]).request)
+            #expect(try resumed.execute(metrics: nil, shouldStop: { false }, onEvent: record) == .completed)
+            #expect(evaluated == [4, 5])
+            let last = try TrainingCheckpoint(folder: try CheckpointLocation.trainingFolder(for: folder + "/cut"))
+            CheckpointFixture.expectIdentical(CheckpointFixture.bits(try MobileNetV1(contentsOf: last.model, strict: true)), whole.bits, "resumed against whole")
+        }
+    }
 }
