@@ -1,7 +1,8 @@
 #!/bin/bash
 # Inference beside onnxruntime and PyTorch (make bench-peers; PEERS=0 leaves it out), then
 # training beside PyTorch in three interleaved rounds, for this CPU's build and the AVX2
-# stand-in, then the bound (and profile) section of each build. Run from the repository root
+# stand-in (ours: OPENBLAS_CORETYPE=Haswell; PyTorch: ATEN_CPU_CAPABILITY=avx2 and
+# ONEDNN_MAX_CPU_ISA=AVX2, without which its oneDNN convolutions still use AVX-512), then the bound (and profile) section of each build. Run from the repository root
 # on a quiet machine after `make release` and the stand-in build (make bench-peers builds
 # both: swift build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell
 # --scratch-path .build-haswell --product mobilenet-bench); needs torch (and for the peers
@@ -12,7 +13,7 @@ python3 scripts/machine.py
 if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT=$O > $O/peers.log 2>&1; echo "peers done $(date -u +%T)"; fi
 for r in 1 2 3; do
   for kind in native haswell; do
-    if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY"; else B=.build-haswell/release/mobilenet-bench; E="env OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2"; fi
+    if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA"; else B=.build-haswell/release/mobilenet-bench; E="env OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"; fi
     D=$O/train-$kind-r$r; mkdir -p $D
     $E $B run --sections network --threads 1 2 --network-batch-sizes 128 --warmup 3 --runs 10 --output $D > $D/ours.log 2>&1
     for t in 1 2; do $E python3 scripts/pytorch_bench.py --threads $t --batch 128 --infer-batch 100 --steps 10 --warmup 3 > $D/pytorch-t$t.json 2>$D/pytorch-t$t.err; done
