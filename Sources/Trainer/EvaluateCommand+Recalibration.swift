@@ -38,7 +38,6 @@ extension EvaluateCommand {
         }
         guard let loader = BatchNormRecalibration.loader(for: options, train: data.train, mean: data.mean, std: data.std) else { return nil }
         let batches = BatchNormRecalibration.recalibrate(loaded.model, loader: loader)
-        let transform = options.bnRecalibrateTransform == .train ? "the training transform at full size: random crop and flip" : "no augmentation"
-        return "BatchNorm recalibrated before evaluating: running statistics over \(min(options.bnRecalibrate, data.train.count)) training images of \(trainPath) (\(transform)) in \(batches) batch(es) of up to \(options.batchSize), as train --bn-recalibrate \(options.bnRecalibrate) --bn-recalibrate-transform \(options.bnRecalibrateTransform.rawValue)"
+        return "BatchNorm recalibrated before evaluating: running statistics over \(min(options.bnRecalibrate, data.train.count)) training images of \(trainPath) (\(options.bnRecalibrateTransform.summary)) in \(batches) batch(es) of up to \(options.batchSize), as train --bn-recalibrate \(options.bnRecalibrate) --bn-recalibrate-transform \(options.bnRecalibrateTransform.rawValue)"
     }
 }

@@ -81,7 +81,7 @@ extension TrainCommand {
             lines.append("Evaluation pass (\(options.validationSplit > 0 ? "validation" : "test") set) after " + (options.evalEvery == 0 || options.evalEvery >= options.epochs ? "the last epoch only" : "every \(options.evalEvery) epochs and the last"))
         }
         if options.bnRecalibrate > 0 {
-            lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (\(options.bnRecalibrateTransform == .train ? "the training transform at full size: random crop and flip" : "no augmentation")), batch averages as update_bn")
+            lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (\(options.bnRecalibrateTransform.summary)), batch averages as update_bn")
         }
         return lines
     }

@@ -99,6 +99,14 @@ public enum RecalibrationTransform: String, Codable, CaseIterable, Sendable {
     case eval
     /// The run's training transform at full size: random crop with zero padding, random flip, normalise.
     case train
+
+    /// What the transform does, for the lines `train` and `evaluate` print.
+    public var summary: String {
+        switch self {
+        case .eval: "no augmentation"
+        case .train: "the training transform at full size: random crop and flip"
+        }
+    }
 }
 
 /// The training images a run recalibrates BatchNorm on (``BatchNormRecalibration/sample(of:count:seed:epochs:)``).
