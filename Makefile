@@ -140,7 +140,7 @@ bench-pytorch: deps
 	  exit 1; }
 	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
 	mkdir -p $(BENCH_OUT)/pytorch && \
-	  python3 scripts/machine.py | tee $(BENCH_OUT)/pytorch/machine.txt && \
+	  $(BIN)/mobilenet-bench machine | tee $(BENCH_OUT)/pytorch/machine.txt && \
 	  $(BIN)/mobilenet-bench run --sections network --threads $(THREADS) --network-batch-sizes 128 100 \
 	    --warmup 3 --runs 10 --output $(BENCH_OUT)/pytorch && \
 	  python3 $(PYTORCH_BENCH) --threads $(THREADS) --batch 128 --infer-batch 100 --steps 10 --warmup 3 \

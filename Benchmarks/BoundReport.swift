@@ -15,7 +15,11 @@ extension BenchResults {
         out += "and multiply-adds ÷ peak, and a kind's bound is the sum over its passes. Real: the fused step's time per "
         out += "kind (`StepProfiler`, medians). \"bound ÷ real\" is 100 % at the bound; data that stays in the last-level "
         out += "cache between passes can beat the memory term (over 100 %). GEMMs alone: the step's cblas_sgemm calls "
-        out += "with its shapes, leading dimensions and thread split, each timed alone on warm buffers (medians summed).\n\n"
+        out += "with its shapes, leading dimensions and thread split, each timed alone on warm buffers (medians summed); "
+        out += "in sequence: a kind's calls run one after the other in the step's order, the sequence timed whole (median). "
+        out += "Bound with the GEMMs as measured: per kind the larger of its roofline bound and its GEMMs in sequence "
+        out += "(or the kind's real time when the step ran it faster than that), so the pointwise convs, which stay "
+        out += "OpenBLAS calls, count at the speed OpenBLAS gives them and every other pass at its roofline bound.\n\n"
         for r in bound { out += boundCase(r) }
         return out
     }
@@ -32,15 +36,19 @@ extension BenchResults {
         out += "- The step's GEMMs alone: \(ms(r.gemmAloneMilliseconds)) ms for \(formatGrouped(r.gemmMultiplyAdds)) multiply-adds, "
         out += "\(percent(gemmPeakFraction(r.gemmMultiplyAdds, r.gemmAloneMilliseconds, r.peak))) of the FMA peak.\n\n"
         var table = TextTable(headers: ["kind", "real ms", "bound ms", "bound ÷ real", "bytes ÷ bandwidth ms", "MACs ÷ peak ms",
-                                        "GEMMs alone ms", "multiply-adds", "least MB"])
+                                        "GEMMs alone ms", "GEMMs in sequence ms", "bound, GEMMs as measured, ms",
+                                        "÷ real", "multiply-adds", "least MB"])
         for k in r.kinds {
             table.append([k.kind, ms(k.realMilliseconds), ms(k.boundMilliseconds), percent(k.fractionOfBound), ms(k.memoryMilliseconds),
-                          ms(k.arithmeticMilliseconds), k.gemmAloneMilliseconds.map(ms) ?? "—", formatGrouped(k.multiplyAdds),
+                          ms(k.arithmeticMilliseconds), k.gemmAloneMilliseconds.map(ms) ?? "—", k.gemmSequenceMilliseconds.map(ms) ?? "—",
+                          ms(k.measuredGEMMBoundMilliseconds), percent(k.fractionOfMeasuredGEMMBound), formatGrouped(k.multiplyAdds),
                           formatFixed(Double(k.bytes) / 1e6, 1)])
         }
         table.append(["step", ms(r.stepMilliseconds), ms(r.stepBoundMilliseconds), percent(r.stepBoundMilliseconds / r.stepMilliseconds),
                       ms(r.kinds.reduce(0) { $0 + $1.memoryMilliseconds }), ms(r.kinds.reduce(0) { $0 + $1.arithmeticMilliseconds }),
-                      ms(r.gemmAloneMilliseconds), formatGrouped(r.kinds.reduce(0) { $0 + $1.multiplyAdds }),
+                      ms(r.gemmAloneMilliseconds), ms(r.kinds.reduce(0) { $0 + ($1.gemmSequenceMilliseconds ?? 0) }),
+                      ms(r.stepMeasuredGEMMBoundMilliseconds), percent(r.stepMeasuredGEMMBoundMilliseconds / r.stepMilliseconds),
+                      formatGrouped(r.kinds.reduce(0) { $0 + $1.multiplyAdds }),
                       formatFixed(Double(r.kinds.reduce(0) { $0 + $1.bytes }) / 1e6, 1)])
         out += "Rest is pool + linear + loss, the optimizer, and other (bookkeeping, bound 0).\n\n" + table.markdown() + "\n"
 

@@ -8,7 +8,8 @@ struct MobileNetBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mobilenet-bench",
         abstract: "Count and time standard vs depthwise-separable convolution, layer by layer and for the whole network.",
-        subcommands: [RunCommand.self, CompareCommand.self, DepthwiseCommand.self, InferCommand.self, ImagesCommand.self],
+        subcommands: [RunCommand.self, CompareCommand.self, DepthwiseCommand.self, InferCommand.self, ImagesCommand.self,
+                      MachineCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Re-executes with better OpenBLAS kernels when OpenBLAS fell back to generic ones.

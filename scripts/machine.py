@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""Where a benchmark figure was taken: the CPU model, its cores, the widest vector unit it
-has, the OpenBLAS kernels this process gets (OPENBLAS_CORETYPE included) and the load
-average. `make bench-pytorch` prints it first; `scripts/bench_peers.py` records it.
+"""The CPU a benchmark figure was taken on: its model, cores and widest vector unit, for
+`scripts/bench_peers.py`'s record (which adds the OpenBLAS kernels our executable ran).
 
-    python3 scripts/machine.py          # one line
+The OpenBLAS core type is not asked here: OpenBLAS loaded into Python picks its own kernels
+(on a CPU newer than the library, its generic "Prescott" ones), while our executables
+restart with better ones (`BLAS.reexecWithBetterKernelIfNeeded`). The whole line as our
+figures were taken, core type included: `mobilenet-bench machine`.
 """
-import ctypes
-import ctypes.util
 import os
 
 
 def machine():
-    """{"cpu", "cores", "vector", "openblas_core"}; "unknown" where the system does not say."""
-    info = {"cpu": "unknown", "vector": "unknown", "cores": os.cpu_count(), "openblas_core": "unknown"}
+    """{"cpu", "cores", "vector"}; "unknown" where the system does not say."""
+    info = {"cpu": "unknown", "vector": "unknown", "cores": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as f:
             text = f.read()
@@ -22,27 +22,4 @@ def machine():
         info["vector"] = "AVX-512 (512-bit)" if "avx512f" in flags else "AVX2 (256-bit)" if "avx2" in flags else "SSE (128-bit)"
     except (OSError, StopIteration):
         pass
-    # The same library the engine links, asked which kernels it chose (it reads OPENBLAS_CORETYPE).
-    for name in ("libopenblas.so.0", ctypes.util.find_library("openblas")):
-        try:
-            corename = ctypes.CDLL(name).openblas_get_corename
-            corename.restype = ctypes.c_char_p
-            info["openblas_core"] = corename().decode()
-            break
-        except (OSError, AttributeError, TypeError):
-            continue
     return info
-
-
-def line(info=None):
-    """One line naming the CPU, vector width, OpenBLAS core type and load average."""
-    info = info or machine()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    coretype = os.environ.get("OPENBLAS_CORETYPE")
-    return (f"CPU: {info['cpu']}, {info['cores']} cores, vector width {info['vector']}; "
-            f"OpenBLAS core type {info['openblas_core']}" + (f" (OPENBLAS_CORETYPE={coretype})" if coretype else "")
-            + f"; load average {load}")
-
-
-if __name__ == "__main__":
-    print(line())

@@ -2,14 +2,16 @@
 # Inference beside onnxruntime and PyTorch (make bench-peers; PEERS=0 leaves it out), then
 # training beside PyTorch in three interleaved rounds, for this CPU's build and the AVX2
 # stand-in (ours: OPENBLAS_CORETYPE=Haswell; PyTorch: ATEN_CPU_CAPABILITY=avx2 and
-# ONEDNN_MAX_CPU_ISA=AVX2, without which its oneDNN convolutions still use AVX-512), then the bound (and profile) section of each build. Run from the repository root
-# on a quiet machine after `make release` and the stand-in build (make bench-peers builds
-# both: swift build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell
-# --scratch-path .build-haswell --product mobilenet-bench); needs torch (and for the peers
-# safetensors, onnx and onnxruntime). Then: python3 docs/bench/rounds.py OUT
+# ONEDNN_MAX_CPU_ISA=AVX2, without which its oneDNN convolutions still use AVX-512), then
+# the bound (and profile) section of each build, three interleaved rounds. Run from the
+# repository root on a quiet machine after `make release` and the stand-in build (make
+# bench-peers builds both: swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
+# -Xcc -march=haswell --scratch-path .build-haswell --product mobilenet-bench); needs torch
+# (and for the peers safetensors, onnx and onnxruntime). Then: python3 docs/bench/rounds.py OUT
 O=${1:-bench-results/rounds}; mkdir -p $O
 echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
-python3 scripts/machine.py
+.build/release/mobilenet-bench machine
+env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench machine
 if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT=$O > $O/peers.log 2>&1; echo "peers done $(date -u +%T)"; fi
 for r in 1 2 3; do
   for kind in native haswell; do
@@ -20,6 +22,10 @@ for r in 1 2 3; do
     echo "train $kind r$r done $(date -u +%T) $(cat /proc/loadavg)"
   done
 done
-env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench run --sections bound profile --threads 2 --output $O/native-bound > $O/native-bound.log 2>&1
-env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench run --sections bound profile --threads 2 --output $O/haswell-bound > $O/haswell-bound.log 2>&1
+# The bound three times per build, interleaved: the host's speed moves within a minute.
+for r in 1 2 3; do
+  env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench run --sections bound profile --threads 2 --output $O/native-bound-r$r > $O/native-bound-r$r.log 2>&1
+  env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench run --sections bound profile --threads 2 --output $O/haswell-bound-r$r > $O/haswell-bound-r$r.log 2>&1
+  echo "bound r$r done $(date -u +%T) $(cat /proc/loadavg)"
+done
 echo "all done $(date -u +%T) $(cat /proc/loadavg)"
