@@ -15,8 +15,8 @@ struct KindBound: Codable {
     /// The kind's GEMM calls timed alone (medians summed), milliseconds; nil without GEMMs.
     let gemmAloneMilliseconds: Double?
     /// The kind's GEMM calls run alone one after the other in the step's order, the sequence
-    /// timed as a whole (median), milliseconds: the time OpenBLAS needs for them with its
-    /// threads kept busy as the step keeps them; nil without GEMMs.
+    /// timed as a whole after each profiled step (median), milliseconds: the time OpenBLAS
+    /// needs for them with its threads kept busy as the step keeps them; nil without GEMMs.
     let gemmSequenceMilliseconds: Double?
     let multiplyAdds: Int
     let bytes: Int
@@ -75,6 +75,17 @@ struct BoundResult: Codable {
     let stepBoundMilliseconds: Double
     /// Σ of the kinds' ``KindBound/measuredGEMMBoundMilliseconds``.
     var stepMeasuredGEMMBoundMilliseconds: Double { kinds.reduce(0) { $0 + $1.measuredGEMMBoundMilliseconds } }
+    /// The step against its bound with the GEMMs as measured, per profiled step (each with
+    /// the GEMM sequences timed right after it, so both saw the host at the same speed):
+    /// Σ kinds' bounds ÷ the step's time, in the order measured; the report quotes the median.
+    let measuredGEMMBoundFractions: [Double]
+
+    /// The median of ``measuredGEMMBoundFractions`` (0 when there are none).
+    var measuredGEMMBoundFraction: Double {
+        let sorted = measuredGEMMBoundFractions.sorted(), middle = sorted.count / 2
+        if sorted.isEmpty { return 0 }
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
     /// Every pass of the step with its bound (``TrainingPass``), milliseconds.
     let passes: [PassBound]
     let gemmLayers: [LayerGEMMTime]
@@ -99,10 +110,10 @@ let boundKinds: [(name: String, kinds: [StepProfiler.Kind])] = [
 let boundInferenceBatches = [100, 1]
 
 /// Measures ``BoundResult`` at `threads` threads for training batches of `batch` 32×32
-/// images (α = 1, 10 classes). `profile` is the profile section's result for the same
-/// threads and batch when it ran, else the step is profiled here; `perThreadPeak` is the
-/// one-thread FMA peak (multiply-adds/s), nil to measure it here.
-func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPeak: Double?, profile: StepProfileResult?,
+/// images (α = 1, 10 classes): the step is profiled here, each profiled step followed by
+/// each kind's GEMMs run alone in sequence; `perThreadPeak` is the one-thread FMA peak
+/// (multiply-adds/s), nil to measure it here.
+func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPeak: Double?,
                     repetitions: Repetitions, progress: (String) -> Void) throws -> BoundResult {
     let side = CIFARImage.side
     let perThread = perThreadPeak ?? measureFMAPeak(threads: 1, repetitions: repetitions)
@@ -113,14 +124,39 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
              + "(\(formatFixed(peak.perThreadMultiplyAddsPerSecond / 1e9, 1)) per thread, \(peak.vectorBits)-bit vectors); bandwidth GB/s "
              + "read \(formatFixed(bandwidth.read / 1e9, 1)), write \(formatFixed(bandwidth.write / 1e9, 1)), "
              + "copy \(formatFixed(bandwidth.copy / 1e9, 1)), triad \(formatFixed(bandwidth.triad / 1e9, 1))")
-    let profile = try profile ?? benchmarkStepProfile(threads: threads, batch: batch, repetitions: repetitions)
+    let model = MobileNetV1(numClasses: 10, seed: 1)
+    let gemms = model.trainingGEMMs(batch: batch, height: side, width: side)
+    let passes = TrainingPass.passes(of: model, batch: batch, height: side, width: side).map { pass in
+        BoundResult.PassBound(pass: pass, boundMilliseconds: 1e3 * pass.boundSeconds(bytesPerSecond: bandwidth.best,
+                                                                                    multiplyAddsPerSecond: peak.multiplyAddsPerSecond))
+    }
+    // Each row's passes, GEMM calls (run alone in sequence, right after each profiled step)
+    // and real time in a profile.
+    let rows = boundKinds.map { row in
+        let labels = Set(row.kinds.map(\.label))
+        let calls = gemms.filter { labels.contains($0.kind) }.map(\.call)
+        return (name: row.name, labels: labels, kinds: row.kinds, passes: passes.filter { labels.contains($0.pass.kind) },
+                replay: calls.isEmpty ? nil : GEMMReplay(pieces: [calls]))
+    }
+    let rowBounds = rows.map { row in row.passes.reduce(0) { $0 + $1.boundMilliseconds } }
+    var sequences: [[Double]] = rows.map { _ in [] }, fractions: [Double] = []
+    let profile = try benchmarkStepProfile(threads: threads, batch: batch, repetitions: repetitions) { step in
+        var bound = 0.0, real = 0.0
+        for (index, row) in rows.enumerated() {
+            let rowReal = row.kinds.reduce(0) { $0 + step.milliseconds($1) }
+            real += rowReal
+            guard let replay = row.replay else { bound += rowBounds[index]; continue }
+            let sequence = elapsedMilliseconds { replay.runAll() }
+            sequences[index].append(sequence)
+            bound += max(rowBounds[index], min(sequence, rowReal))
+        }
+        fractions.append(bound / real)
+    }
 
     setEngineThreads(threads)
-    let model = MobileNetV1(numClasses: 10, seed: 1)
     // GEMM calls are short and many: the same runs, but a shorter least timed time each.
     let gemmRepetitions = Repetitions(warmup: repetitions.warmup, runs: repetitions.runs,
                                       minimumMilliseconds: min(20, repetitions.minimumMilliseconds))
-    let gemms = model.trainingGEMMs(batch: batch, height: side, width: side)
     let alone = timeAlone(GEMMReplay(pieces: [gemms.map(\.call)]), gemmRepetitions)
     var gemmLayers: [LayerGEMMTime] = []
     for (gemm, ms) in zip(gemms, alone) {
@@ -132,24 +168,16 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
         }
     }
 
-    let passes = TrainingPass.passes(of: model, batch: batch, height: side, width: side).map { pass in
-        BoundResult.PassBound(pass: pass, boundMilliseconds: 1e3 * pass.boundSeconds(bytesPerSecond: bandwidth.best,
-                                                                                    multiplyAddsPerSecond: peak.multiplyAddsPerSecond))
-    }
-    let kinds = boundKinds.map { row in
-        let labels = Set(row.kinds.map(\.label))
-        let mine = passes.filter { labels.contains($0.pass.kind) }
+    let kinds = rows.enumerated().map { index, row in
+        let labels = row.labels, mine = row.passes
         let gemmTimes = gemmLayers.filter { labels.contains($0.kind) }
-        let calls = gemms.filter { labels.contains($0.kind) }.map(\.call)
-        let replay = calls.isEmpty ? nil : GEMMReplay(pieces: [calls])
-        let sequence = replay.map { replay in measure(gemmRepetitions) { replay.runAll() }.medianMilliseconds }
         return KindBound(kind: row.name,
                          realMilliseconds: profile.breakdown.kinds.filter { labels.contains($0.kind) }.reduce(0) { $0 + $1.milliseconds },
                          boundMilliseconds: mine.reduce(0) { $0 + $1.boundMilliseconds },
                          memoryMilliseconds: mine.reduce(0) { $0 + 1e3 * Double($1.pass.bytes) / bandwidth.best },
                          arithmeticMilliseconds: mine.reduce(0) { $0 + 1e3 * Double($1.pass.multiplyAdds) / peak.multiplyAddsPerSecond },
                          gemmAloneMilliseconds: gemmTimes.isEmpty ? nil : gemmTimes.reduce(0) { $0 + $1.milliseconds },
-                         gemmSequenceMilliseconds: sequence,
+                         gemmSequenceMilliseconds: sequences[index].isEmpty ? nil : Timing(sequences[index]).medianMilliseconds,
                          multiplyAdds: mine.reduce(0) { $0 + $1.pass.multiplyAdds }, bytes: mine.reduce(0) { $0 + $1.pass.bytes })
     }
 
@@ -171,13 +199,14 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
     let result = BoundResult(threads: threads, batch: batch, peak: peak, bandwidth: bandwidth, kinds: kinds,
                              stepMilliseconds: profile.breakdown.totalMilliseconds,
                              stepBoundMilliseconds: kinds.reduce(0) { $0 + $1.boundMilliseconds },
-                             passes: passes, gemmLayers: gemmLayers, inference: inference)
+                             measuredGEMMBoundFractions: fractions, passes: passes, gemmLayers: gemmLayers, inference: inference)
     progress("bound, \(threads) thread(s), batch \(batch): step \(formatFixed(result.stepMilliseconds, 1)) ms against a bound of "
              + "\(formatFixed(result.stepBoundMilliseconds, 1)) ms (\(formatFixed(100 * result.stepBoundMilliseconds / result.stepMilliseconds, 1)) %); "
              + kinds.map { "\($0.kind) \(formatFixed(100 * $0.fractionOfBound, 1)) %" }.joined(separator: ", ")
              + "; GEMMs alone \(formatFixed(100 * gemmPeakFraction(result.gemmMultiplyAdds, result.gemmAloneMilliseconds, peak), 1)) % of peak")
     progress("bound with the GEMMs as OpenBLAS runs them alone, \(threads) thread(s), batch \(batch): step against "
-             + "\(formatFixed(result.stepMeasuredGEMMBoundMilliseconds, 1)) ms (\(formatFixed(100 * result.stepMeasuredGEMMBoundMilliseconds / result.stepMilliseconds, 1)) %); "
+             + "\(formatFixed(result.stepMeasuredGEMMBoundMilliseconds, 1)) ms of medians (\(formatFixed(100 * result.stepMeasuredGEMMBoundMilliseconds / result.stepMilliseconds, 1)) %), "
+             + "per step \(formatFixed(100 * result.measuredGEMMBoundFraction, 1)) % median [\(formatFixed(100 * (fractions.min() ?? 0), 1))–\(formatFixed(100 * (fractions.max() ?? 0), 1))]; "
              + kinds.map { "\($0.kind) \(formatFixed(100 * $0.fractionOfMeasuredGEMMBound, 1)) %" }.joined(separator: ", "))
     return result
 }

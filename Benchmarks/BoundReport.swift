@@ -16,10 +16,13 @@ extension BenchResults {
         out += "kind (`StepProfiler`, medians). \"bound ÷ real\" is 100 % at the bound; data that stays in the last-level "
         out += "cache between passes can beat the memory term (over 100 %). GEMMs alone: the step's cblas_sgemm calls "
         out += "with its shapes, leading dimensions and thread split, each timed alone on warm buffers (medians summed); "
-        out += "in sequence: a kind's calls run one after the other in the step's order, the sequence timed whole (median). "
+        out += "in sequence: a kind's calls run one after the other in the step's order, the sequence timed whole right "
+        out += "after each profiled step (median). "
         out += "Bound with the GEMMs as measured: per kind the larger of its roofline bound and its GEMMs in sequence "
         out += "(or the kind's real time when the step ran it faster than that), so the pointwise convs, which stay "
-        out += "OpenBLAS calls, count at the speed OpenBLAS gives them and every other pass at its roofline bound.\n\n"
+        out += "OpenBLAS calls, count at the speed OpenBLAS gives them and every other pass at its roofline bound. "
+        out += "The host's speed can move within a minute, so the step against that bound is also taken step by step, "
+        out += "each profiled step against the GEMM sequences timed right after it (median and range over the steps).\n\n"
         for r in bound { out += boundCase(r) }
         return out
     }
@@ -34,7 +37,10 @@ extension BenchResults {
         out += "- Bandwidth, GB/s: read \(formatFixed(r.bandwidth.read / 1e9, 1)), write \(formatFixed(r.bandwidth.write / 1e9, 1)), "
         out += "copy \(formatFixed(r.bandwidth.copy / 1e9, 1)), triad \(formatFixed(r.bandwidth.triad / 1e9, 1)).\n"
         out += "- The step's GEMMs alone: \(ms(r.gemmAloneMilliseconds)) ms for \(formatGrouped(r.gemmMultiplyAdds)) multiply-adds, "
-        out += "\(percent(gemmPeakFraction(r.gemmMultiplyAdds, r.gemmAloneMilliseconds, r.peak))) of the FMA peak.\n\n"
+        out += "\(percent(gemmPeakFraction(r.gemmMultiplyAdds, r.gemmAloneMilliseconds, r.peak))) of the FMA peak.\n"
+        out += "- The step against its bound with the GEMMs as measured, step by step: \(percent(r.measuredGEMMBoundFraction)) "
+        out += "median over \(r.measuredGEMMBoundFractions.count) steps (\(percent(r.measuredGEMMBoundFractions.min() ?? 0))–"
+        out += "\(percent(r.measuredGEMMBoundFractions.max() ?? 0))).\n\n"
         var table = TextTable(headers: ["kind", "real ms", "bound ms", "bound ÷ real", "bytes ÷ bandwidth ms", "MACs ÷ peak ms",
                                         "GEMMs alone ms", "GEMMs in sequence ms", "bound, GEMMs as measured, ms",
                                         "÷ real", "multiply-adds", "least MB"])

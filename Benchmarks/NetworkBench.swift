@@ -161,7 +161,11 @@ func benchmarkBreakdown(threads: Int, batch: Int, repetitions: Repetitions) thro
 
 /// Runs real training steps, alternately unprofiled (timed from outside) and profiled
 /// (``StepProfiler``): warm-up pairs first, then `repetitions.runs` timed pairs.
-func benchmarkStepProfile(threads: Int, batch: Int, repetitions: Repetitions) throws -> StepProfileResult {
+///
+/// `afterEach`, when given, runs after each timed pair with that pair's profile (for work
+/// timed between the steps, so that both see the host at the same speed).
+func benchmarkStepProfile(threads: Int, batch: Int, repetitions: Repetitions,
+                          afterEach: ((StepProfile) -> Void)? = nil) throws -> StepProfileResult {
     setEngineThreads(threads)
     let fixture = try NetworkFixture(batch: batch)
     let session = fixture.session, profiler = StepProfiler()
@@ -176,6 +180,7 @@ func benchmarkStepProfile(threads: Int, batch: Int, repetitions: Repetitions) th
             guard pair >= max(1, repetitions.warmup), let profile = profiler.lastStep else { continue }
             unprofiled.append(plain)
             profiles.append(profile)
+            afterEach?(profile)
         }
     }
     let breakdown = StepBreakdown(threads: threads, batch: batch, steps: profiles.count, medians: StepProfiler.Kind.allCases.map { kind in

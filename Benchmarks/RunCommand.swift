@@ -101,9 +101,8 @@ struct RunCommand: ParsableCommand {
             let arrays = StreamArrays(mebibytes: Self.streamMebibytes)
             let perThreadPeak = measureFMAPeak(threads: 1, repetitions: repetitions)
             for count in threads {
-                let profiled = results.profile.first { $0.breakdown.threads == count && $0.breakdown.batch == networkBatches[0] }
                 results.bound.append(try benchmarkBound(threads: count, batch: networkBatches[0], arrays: arrays, perThreadPeak: perThreadPeak,
-                                                        profile: profiled, repetitions: repetitions, progress: log))
+                                                        repetitions: repetitions, progress: log))
             }
         }
         results.machine.loadAfter = loadAverage()
