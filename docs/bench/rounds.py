@@ -9,7 +9,10 @@ with one `mobilenet-bench run --sections network` log per version of ours (NAME.
 or before.log and after.log, ...) and PyTorch's scripts/pytorch_bench.py output for 1 and
 2 threads (pytorch-t1.json, pytorch-t2.json). For each kind and thread count it prints every
 round's figures, each version's ratio to PyTorch's faster format, and the medians; with more
-than one version (in the order given, else by name), the last one's ratio to the first."""
+than one version (in the order given, else by name), the last one's ratio to the first.
+Folders KIND-bound-rN holding a `mobilenet-bench run --sections bound` results.json get the
+step against its bounds per round: the roofline, and the GEMMs as measured, step by step
+(median and range over the round's steps), with each kind's real time against its bound."""
 import json, re, statistics, sys
 from pathlib import Path
 
@@ -49,5 +52,30 @@ def main(out, order):
             last = f"; {names[-1]}/{names[0]} {med(lambda row: row[1][names[-1]] / row[1][names[0]]):.3f}" if len(names) > 1 else ""
             print(f"  median ratio to PyTorch: {medians}{last}")
 
+def bound_rounds(out):
+    for kind, folders in rounds(out).items():
+        if not kind.endswith("-bound"): continue
+        print(f"{kind}, the step against its bound:")
+        medians = []
+        for d in folders:
+            results = d / "results.json"
+            if not results.exists(): continue
+            for b in json.loads(results.read_text())["bound"]:
+                steps = b["measuredGEMMBoundFractions"]
+                med = statistics.median(steps)
+                medians.append(med)
+                kinds = []
+                for k in b["kinds"]:
+                    seq = k.get("gemmSequenceMilliseconds")
+                    bound = max(k["boundMilliseconds"], min(seq, k["realMilliseconds"])) if seq is not None else k["boundMilliseconds"]
+                    kinds.append(f"{k['kind']} {k['realMilliseconds']:.1f} ms {100 * bound / k['realMilliseconds']:.1f} %")
+                print(f"  {d.name}, {b['threads']} thread(s): step {b['stepMilliseconds']:.1f} ms, roofline "
+                      f"{100 * b['stepBoundMilliseconds'] / b['stepMilliseconds']:.1f} %; GEMMs as measured, per step "
+                      f"{100 * med:.1f} % [{100 * min(steps):.1f}–{100 * max(steps):.1f}]; " + ", ".join(kinds))
+        if medians:
+            print(f"  median over the rounds, GEMMs as measured: {100 * statistics.median(medians):.1f} %")
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "out"), sys.argv[2:])
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "out")
+    main(out, sys.argv[2:])
+    bound_rounds(out)
