@@ -15,8 +15,8 @@ struct KindBound: Codable {
     /// The kind's GEMM calls timed alone (medians summed), milliseconds; nil without GEMMs.
     let gemmAloneMilliseconds: Double?
     /// The kind's GEMM calls run alone one after the other in the step's order, the sequence
-    /// timed as a whole after each profiled step (median), milliseconds: the time OpenBLAS
-    /// needs for them with its threads kept busy as the step keeps them; nil without GEMMs.
+    /// timed as a whole after each profiled step (median), milliseconds: back to back, so
+    /// the engine's threads stay awake between calls as in the step; nil without GEMMs.
     let gemmSequenceMilliseconds: Double?
     let multiplyAdds: Int
     let bytes: Int
@@ -35,7 +35,7 @@ struct KindBound: Codable {
         max(boundMilliseconds, gemmSequenceMilliseconds.map { min($0, realMilliseconds) } ?? 0)
     }
 
-    /// measuredGEMMBound ÷ real.
+    /// ``measuredGEMMBoundMilliseconds`` ÷ ``realMilliseconds``.
     var fractionOfMeasuredGEMMBound: Double { measuredGEMMBoundMilliseconds / realMilliseconds }
 }
 
@@ -77,14 +77,14 @@ struct BoundResult: Codable {
     var stepMeasuredGEMMBoundMilliseconds: Double { kinds.reduce(0) { $0 + $1.measuredGEMMBoundMilliseconds } }
     /// The step against its bound with the GEMMs as measured, per profiled step (each with
     /// the GEMM sequences timed right after it, so both saw the host at the same speed):
-    /// Σ kinds' bounds ÷ the step's time, in the order measured; the report quotes the median.
+    /// Σ over kinds of max(roofline bound, min(this step's GEMM sequence, the kind's time in
+    /// this step)) ÷ Σ of this step's profiled kinds, in the order measured; the report
+    /// quotes the median.
     let measuredGEMMBoundFractions: [Double]
 
     /// The median of ``measuredGEMMBoundFractions`` (0 when there are none).
     var measuredGEMMBoundFraction: Double {
-        let sorted = measuredGEMMBoundFractions.sorted(), middle = sorted.count / 2
-        if sorted.isEmpty { return 0 }
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        measuredGEMMBoundFractions.isEmpty ? 0 : median(measuredGEMMBoundFractions)
     }
     /// Every pass of the step with its bound (``TrainingPass``), milliseconds.
     let passes: [PassBound]
@@ -139,6 +139,8 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
                 replay: calls.isEmpty ? nil : GEMMReplay(pieces: [calls]))
     }
     let rowBounds = rows.map { row in row.passes.reduce(0) { $0 + $1.boundMilliseconds } }
+    setEngineThreads(threads)
+    for row in rows { row.replay?.runAll() }  // untimed: the first sequence's page faults and cold caches
     var sequences: [[Double]] = rows.map { _ in [] }, fractions: [Double] = []
     let profile = try benchmarkStepProfile(threads: threads, batch: batch, repetitions: repetitions) { step in
         var bound = 0.0, real = 0.0
@@ -204,7 +206,7 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
              + "\(formatFixed(result.stepBoundMilliseconds, 1)) ms (\(formatFixed(100 * result.stepBoundMilliseconds / result.stepMilliseconds, 1)) %); "
              + kinds.map { "\($0.kind) \(formatFixed(100 * $0.fractionOfBound, 1)) %" }.joined(separator: ", ")
              + "; GEMMs alone \(formatFixed(100 * gemmPeakFraction(result.gemmMultiplyAdds, result.gemmAloneMilliseconds, peak), 1)) % of peak")
-    progress("bound with the GEMMs as OpenBLAS runs them alone, \(threads) thread(s), batch \(batch): step against "
+    progress("bound with the GEMMs as measured, \(threads) thread(s), batch \(batch): step against "
              + "\(formatFixed(result.stepMeasuredGEMMBoundMilliseconds, 1)) ms of medians (\(formatFixed(100 * result.stepMeasuredGEMMBoundMilliseconds / result.stepMilliseconds, 1)) %), "
              + "per step \(formatFixed(100 * result.measuredGEMMBoundFraction, 1)) % median [\(formatFixed(100 * (fractions.min() ?? 0), 1))–\(formatFixed(100 * (fractions.max() ?? 0), 1))]; "
              + kinds.map { "\($0.kind) \(formatFixed(100 * $0.fractionOfMeasuredGEMMBound, 1)) %" }.joined(separator: ", "))

@@ -50,7 +50,7 @@ extension BenchResults {
                           ms(k.measuredGEMMBoundMilliseconds), percent(k.fractionOfMeasuredGEMMBound), formatGrouped(k.multiplyAdds),
                           formatFixed(Double(k.bytes) / 1e6, 1)])
         }
-        table.append(["step", ms(r.stepMilliseconds), ms(r.stepBoundMilliseconds), percent(r.stepBoundMilliseconds / r.stepMilliseconds),
+        table.append(["step (Σ of the medians)", ms(r.stepMilliseconds), ms(r.stepBoundMilliseconds), percent(r.stepBoundMilliseconds / r.stepMilliseconds),
                       ms(r.kinds.reduce(0) { $0 + $1.memoryMilliseconds }), ms(r.kinds.reduce(0) { $0 + $1.arithmeticMilliseconds }),
                       ms(r.gemmAloneMilliseconds), ms(r.kinds.reduce(0) { $0 + ($1.gemmSequenceMilliseconds ?? 0) }),
                       ms(r.stepMeasuredGEMMBoundMilliseconds), percent(r.stepMeasuredGEMMBoundMilliseconds / r.stepMilliseconds),

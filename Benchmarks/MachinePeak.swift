@@ -2,7 +2,7 @@ import Foundation
 import MobileNet
 
 /// The CPU line of a report: model name with family and model from /proc/cpuinfo, the
-/// vector width this build targets, OpenBLAS's kernels (as scripts/machine.py prints them).
+/// vector width this build targets, OpenBLAS's kernels (as `mobilenet-bench machine` prints them).
 func cpuDescription() -> String {
     var cpu = "unknown CPU"
     if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {

@@ -39,13 +39,20 @@ func measure(_ repetitions: Repetitions, _ body: () throws -> Void) rethrows -> 
     return Timing(samples)
 }
 
+/// The median of `values` (the mean of the middle two for an even count).
+/// - Precondition: at least one value.
+func median(_ values: [Double]) -> Double {
+    precondition(!values.isEmpty, "median of no values")
+    let sorted = values.sorted(), middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
 extension Timing {
     /// Summary of samples in milliseconds. - Precondition: at least one sample.
     init(_ samples: [Double]) {
         precondition(!samples.isEmpty, "no timing samples")
         let sorted = samples.sorted()
-        let middle = sorted.count / 2
-        medianMilliseconds = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        medianMilliseconds = median(sorted)
         minMilliseconds = sorted[0]
         maxMilliseconds = sorted[sorted.count - 1]
         runs = sorted.count

@@ -61,7 +61,10 @@ def bound_rounds(out):
             results = d / "results.json"
             if not results.exists(): continue
             for b in json.loads(results.read_text())["bound"]:
-                steps = b["measuredGEMMBoundFractions"]
+                steps = b.get("measuredGEMMBoundFractions")
+                if not steps:
+                    print(f"  {d.name}: no step-by-step fractions (results.json from an older mobilenet-bench); skipped")
+                    continue
                 med = statistics.median(steps)
                 medians.append(med)
                 kinds = []

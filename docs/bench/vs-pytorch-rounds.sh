@@ -4,17 +4,22 @@
 # CPU's build and the AVX2 stand-in (ours: OPENBLAS_CORETYPE=Haswell; PyTorch:
 # ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2, without which its oneDNN
 # convolutions still use AVX-512), then the bound (and profile) section of each build,
-# three interleaved rounds. Run from the repository root on a quiet machine after `make
-# release` and the stand-in build (make bench-peers builds both: swift build -c release
-# -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path .build-haswell
-# --product mobilenet-bench); needs torch (and for the peers safetensors, onnx and
-# onnxruntime). Then: python3 docs/bench/rounds.py OUT
+# three interleaved rounds. Run from the repository root on a quiet machine; it first
+# builds both (make release's flags, and the stand-in: -target-cpu haswell, -march=haswell
+# in .build-haswell; nothing to do when they are up to date). Needs torch (and for the
+# peers safetensors, onnx and onnxruntime). Then: python3 docs/bench/rounds.py OUT
+set -e
 O=${1:-bench-results/rounds}; mkdir -p $O
+swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native --product mobilenet-bench > $O/build.log 2>&1
+swift build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path .build-haswell \
+  --product mobilenet-bench >> $O/build.log 2>&1
+set +e
 echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
-.build/release/mobilenet-bench machine
+env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench machine
 env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench machine
 if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT=$O > $O/peers.log 2>&1; echo "peers done $(date -u +%T)"; fi
-for r in $([ "${TRAIN:-1}" != 0 ] && echo 1 2 3); do
+rounds=(1 2 3); [ "${TRAIN:-1}" = 0 ] && rounds=()
+for r in "${rounds[@]}"; do
   for kind in native haswell; do
     if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA"; else B=.build-haswell/release/mobilenet-bench; E="env OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"; fi
     D=$O/train-$kind-r$r; mkdir -p $D
