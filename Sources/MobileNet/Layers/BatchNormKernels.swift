@@ -112,20 +112,42 @@ extension BatchNorm2d {
         }
 
         /// dx of channel `c` from the means of dy' and dy'·x̂ over the batch.
+        ///
+        /// Explicit vectors: dx is often dy's own map (the fused backward works in place),
+        /// and there LLVM's vectoriser finds the two pointers overlapping and runs its
+        /// scalar loop (measured: 17 ms of a 240 ms step when the depthwise BatchNorm's
+        /// gradient was made to overwrite its input). Each lane does the scalar tail's
+        /// operations in the same order, so the same bits either way; a vector's values
+        /// are all read before its gradients are stored, so in place is exact.
         @inline(__always)
         func writeGradInput(channel c: Int, meanDy: Float, meanDyXHat: Float) {
-            let m = count
+            let m = count, width = FloatLanes.width
             let xc = x[channel: c], dyc = dy.base + c * m, dxc = dx[channel: c]
             let mu = mean[c], muLow = meanLow[c], inv = invStd[c], g = gamma[c], b = beta[c]
             let k = g * inv
+            var i = 0
             if fused {
-                for i in 0..<m {
+                while i + width <= m {
+                    let xHat = (FloatLanes.load(xc + i) - mu - muLow) * inv
+                    let d = FloatLanes.keep(FloatLanes.load(dyc + i), where: ReLU6.passesGradient(xHat * g + b))
+                    FloatLanes.store(k * (d - meanDy - xHat * meanDyXHat), dxc + i)
+                    i += width
+                }
+                while i < m {
                     let xHat = (xc[i] - mu - muLow) * inv
-                    let d = dyc[i]
-                    dxc[i] = k * ((ReLU6.passesGradient(xHat * g + b) ? d : 0) - meanDy - xHat * meanDyXHat)
+                    dxc[i] = k * ((ReLU6.passesGradient(xHat * g + b) ? dyc[i] : 0) - meanDy - xHat * meanDyXHat)
+                    i += 1
                 }
             } else {
-                for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mu - muLow) * inv * meanDyXHat) }
+                while i + width <= m {
+                    let xHat = (FloatLanes.load(xc + i) - mu - muLow) * inv
+                    FloatLanes.store(k * (FloatLanes.load(dyc + i) - meanDy - xHat * meanDyXHat), dxc + i)
+                    i += width
+                }
+                while i < m {
+                    dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mu - muLow) * inv * meanDyXHat)
+                    i += 1
+                }
             }
         }
     }
