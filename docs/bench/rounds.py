@@ -30,15 +30,23 @@ def rounds(out):
 
 def main(out, order):
     for kind, folders in rounds(out).items():
+        if kind.endswith("-bound"): continue  # bound_rounds' folders
         for t in (2, 1):
-            rows = []
+            rows, skipped = [], []
             for d in folders:
                 torch = d / f"pytorch-t{t}.json"
-                if not torch.exists(): continue
-                speeds = json.loads(torch.read_text())["train_img_s"]
+                if not torch.exists():
+                    skipped.append(f"{d.name}: no {torch.name}"); continue
+                try:
+                    speeds = json.loads(torch.read_text())["train_img_s"]
+                except (ValueError, KeyError):
+                    skipped.append(f"{d.name}: {torch.name} holds no train_img_s (see {torch.stem}.err)"); continue
                 versions = {log.stem: ours(log, t) for log in sorted(d.glob("*.log")) if not log.stem.startswith("pytorch")}
-                if not versions or None in versions.values(): continue
+                if not versions or None in versions.values():
+                    logs = ", ".join(f"{v}.log" for v in versions) or "no log of ours"
+                    skipped.append(f"{d.name}: no {t}-thread training figure in {logs}"); continue
                 rows.append((d.name, versions, max(speeds.values()), max(speeds, key=speeds.get)))
+            for reason in skipped: print(f"{kind}, {t} thread(s): skipped {reason}")
             if not rows: continue
             names = sorted(rows[0][1], key=lambda v: (order.index(v) if v in order else len(order), v))
             print(f"{kind}, {t} thread(s):")
@@ -50,7 +58,8 @@ def main(out, order):
             med = lambda f: statistics.median(f(row) for row in rows)
             medians = ", ".join(f"{v} {med(lambda row: row[1][v] / row[2]):.3f}" for v in names)
             last = f"; {names[-1]}/{names[0]} {med(lambda row: row[1][names[-1]] / row[1][names[0]]):.3f}" if len(names) > 1 else ""
-            print(f"  median ratio to PyTorch: {medians}{last}")
+            few = f" (over {len(rows)} of {len(folders)} rounds)" if len(rows) < len(folders) else ""
+            print(f"  median ratio to PyTorch{few}: {medians}{last}")
 
 def bound_rounds(out):
     for kind, folders in rounds(out).items():

@@ -18,14 +18,19 @@ echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
 env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench machine
 env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench machine
 if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT=$O > $O/peers.log 2>&1; echo "peers done $(date -u +%T)"; fi
+# Who goes first alternates (ours first in rounds 1 and 3 of the native build and round 2 of
+# the stand-in, PyTorch first in the others), so a host that slows within a round does not
+# always fall on the same side.
 rounds=(1 2 3); [ "${TRAIN:-1}" = 0 ] && rounds=()
 for r in "${rounds[@]}"; do
   for kind in native haswell; do
     if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA"; else B=.build-haswell/release/mobilenet-bench; E="env OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"; fi
     D=$O/train-$kind-r$r; mkdir -p $D
-    $E $B run --sections network --threads 1 2 --network-batch-sizes 128 --warmup 3 --runs 10 --output $D > $D/ours.log 2>&1
-    for t in 1 2; do $E python3 scripts/pytorch_bench.py --threads $t --batch 128 --infer-batch 100 --steps 10 --warmup 3 > $D/pytorch-t$t.json 2>$D/pytorch-t$t.err; done
-    echo "train $kind r$r done $(date -u +%T) $(cat /proc/loadavg)"
+    ours() { $E $B run --sections network --threads 1 2 --network-batch-sizes 128 --warmup 3 --runs 10 --output $D > $D/ours.log 2>&1; }
+    theirs() { for t in 1 2; do $E python3 scripts/pytorch_bench.py --threads $t --batch 128 --infer-batch 100 --steps 10 --warmup 3 > $D/pytorch-t$t.json 2>$D/pytorch-t$t.err; done; }
+    offset=0; [ $kind = haswell ] && offset=1
+    if [ $(( (r + offset) % 2 )) = 1 ]; then ours; theirs; first=ours; else theirs; ours; first=PyTorch; fi
+    echo "train $kind r$r done ($first first) $(date -u +%T) $(cat /proc/loadavg)"
   done
 done
 # The bound three times per build, interleaved: the host's speed moves within a minute.

@@ -191,7 +191,9 @@ extension BLAS {
     static var coreTypeVariable: String? { getenv("OPENBLAS_CORETYPE").map { String(cString: $0) } }
 
     /// The value of OPENBLAS_CORETYPE (`value`, nil when unset) as a choice of kernels: nil
-    /// when unset or empty (OpenBLAS ignores an empty value and picks its own).
+    /// when unset or empty (an empty value names no kernels: OpenBLAS picks its own, and
+    /// 0.3.21 then goes by the CPU's instruction sets, as for a name it does not know,
+    /// rather than by its model number as when the variable is unset).
     static func requestedCoreType(_ value: String?) -> String? {
         value.flatMap { $0.isEmpty ? nil : $0 }
     }
