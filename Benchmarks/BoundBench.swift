@@ -32,7 +32,14 @@ struct KindBound: Codable {
     /// the two measurements), the kind's real time stands in for them: the bound never
     /// credits the step with a GEMM slower than one it ran.
     var measuredGEMMBoundMilliseconds: Double {
-        max(boundMilliseconds, gemmSequenceMilliseconds.map { min($0, realMilliseconds) } ?? 0)
+        Self.measuredGEMMBound(roofline: boundMilliseconds, gemmSequence: gemmSequenceMilliseconds, real: realMilliseconds)
+    }
+
+    /// The rule of ``measuredGEMMBoundMilliseconds`` for one kind, from its roofline bound,
+    /// its GEMMs in sequence (nil without GEMMs) and its real time, all in milliseconds:
+    /// for the medians of a result and for each profiled step alike.
+    static func measuredGEMMBound(roofline: Double, gemmSequence: Double?, real: Double) -> Double {
+        max(roofline, gemmSequence.map { min($0, real) } ?? 0)
     }
 
     /// ``measuredGEMMBoundMilliseconds`` ÷ ``realMilliseconds``.
@@ -147,10 +154,9 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
         for (index, row) in rows.enumerated() {
             let rowReal = row.kinds.reduce(0) { $0 + step.milliseconds($1) }
             real += rowReal
-            guard let replay = row.replay else { bound += rowBounds[index]; continue }
-            let sequence = elapsedMilliseconds { replay.runAll() }
-            sequences[index].append(sequence)
-            bound += max(rowBounds[index], min(sequence, rowReal))
+            let sequence = row.replay.map { replay in elapsedMilliseconds { replay.runAll() } }
+            if let sequence { sequences[index].append(sequence) }
+            bound += KindBound.measuredGEMMBound(roofline: rowBounds[index], gemmSequence: sequence, real: rowReal)
         }
         fractions.append(bound / real)
     }
@@ -175,7 +181,7 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
         let gemmTimes = gemmLayers.filter { labels.contains($0.kind) }
         return KindBound(kind: row.name,
                          realMilliseconds: profile.breakdown.kinds.filter { labels.contains($0.kind) }.reduce(0) { $0 + $1.milliseconds },
-                         boundMilliseconds: mine.reduce(0) { $0 + $1.boundMilliseconds },
+                         boundMilliseconds: rowBounds[index],
                          memoryMilliseconds: mine.reduce(0) { $0 + 1e3 * Double($1.pass.bytes) / bandwidth.best },
                          arithmeticMilliseconds: mine.reduce(0) { $0 + 1e3 * Double($1.pass.multiplyAdds) / peak.multiplyAddsPerSecond },
                          gemmAloneMilliseconds: gemmTimes.isEmpty ? nil : gemmTimes.reduce(0) { $0 + $1.milliseconds },
