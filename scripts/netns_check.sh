@@ -71,6 +71,8 @@ echo "netns check: 1 process, then 2 ranks on 2 hosts over TCP, batch 8, 3 steps
 # Every launch is bounded: Open MPI's daemon start-up through the agent has been seen to stall
 # now and then on a loaded machine, so the first launch (which only reports where each rank
 # runs) is tried up to three times, 60 s each; the training and the benchmark get 300 s.
+# Open MPI daemons a stalled or failed launch left behind on this check's subnet.
+clear_stale_daemons() { pkill -f "orte_hnp_uri.*tcp://10\.77\.$subnet_id\." 2>/dev/null || true; }
 where() {
   timeout --kill-after=5 60 ip netns exec "${hosts[0]}" "${mpi[@]}" \
     /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK: $(ip -o -4 addr show mpi0 | awk "{print \$4}")"' 2> "$work/where.err" > "$work/where.raw"
@@ -79,7 +81,7 @@ launched=no
 for attempt in 1 2 3; do
   if where; then launched=yes; break; fi
   echo "netns check: launch attempt $attempt did not finish within 60 s (or failed); retrying"
-  pkill -f "orte_hnp_uri.*tcp://10\.77\.$subnet_id\." 2>/dev/null || true
+  clear_stale_daemons
 done
 [ "$launched" = yes ] || { cat "$work/where.err"; echo "netns check: FAILED: mpirun did not start ranks on both hosts in 3 attempts"; exit 1; }
 sort "$work/where.raw" > "$work/where.txt"
@@ -103,7 +105,7 @@ for attempt in 1 2; do
   [ "$bench_status" = 137 ] && reason="it was killed (SIGKILL: after its 300 s timeout, or by the system)"
   echo "netns check: allreduce-bench attempt $attempt failed: $reason; its output:"
   sed 's/^/  | /' "$work/bench.out" "$work/bench.err"
-  pkill -f "orte_hnp_uri.*tcp://10\.77\.$subnet_id\." 2>/dev/null || true
+  clear_stale_daemons
 done
 [ "$bench_status" = 0 ] || { echo "netns check: FAILED: allreduce-bench over the veth link failed twice"; exit 1; }
 cat "$work/bench.out"
