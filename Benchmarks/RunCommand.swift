@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "What to measure: layers, network, breakdown (layers one by one, unfused), profile (the real fused step, profiled), bound (the step and folded inference against this machine's FMA peak and memory bandwidth).")
     var sections: [Section] = Section.allCases
 
-    @Option(parsing: .unconditional, help: "Threads for the per-layer measurements (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the per-layer measurements (default: the cores this process may use).")
     var layerThreads: Int = ProcessInfoCores.active
 
     @Option(parsing: .upToNextOption, help: "Batch sizes for the per-layer measurements.")

@@ -59,7 +59,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the logits [N, classes] (F32) and labels [N] (I64) of the images evaluated to this safetensors file (for scripts/interop_check.py); the images as given, not mirrored, also with --tta flip.")
     var dumpLogits: String?
 
-    @Option(help: "Threads for the engine and OpenBLAS; the default is the number of cores.")
+    @Option(help: "Threads for the engine and OpenBLAS; the default is the cores this process may use (its CPU affinity and cgroup quota).")
     var threads: Int = ProcessInfoCores.active
 
     @Option(name: .customLong("bn-recalibrate"), help: "Before evaluating, recompute every BatchNorm's running statistics over N of the run's training images (never its held-out ones), exactly as train --bn-recalibrate N would have at the end of the run (the same seeded sample, batches and transform), read from the folder the run trained on (else --data); needs the run's checkpoint. The files are not changed.")

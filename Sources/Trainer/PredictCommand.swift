@@ -56,7 +56,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 100
 
-    @Option(help: "Threads for decoding, the engine and OpenBLAS; the default is the number of cores.")
+    @Option(help: "Threads for decoding, the engine and OpenBLAS; the default is the cores this process may use (its CPU affinity and cgroup quota).")
     var threads: Int = ProcessInfoCores.active
 
     func validate() throws {

@@ -306,14 +306,3 @@ private final class WorkerStart {
         self.generation = generation
     }
 }
-
-/// Active processor count, read once.
-public enum ProcessInfoCores {
-    public static let active: Int = {
-        #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-        return 1
-        #endif
-    }()
-}
