@@ -70,10 +70,9 @@ public final class MobileNetV1 {
     private var gradientBuffers: (ping: FeatureMap, pong: FeatureMap)?
     /// Per-thread slots (``ChannelMap``) for the maps the fused loops keep in cache: a
     /// block's normalised input and its depthwise output (forward, and recomputed in
-    /// backward), and ∂L/∂(its depthwise output) (backward). None is ever written whole.
+    /// backward, where ∂L/∂(that output) then overwrites it). None is ever written whole.
     private var inputSlots: FeatureMap?
     private var depthwiseOutputSlots: FeatureMap?
-    private var gradientSlots: FeatureMap?
 
     /// Builds the network with PyTorch's default initialisation distributions, seeded.
     /// - Parameters:
@@ -188,7 +187,7 @@ public final class MobileNetV1 {
     /// is in `ping`; the pointwise backward writes ∂L/∂(its input) into `pong`; then channel
     /// by channel, each into a per-thread slot: the BatchNorm before the depthwise conv
     /// recomputes its output (the conv's input), the depthwise conv recomputes its output,
-    /// the depthwise BatchNorm writes ∂L/∂(depthwise output); the depthwise conv writes
+    /// the depthwise BatchNorm writes ∂L/∂(depthwise output) over it; the depthwise conv writes
     /// ∂L/∂(its input) into `ping` (free once the pointwise backward has read it), where
     /// that BatchNorm works in place.
     /// - Precondition: after `forward(_:training: true)` with the same batch.
@@ -211,13 +210,13 @@ public final class MobileNetV1 {
             }
             let normalized = Self.slots(in: &inputSlots, for: inputShape)
             let depthwiseOutput = Self.slots(in: &depthwiseOutputSlots, for: gradPointwiseInput.shape)
-            let gradDepthwiseOutput = Self.slots(in: &gradientSlots, for: gradPointwiseInput.shape)
             let norm = index > 0 ? blocks[index - 1].pointNorm : entryNorm
             let normRecompute = norm.recomputeKernel(into: normalized)
             let depthwiseRecompute = block.depthwise.recomputeKernel(reading: normalized, into: depthwiseOutput)
-            let depthNormKernel = block.depthNorm.backwardKernel(gradPointwiseInput, input: depthwiseOutput, into: gradDepthwiseOutput)
+            // ∂L/∂(depthwise output) overwrites that output, once its BatchNorm has read it.
+            let depthNormKernel = block.depthNorm.backwardKernel(gradPointwiseInput, input: depthwiseOutput, into: depthwiseOutput)
             ping.reshape(inputShape)
-            let depthwiseKernel = block.depthwise.backwardKernel(gradDepthwiseOutput, input: normalized, into: ping)
+            let depthwiseKernel = block.depthwise.backwardKernel(depthwiseOutput, input: normalized, into: ping)
             let (normKernel, gradNormInput) = norm.backwardKernel(ping, into: ping)
             profiler.runChannels(block.depthwise.channels, (normRecompute, .batchNorm), (depthwiseRecompute, .depthwise),
                                  (depthNormKernel, .batchNorm), (depthwiseKernel, .depthwise), (normKernel, .batchNorm))
