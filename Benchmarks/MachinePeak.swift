@@ -15,7 +15,7 @@ func cpuDescription() -> String {
             cpu = "\(name) (family \(field("cpu family") ?? "?"), model \(field("model") ?? "?"))"
         }
     }
-    return "\(cpu), \(ProcessInfoCores.description); build vector width \(BuildTarget.vectorName); "
+    return "\(cpu), \(ProcessInfoCores.summary); build vector width \(BuildTarget.vectorName); "
         + "OpenBLAS core type \(BLAS.coreName)\(BLAS.coreTypeNote)"
 }
 

@@ -11,8 +11,10 @@ import os
 
 
 def machine():
-    """{"cpu", "cores", "vector"}; "unknown" where the system does not say."""
-    info = {"cpu": "unknown", "vector": "unknown", "cores": os.cpu_count()}
+    """{"cpu", "cores", "vector"}; "unknown" where the system does not say. Cores: those this
+    process may run on (its CPU affinity; the executables also count a cgroup quota)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info = {"cpu": "unknown", "vector": "unknown", "cores": cores}
     try:
         with open("/proc/cpuinfo") as f:
             text = f.read()

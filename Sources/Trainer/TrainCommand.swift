@@ -236,7 +236,7 @@ struct TrainCommand: ParsableCommand {
         if syncBN && ranks == 1 {
             printError("note: --sync-bn has no effect in a single process (it shares BatchNorm statistics among MPI ranks); training as without it")
         }
-        let engineThreads = threads ?? max(1, ProcessInfoCores.active / (group == nil ? 1 : ProcessGroup.localSize()))
+        let engineThreads = threads ?? (group == nil ? ProcessInfoCores.active : ProcessInfoCores.threadsPerRank(localRanks: ProcessGroup.localSize()))
         setEngineThreads(engineThreads)
         let isRoot = group?.isRoot ?? true
         /// Only rank 0 speaks.

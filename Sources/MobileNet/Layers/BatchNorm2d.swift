@@ -195,7 +195,8 @@ public final class BatchNorm2d: Layer {
     }
 
     /// The backward's per-channel kernel reading the forward's input from `input` (a whole
-    /// map or per-thread slots holding it again, ``ChannelMap``).
+    /// map or per-thread slots holding it again, ``ChannelMap``). `target` may be `input`
+    /// itself or `gradOutput`'s map: the gradient then overwrites it, exactly.
     func backwardKernel(_ gradOutput: FeatureMap, input: ChannelMap, into target: ChannelMap) -> Backward {
         guard let shape = trainedInputShape else { preconditionFailure("BatchNorm2d.backward called without a training forward") }
         precondition(gradOutput.shape == shape, "BatchNorm2d.backward: expected gradOutput \(shape), got \(gradOutput.shape)")

@@ -231,7 +231,7 @@ extension RunOption {
         }
     public static let seed = recorded("seed", \.seed, property: "seed", help: "Seed for initialisation, order and augmentation")
     public static let threads = commandLine(
-        "threads", help: "Threads for the engine and OpenBLAS; the default is the cores this process may use, its CPU affinity and cgroup quota counted (under MPI: shared among the ranks on one host). Results do not depend on it.",
+        "threads", help: "Threads for the engine and OpenBLAS; the default is the cores this process may use, its CPU affinity and cgroup quota counted (under MPI: the host's shared among its ranks, within each rank's own affinity). Results do not depend on it.",
         resume: .free)
     public static let limitTrain = recorded(
         "limit-train", \.limitTrain, property: "limitTrain", help: "Train on the first N training images only (an image folder: N spread over its classes; quick runs)", shownDefault: "all") { o in
