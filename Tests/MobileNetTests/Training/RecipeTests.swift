@@ -25,6 +25,14 @@ import Testing
         #expect(differences.map(\.value) == ["fast", "42", "24:22"])
     }
 
+    /// fast-ls is fast plus the one change chosen on validation: label smoothing 0.1.
+    @Test func fastLSRecipeIsFastWithLabelSmoothing() {
+        let differences = Recipe.fastLS.options.differences(from: Recipe.fast.options)
+        #expect(differences.map(\.flag) == ["--recipe", "--label-smoothing"])
+        #expect(differences.map(\.value) == ["fast-ls", "0.1"])
+        #expect(Recipe(rawValue: "fast-ls") == .fastLS)
+    }
+
     @Test func flagsAfterARecipeOverrideIt() throws {
         let command = try Self.trainCommand(["--recipe", "fast", "--epochs", "5", "--val-split", "100", "--crop-padding", "2", "--no-flip", "--tta", "flip"])
         let options = command.options(over: TrainCommand.defaults)
