@@ -178,11 +178,11 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
     /// decay on BatchNorm parameters and depthwise filters (Howard et al. 2017, §4) added;
     /// those stay available as flags.
     case fast
-    /// ``fast`` with label smoothing 0.1: the one change that gained over ``fast`` on
-    /// validation at the full 42 epochs, both seeds (with flip-shift test-time augmentation,
-    /// `evaluate --tta flip-shift`: 89.07 % mean against 88.87 %; plain 87.99 % against
-    /// 87.64 %), where EMA of the weights, BatchNorm recalibration and the linear schedule did
-    /// not (docs/results.md).
+    /// ``fast`` with label smoothing 0.1: of the changes tested at ``fast``'s full 42 epochs
+    /// (EMA of the weights, BatchNorm recalibration, the linear schedule, label smoothing), the
+    /// only single change ahead of it on validation with both seeds, plain and with flip-shift test-time
+    /// augmentation (`evaluate --tta flip-shift`: 89.07 % mean against 88.87 %; plain 87.99 %
+    /// against 87.64 %; docs/results.md).
     case fastLS = "fast-ls"
 
     /// The recipe named `rawValue`; `seed`, the reference recipe's former name, is accepted

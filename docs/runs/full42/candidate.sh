@@ -2,10 +2,11 @@
 # One full-budget candidate: `candidate.sh NAME FLAGS…` trains --recipe fast plus FLAGS over the
 # full 42 epochs on 45,000 images (validation: the last 5,000), seeds 1 and 2 side by side on
 # one thread each, into full/NAME-s1 and full/NAME-s2. Rerunning resumes an unfinished run
-# from its last checkpoint. B: the trainer; D: the CIFAR-10 folder.
+# from its last checkpoint. B: the trainer.
 B=${B:-./mobilenet-train}
-D=${D:-/work/shared/data/cifar-10-batches-bin}
+D=/work/shared/data/cifar-10-batches-bin
 cd "$(dirname "$0")"
+[ -n "$1" ] || { echo "usage: candidate.sh NAME [train flags…]" >&2; exit 64; }
 name=$1; shift
 run() { # seed
   local seed=$1 dir=full/$name-s$1

@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 for seed in 1 2; do
   dir=full/ls-s$seed
   for tta in none flip flip-shift; do
-    out=$dir/eval-$tta.txt
+    out=$dir/eval-val-$tta.txt
     [ -s $out ] && continue
     $B evaluate --checkpoint $dir/ck/last --data $D --split validation --threads 2 --tta $tta > $out 2>&1
     echo "$seed tta=$tta: $(grep -m1 -o 'top-1 [0-9.]*%' $out)"
