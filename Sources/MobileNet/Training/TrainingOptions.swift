@@ -199,15 +199,17 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
     /// The options this recipe stands for.
     public var options: TrainingOptions {
         var o = TrainingOptions()
-        o.recipe = rawValue
         switch self {
         case .reference:
             break
-        case .fast, .fastLS:
+        case .fast:
             o.epochs = 42
             o.cropSchedule = CropSchedule(phases: [.init(size: 24, epochs: 22)])
-            if self == .fastLS { o.labelSmoothing = 0.1 }
+        case .fastLS:
+            o = Recipe.fast.options
+            o.labelSmoothing = 0.1
         }
+        o.recipe = rawValue
         return o
     }
 }
