@@ -5,9 +5,10 @@ their ratios, medians over the rounds.
     python3 docs/bench/rounds.py OUT [VERSION ...]
 
 OUT holds one folder per build kind and round, KIND-rN (native-r1, haswell-r2, ...), each
-with one `mobilenet-bench run --sections network` log per version of ours (NAME.log: ours.log,
-or before.log and after.log, ...) and PyTorch's scripts/pytorch_bench.py output for 1 and
-2 threads (pytorch-t1.json, pytorch-t2.json). For each kind and thread count it prints every
+with one log of `mobilenet-bench run --sections network` runs per version of ours (NAME.log:
+ours.log, or before.log and after.log, ...; the first figure for each thread count is read)
+and PyTorch's scripts/pytorch_bench.py output for 1 and 2 threads (pytorch-t1.json,
+pytorch-t2.json). For each kind and thread count it prints every
 round's figures, each version's ratio to PyTorch's faster format, and the medians; with more
 than one version (in the order given, else by name), the last one's ratio to the first.
 Folders KIND-bound-rN holding a `mobilenet-bench run --sections bound` results.json get the

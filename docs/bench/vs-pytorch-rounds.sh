@@ -1,13 +1,13 @@
 #!/bin/bash
 # Inference beside onnxruntime and PyTorch (make bench-peers; PEERS=0 leaves it out), then
-# training beside PyTorch in three interleaved rounds (TRAIN=0 leaves them out), for this
-# CPU's build and the AVX2 stand-in (ours: OPENBLAS_CORETYPE=Haswell; PyTorch:
-# ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2, without which its oneDNN
-# convolutions still use AVX-512), then the bound (and profile) section of each build,
-# three interleaved rounds. Run from the repository root on a quiet machine; it first
-# builds both (make release's flags, and the stand-in: -target-cpu haswell, -march=haswell
-# in .build-haswell; nothing to do when they are up to date). Needs torch (and for the
-# peers safetensors, onnx and onnxruntime). Then: python3 docs/bench/rounds.py OUT
+# training beside PyTorch in three interleaved rounds, each thread count's pair back to back
+# (TRAIN=0 leaves them out), for this CPU's build and the AVX2 stand-in (ours:
+# OPENBLAS_CORETYPE=Haswell; PyTorch: ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2,
+# without which its oneDNN convolutions still use AVX-512), then the bound (and profile)
+# section of each build, three interleaved rounds. Run from the repository root on a quiet
+# machine; it first builds both (make release's flags, and the stand-in: -target-cpu haswell,
+# -march=haswell in .build-haswell; nothing to do when they are up to date). Needs torch (and
+# for the peers safetensors, onnx and onnxruntime). Then: python3 docs/bench/rounds.py OUT
 set -e
 O=${1:-bench-results/rounds}; mkdir -p $O
 swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native --product mobilenet-bench > $O/build.log 2>&1
@@ -18,19 +18,23 @@ echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
 env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench machine
 env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench machine
 if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT=$O > $O/peers.log 2>&1; echo "peers done $(date -u +%T)"; fi
-# Who goes first alternates (ours first in rounds 1 and 3 of the native build and round 2 of
-# the stand-in, PyTorch first in the others), so a host that slows within a round does not
-# always fall on the same side.
+# Each thread count's pair runs back to back (ours, then PyTorch, or the other way round),
+# so the host's speed, which moves within minutes, is nearly the same for both halves of a
+# ratio. Who goes first alternates: ours first in odd rounds of the native build and even
+# rounds of the stand-in, and the other way round for the 1-thread pair that follows.
 rounds=(1 2 3); [ "${TRAIN:-1}" = 0 ] && rounds=()
 for r in "${rounds[@]}"; do
   for kind in native haswell; do
     if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA"; else B=.build-haswell/release/mobilenet-bench; E="env OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"; fi
-    D=$O/train-$kind-r$r; mkdir -p $D
-    ours() { $E $B run --sections network --threads 1 2 --network-batch-sizes 128 --warmup 3 --runs 10 --output $D > $D/ours.log 2>&1; }
-    theirs() { for t in 1 2; do $E python3 scripts/pytorch_bench.py --threads $t --batch 128 --infer-batch 100 --steps 10 --warmup 3 > $D/pytorch-t$t.json 2>$D/pytorch-t$t.err; done; }
+    D=$O/train-$kind-r$r; mkdir -p $D; rm -f $D/ours.log
+    ours() { $E $B run --sections network --threads $1 --network-batch-sizes 128 --warmup 3 --runs 10 --output $D/ours-t$1 >> $D/ours.log 2>&1; }
+    theirs() { $E python3 scripts/pytorch_bench.py --threads $1 --batch 128 --infer-batch 100 --steps 10 --warmup 3 > $D/pytorch-t$1.json 2>$D/pytorch-t$1.err; }
     offset=0; [ $kind = haswell ] && offset=1
-    if [ $(( (r + offset) % 2 )) = 1 ]; then ours; theirs; first=ours; else theirs; ours; first=PyTorch; fi
-    echo "train $kind r$r done ($first first) $(date -u +%T) $(cat /proc/loadavg)"
+    order=""
+    for t in 2 1; do
+      if [ $(( (r + offset + t) % 2 )) = 1 ]; then ours $t; theirs $t; order="$order ${t}t:ours-first"; else theirs $t; ours $t; order="$order ${t}t:PyTorch-first"; fi
+    done
+    echo "train $kind r$r done ($order ) $(date -u +%T) $(cat /proc/loadavg)"
   done
 done
 # The bound three times per build, interleaved: the host's speed moves within a minute.
