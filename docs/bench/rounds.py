@@ -4,7 +4,8 @@ their ratios, medians over the rounds.
 
     python3 docs/bench/rounds.py OUT [VERSION ...]
 
-OUT holds one folder per build kind and round, KIND-rN (native-r1, haswell-r2, ...), each
+OUT holds one folder per build kind and round, KIND-rN (train-native-r1, train-haswell-r2, ...,
+as docs/bench/vs-pytorch-rounds.sh writes them), each
 with one log of `mobilenet-bench run --sections network` runs per version of ours (NAME.log:
 ours.log, or before.log and after.log, ...; the first figure for each thread count is read)
 and PyTorch's scripts/pytorch_bench.py output for 1 and 2 threads (pytorch-t1.json,
