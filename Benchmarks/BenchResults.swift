@@ -12,6 +12,9 @@ struct BenchResults: Codable {
         /// /proc/loadavg before and after the measurements (1, 5, 15-minute load averages).
         let loadBefore: String
         var loadAfter: String
+        /// Processors' worth of other work over half a second before the measurements
+        /// (``CPUActivity``); nil in files written before it was recorded.
+        var otherWorkBefore: Double? = nil
         /// Threads used for the per-layer measurements.
         let layerThreads: Int
     }
@@ -42,7 +45,8 @@ extension BenchResults {
     func markdown(charts: [(file: String, caption: String)]) -> String {
         var out = "# Standard vs depthwise-separable convolution: counted and timed\n\n"
         out += "Machine: \(machine.cpu); \(machine.date). "
-        out += "Load average (1, 5, 15 min) before: \(machine.loadBefore); after: \(machine.loadAfter).\n"
+        out += "Load average (1, 5, 15 min) before: \(machine.loadBefore); after: \(machine.loadAfter)"
+        out += machine.otherWorkBefore.map { "; other work before: \(formatFixed($0, 2)) of \(machine.cores) processor(s) busy.\n" } ?? ".\n"
         out += "Each case: \(repetitions.warmup) warm-up run(s), then ≥ \(repetitions.runs) timed runs, median. "
         out += "FLOPs = 2 × multiply-adds (MACs), from the engine's counter.\n\n"
         out += "## Counted\n\n" + costs.markdown() + "\n"

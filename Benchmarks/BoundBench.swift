@@ -131,6 +131,7 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
              + "(\(formatFixed(peak.perThreadMultiplyAddsPerSecond / 1e9, 1)) per thread, \(peak.vectorBits)-bit vectors); bandwidth GB/s "
              + "read \(formatFixed(bandwidth.read / 1e9, 1)), write \(formatFixed(bandwidth.write / 1e9, 1)), "
              + "copy \(formatFixed(bandwidth.copy / 1e9, 1)), triad \(formatFixed(bandwidth.triad / 1e9, 1))")
+    if let warning = peakScalingWarning(peak) { progress(warning) }
     let model = MobileNetV1(numClasses: 10, seed: 1)
     let gemms = model.trainingGEMMs(batch: batch, height: side, width: side)
     let passes = TrainingPass.passes(of: model, batch: batch, height: side, width: side).map { pass in
@@ -222,6 +223,18 @@ func benchmarkBound(threads: Int, batch: Int, arrays: StreamArrays, perThreadPea
 /// Each call of `replay` timed alone (medians, milliseconds), in order.
 private func timeAlone(_ replay: GEMMReplay, _ repetitions: Repetitions) -> [Double] {
     (0..<replay.count).map { index in measure(repetitions) { replay.run(index) }.medianMilliseconds }
+}
+
+/// A warning when `threads` threads together reach less than 0.75 × threads × one thread's
+/// FMA peak (a quiet 2-core machine gives 1.7–2.0 × one thread's): other work, or sibling
+/// hyperthreads sharing FMA units, took part of the cores while the peak was measured, so
+/// every "% of bound" computed from it reads high. nil when the peak scales.
+func peakScalingWarning(_ peak: PeakResult) -> String? {
+    guard peak.threads > 1 else { return nil }
+    let scaling = peak.multiplyAddsPerSecond / peak.perThreadMultiplyAddsPerSecond
+    guard scaling < 0.75 * Double(peak.threads) else { return nil }
+    return "warning: \(peak.threads) threads reached only \(formatFixed(scaling, 2)) × one thread's FMA peak: other work or "
+        + "sibling hyperthreads shared the cores while it was measured, so the % of bound below reads high. Measure on a quiet machine."
 }
 
 /// multiplyAdds done in `milliseconds`, as a fraction of the threads' FMA peak.

@@ -2,6 +2,12 @@ import ArgumentParser
 import Foundation
 import MobileNet
 
+/// A file `compare` cannot use: printed as "Error: …" without the usage text, exit status 1.
+struct CompareFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// `mobilenet-bench compare OURS PYTORCH`: ours ÷ PyTorch images/s, training and inference,
 /// against PyTorch's contiguous (NCHW) and channels_last runs. Both files come from one
 /// shell command (`make bench-pytorch`), so both saw the same machine load.
@@ -14,8 +20,10 @@ struct CompareCommand: ParsableCommand {
     struct PyTorchReference: Decodable {
         let torch: String
         let threads: Int
-        /// Training batch; the inference batch is its --infer-batch, not in the file.
+        /// Training batch.
         let batch: Int
+        /// Inference batch (its --infer-batch); nil in files written before it was recorded.
+        let infer_batch: Int?
         /// images/s per memory format ("contiguous", "channels_last").
         let train_img_s: [String: Double]
         let infer_img_s: [String: Double]
@@ -53,12 +61,34 @@ struct CompareCommand: ParsableCommand {
         try requireAtLeast(1, ("--infer-batch", [inferBatch]))
     }
 
+    /// Reads `path` as `T`, or a ``CompareFailure`` that names the argument, the file and what to give.
+    private func decode<T: Decodable>(_: T.Type, _ path: String, _ what: String, _ origin: String) throws -> T {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CompareFailure("\(what) \(path) could not be read (missing or unreadable); give \(origin).")
+        }
+        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+            throw CompareFailure("\(what) \(path) is not \(origin) (\(error.localizedDescription)); "
+                                  + "the order is: mobilenet-bench compare RESULTS.json PYTORCH.json.")
+        }
+    }
+
     func run() throws {
-        let mine = try JSONDecoder().decode(BenchResults.self, from: Data(contentsOf: URL(fileURLWithPath: ours)))
-        let theirs = try JSONDecoder().decode(PyTorchReference.self, from: Data(contentsOf: URL(fileURLWithPath: pytorch)))
+        let mine = try decode(BenchResults.self, ours, "OURS", "the results.json of mobilenet-bench run --sections network")
+        let theirs = try decode(PyTorchReference.self, pytorch, "PYTORCH", "the JSON line scripts/pytorch_bench.py prints")
+        if let batch = theirs.infer_batch, batch != inferBatch {
+            throw CompareFailure("\(pytorch) measured inference at batch \(batch), not --infer-batch \(inferBatch): "
+                                  + "give --infer-batch \(batch), or rerun scripts/pytorch_bench.py with --infer-batch \(inferBatch).")
+        }
+        if let output {
+            let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw CompareFailure("--output \(output): the folder \(folder) does not exist; create it first.")
+            }
+        }
         func measured(_ batch: Int) throws -> ThroughputResult {
             guard let r = mine.network.first(where: { $0.threads == theirs.threads && $0.batch == batch && $0.side == CIFARImage.side }) else {
-                throw ValidationError("\(ours) has no whole-network figure at \(theirs.threads) thread(s), batch \(batch): run "
+                throw CompareFailure("\(ours) has no whole-network figure at \(theirs.threads) thread(s), batch \(batch): run "
                                       + "mobilenet-bench --sections network --threads \(theirs.threads) --network-batch-sizes \(batch)")
             }
             return r
@@ -78,7 +108,8 @@ struct CompareCommand: ParsableCommand {
                          + formats.map { r.oursOverPyTorch[$0].map { formatFixed($0, 3) } ?? "—" })
         }
         print("PyTorch \(theirs.torch) and ours, \(theirs.threads) thread(s), measured in one command "
-              + "(load average before: \(mine.machine.loadBefore); after ours: \(mine.machine.loadAfter))")
+              + "(load average before: \(mine.machine.loadBefore); after ours: \(mine.machine.loadAfter)"
+              + (mine.machine.otherWorkBefore.map { "; other work before ours: \(formatFixed($0, 2)) of \(mine.machine.cores) processor(s) busy" } ?? "") + ")")
         print(table.text(), terminator: "")
         if let output {
             try writeJSON(Comparison(torch: theirs.torch, threads: theirs.threads, loadBefore: mine.machine.loadBefore,

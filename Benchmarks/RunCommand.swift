@@ -59,8 +59,12 @@ struct RunCommand: ParsableCommand {
                                            cpu: cpuDescription(), openBLASCore: BLAS.coreName, loadBefore: loadAverage(), loadAfter: "",
                                            layerThreads: layerThreads)
         var results = BenchResults(machine: machine, repetitions: repetitions, costs: CostReport())
+        let busy = CPUActivity.othersBusyProcessors()
+        results.machine.otherWorkBefore = busy
+        let activity = CPUActivity.report(busy: busy)
         log("CPU: \(machine.cpu)")
-        log("load average before: \(machine.loadBefore)")
+        log("load average before: \(machine.loadBefore); \(activity.line)")
+        if let warning = activity.warning { log(warning) }
         log(results.costs.text())
 
         if sections.contains(.layers) {
