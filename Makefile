@@ -144,7 +144,7 @@ bench-pytorch: deps
 	  $(BIN)/mobilenet-bench run --sections network --threads $(THREADS) --network-batch-sizes 128 100 \
 	    --warmup 3 --runs 10 --output $(BENCH_OUT)/pytorch && \
 	  python3 $(PYTORCH_BENCH) --threads $(THREADS) --batch 128 --infer-batch 100 --steps 10 --warmup 3 \
-	    > $(BENCH_OUT)/pytorch/pytorch.json && \
+	    > $(BENCH_OUT)/pytorch/pytorch.json.part && mv $(BENCH_OUT)/pytorch/pytorch.json.part $(BENCH_OUT)/pytorch/pytorch.json && \
 	  $(BIN)/mobilenet-bench compare $(BENCH_OUT)/pytorch/results.json $(BENCH_OUT)/pytorch/pytorch.json \
 	    --infer-batch 100 --output $(BENCH_OUT)/pytorch/comparison.json
 
@@ -158,15 +158,16 @@ test-python:
 # our exported ONNX: batch 100 images/s and batch-1 latency (median, p99), three interleaved
 # rounds, medians of the ratios (scripts/bench_peers.py). Twice: this CPU's build, then the
 # AVX2 stand-in (a -target-cpu haswell build in .build-haswell with OpenBLAS's Haswell
-# kernels, PyTorch limited to AVX2). Results and reports in $(BENCH_OUT)/peers/{native,haswell}/.
+# kernels, PyTorch limited to AVX2: ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2, without
+# which its oneDNN convolutions still use AVX-512). Results and reports in $(BENCH_OUT)/peers/{native,haswell}/.
 # Not part of CI; the machine should be quiet.
 PEER_FLAGS ?=
 HASWELL_SCRATCH := .build-haswell
 bench-peers: deps deps-onnx
 	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
 	$(SWIFT) build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path $(HASWELL_SCRATCH) --product mobilenet-bench
-	env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY $(PYTHON) scripts/bench_peers.py --bench $(BIN)/mobilenet-bench --label native --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
-	OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 $(PYTHON) scripts/bench_peers.py --bench $(HASWELL_SCRATCH)/release/mobilenet-bench \
+	env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA $(PYTHON) scripts/bench_peers.py --bench $(BIN)/mobilenet-bench --label native --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
+	OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 $(PYTHON) scripts/bench_peers.py --bench $(HASWELL_SCRATCH)/release/mobilenet-bench \
 	  --label haswell --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
 
 # libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over

@@ -12,10 +12,10 @@ torch.inference_mode(). Each figure is the batch size divided by the median time
 --steps steps after --warmup untimed ones.
 
 Prints one JSON line:
-  {"torch": VERSION, "threads": T, "batch": B,
+  {"torch": VERSION, "threads": T, "batch": B, "infer_batch": I,
    "train_img_s": {"contiguous": …, "channels_last": …},
    "infer_img_s": {"contiguous": …, "channels_last": …}}
-(the inference batch is --infer-batch; give the same value to `mobilenet-bench compare`).
+(`mobilenet-bench compare` refuses an --infer-batch other than I).
 
     python3 scripts/pytorch_bench.py [--threads 2] [--batch 128] [--infer-batch 100] \\
         [--steps 10] [--warmup 3]
@@ -97,7 +97,7 @@ def main():
         parser.error("--warmup must be zero or more")
     torch.set_num_threads(args.threads)
     result = {"torch": torch.__version__, "threads": args.threads, "batch": args.batch,
-              "train_img_s": {}, "infer_img_s": {}}
+              "infer_batch": args.infer_batch, "train_img_s": {}, "infer_img_s": {}}
     for name, memory_format in FORMATS.items():
         train, infer = measure(memory_format, args)
         result["train_img_s"][name] = round(train, 1)
