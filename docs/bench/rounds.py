@@ -91,5 +91,9 @@ def bound_rounds(out):
 
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "out")
+    if not out.is_dir():
+        sys.exit(f"rounds.py: {out} is not a folder; give the OUT folder of vs-pytorch-rounds.sh")
+    if not rounds(out) and not any(out.glob("*-bound-r*")):
+        sys.exit(f"rounds.py: {out} holds no KIND-rN round folders (train-native-r1, ...) to read")
     main(out, sys.argv[2:])
     bound_rounds(out)

@@ -10,9 +10,10 @@
 # for the peers safetensors, onnx and onnxruntime). Then: python3 docs/bench/rounds.py OUT
 set -e
 O=${1:-bench-results/rounds}; mkdir -p "$O"
-swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native --product mobilenet-bench > "$O/build.log" 2>&1
+failed() { echo "vs-pytorch-rounds.sh: the $1 build failed; its output: $O/build.log" >&2; exit 1; }
+swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native --product mobilenet-bench > "$O/build.log" 2>&1 || failed native
 swift build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path .build-haswell \
-  --product mobilenet-bench >> "$O/build.log" 2>&1
+  --product mobilenet-bench >> "$O/build.log" 2>&1 || failed haswell
 set +e
 echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
 env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench machine
