@@ -19,6 +19,13 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case wrongDType(path: String, tensor: String, expected: String, actual: String)
     case wrongShape(path: String, tensor: String, expected: [Int], actual: [Int])
 
+    /// For a file named *.onnx that does not parse as safetensors: what it is and what to pass instead.
+    private static func onnxHint(_ path: String) -> String? {
+        guard path.lowercased().hasSuffix(".onnx") else { return nil }
+        return "\(path) is an ONNX model (what `export` writes for onnxruntime), not a checkpoint: ONNX files are not read here. "
+            + "Pass the checkpoint folder or the .safetensors file the model was exported from."
+    }
+
     public var description: String {
         switch self {
         case .unreadable(let p, let r):
@@ -28,9 +35,9 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .pyTorchPickle(let p, let format):
             return "\(p) is a PyTorch torch.save file (\(format)), not safetensors; pickles are not read here (loading one can run code). Save the weights as safetensors in Python: from safetensors.torch import save_file; save_file(model.state_dict(), \"model.safetensors\") — then pass that file."
         case .headerTooLarge(let p, let h, let s):
-            return "\(p): header length \(h) bytes is beyond the file's \(s) bytes; the file is truncated or not safetensors."
+            return Self.onnxHint(p) ?? "\(p): header length \(h) bytes is beyond the file's \(s) bytes; the file is truncated or not safetensors."
         case .headerNotJSON(let p, let r):
-            return "\(p): the header is not valid safetensors JSON (\(r)); the file is damaged or not safetensors."
+            return Self.onnxHint(p) ?? "\(p): the header is not valid safetensors JSON (\(r)); the file is damaged or not safetensors."
         case .badEntry(let p, let t, let r):
             return "\(p): tensor '\(t)' has a malformed header entry: \(r)."
         case .unsupportedDType(let p, let t, let d):

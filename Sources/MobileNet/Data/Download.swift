@@ -23,7 +23,8 @@ public enum CIFARDownloadError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .network(let url, let reason):
-            return "downloading \(url) failed: \(reason). Check the network connection (or copy the archive into the output folder by hand) and try again."
+            let archive = URL(string: url)?.lastPathComponent ?? "the archive"
+            return "downloading \(url) failed: \(reason). Check the network connection and try again, or copy \(archive) into the output folder by hand and run the same command (it checks the MD5 and extracts it)."
         case .httpStatus(let url, let status):
             return "\(url) answered HTTP \(status), not 200. Check the URL or try again later."
         case .truncated(let url, let expected, let received):

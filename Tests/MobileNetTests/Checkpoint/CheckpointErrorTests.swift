@@ -93,6 +93,15 @@ import Testing
         #expect(parse(bytes)?.description.contains("1099511627776") == true)
     }
 
+    /// An exported ONNX model passed where a checkpoint goes is named as such.
+    @Test func onnxFileGivenAsCheckpointIsNamed() {
+        var bytes = Self.bytes.prefix(64).map { $0 }
+        bytes.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(1 << 40).littleEndian, Array.init))
+        let error = SafetensorsError.headerTooLarge(path: "runs/a/model.onnx", headerLength: 1 << 40, fileSize: 64)
+        #expect(error.description.hasPrefix("runs/a/model.onnx is an ONNX model"))
+        #expect(parse(bytes)?.description.contains("ONNX") == false)
+    }
+
     @Test func headerThatIsNotJSONIsReported() {
         var bytes = Self.bytes
         bytes[8] = UInt8(ascii: "#")
