@@ -15,6 +15,8 @@ struct BenchResults: Codable {
         /// Processors' worth of other work over half a second before the measurements
         /// (``CPUActivity``); nil in files written before it was recorded.
         var otherWorkBefore: Double? = nil
+        /// Processors online, the count `otherWorkBefore` is a part of (nil as it).
+        var onlineProcessors: Int? = nil
         /// Threads used for the per-layer measurements.
         let layerThreads: Int
     }
@@ -46,7 +48,7 @@ extension BenchResults {
         var out = "# Standard vs depthwise-separable convolution: counted and timed\n\n"
         out += "Machine: \(machine.cpu); \(machine.date). "
         out += "Load average (1, 5, 15 min) before: \(machine.loadBefore); after: \(machine.loadAfter)"
-        out += machine.otherWorkBefore.map { "; other work before: \(formatFixed($0, 2)) of \(machine.cores) processor(s) busy.\n" } ?? ".\n"
+        out += (machine.otherWorkBefore.map { "; " + CPUActivity.report(busy: $0, online: machine.onlineProcessors ?? machine.cores).line + " before" } ?? "") + ".\n"
         out += "Each case: \(repetitions.warmup) warm-up run(s), then ≥ \(repetitions.runs) timed runs, median. "
         out += "FLOPs = 2 × multiply-adds (MACs), from the engine's counter.\n\n"
         out += "## Counted\n\n" + costs.markdown() + "\n"

@@ -227,14 +227,15 @@ private func timeAlone(_ replay: GEMMReplay, _ repetitions: Repetitions) -> [Dou
 
 /// A warning when `threads` threads together reach less than 0.75 × threads × one thread's
 /// FMA peak (a quiet 2-core machine gives 1.7–2.0 × one thread's): other work, or sibling
-/// hyperthreads sharing FMA units, took part of the cores while the peak was measured, so
-/// every "% of bound" computed from it reads high. nil when the peak scales.
+/// hyperthreads sharing FMA units: the first makes every "% of bound" computed from the
+/// peak read high, the second is the hardware's own peak. nil when the peak scales.
 func peakScalingWarning(_ peak: PeakResult) -> String? {
     guard peak.threads > 1 else { return nil }
     let scaling = peak.multiplyAddsPerSecond / peak.perThreadMultiplyAddsPerSecond
     guard scaling < 0.75 * Double(peak.threads) else { return nil }
-    return "warning: \(peak.threads) threads reached only \(formatFixed(scaling, 2)) × one thread's FMA peak: other work or "
-        + "sibling hyperthreads shared the cores while it was measured, so the % of bound below reads high. Measure on a quiet machine."
+    return "warning: \(peak.threads) threads reached only \(formatFixed(scaling, 2)) × one thread's FMA peak. If other work "
+        + "shared the cores while it was measured, the % of bound below reads high: measure on a quiet machine. If the threads "
+        + "run on sibling hyperthreads of one core (lscpu), that is the hardware's peak and the figures stand."
 }
 
 /// multiplyAdds done in `milliseconds`, as a fraction of the threads' FMA peak.

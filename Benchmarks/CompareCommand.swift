@@ -67,7 +67,7 @@ struct CompareCommand: ParsableCommand {
             throw CompareFailure("\(what) \(path) could not be read (missing or unreadable); give \(origin).")
         }
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw CompareFailure("\(what) \(path) is not \(origin) (\(error.localizedDescription)); "
+            throw CompareFailure("\(what) \(path) is not \(origin) (\(error)); "
                                   + "the order is: mobilenet-bench compare RESULTS.json PYTORCH.json.")
         }
     }
@@ -109,7 +109,7 @@ struct CompareCommand: ParsableCommand {
         }
         print("PyTorch \(theirs.torch) and ours, \(theirs.threads) thread(s), measured in one command "
               + "(load average before: \(mine.machine.loadBefore); after ours: \(mine.machine.loadAfter)"
-              + (mine.machine.otherWorkBefore.map { "; other work before ours: \(formatFixed($0, 2)) of \(mine.machine.cores) processor(s) busy" } ?? "") + ")")
+              + (mine.machine.otherWorkBefore.map { "; before ours, " + CPUActivity.report(busy: $0, online: mine.machine.onlineProcessors ?? mine.machine.cores).line } ?? "") + ")")
         print(table.text(), terminator: "")
         if let output {
             try writeJSON(Comparison(torch: theirs.torch, threads: theirs.threads, loadBefore: mine.machine.loadBefore,

@@ -61,6 +61,7 @@ struct RunCommand: ParsableCommand {
         var results = BenchResults(machine: machine, repetitions: repetitions, costs: CostReport())
         let busy = CPUActivity.othersBusyProcessors()
         results.machine.otherWorkBefore = busy
+        results.machine.onlineProcessors = ProcessInfoCores.online
         let activity = CPUActivity.report(busy: busy)
         log("CPU: \(machine.cpu)")
         log("load average before: \(machine.loadBefore); \(activity.line)")
