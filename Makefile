@@ -140,6 +140,7 @@ bench-pytorch: deps
 	  exit 1; }
 	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
 	mkdir -p $(BENCH_OUT)/pytorch && \
+	  rm -f $(BENCH_OUT)/pytorch/pytorch.json $(BENCH_OUT)/pytorch/pytorch.json.part $(BENCH_OUT)/pytorch/comparison.json && \
 	  $(BIN)/mobilenet-bench machine | tee $(BENCH_OUT)/pytorch/machine.txt && \
 	  $(BIN)/mobilenet-bench run --sections network --threads $(THREADS) --network-batch-sizes 128 100 \
 	    --warmup 3 --runs 10 --output $(BENCH_OUT)/pytorch && \

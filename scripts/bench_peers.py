@@ -197,7 +197,8 @@ def main():
     info = machine()
     info.update(openblas_core=rounds[0]["ours"]["openblas_core"], openblas_core_note=rounds[0]["ours"].get("openblas_core_note", ""),
                 openblas_coretype_env=os.environ.get("OPENBLAS_CORETYPE", ""),
-                aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY", ""), load_before=load_before, load_after=load_after,
+                aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY", ""),
+                onednn_max_cpu_isa_env=os.environ.get("ONEDNN_MAX_CPU_ISA", ""), load_before=load_before, load_after=load_after,
                 python=platform.python_version(), label=args.label, bench=args.bench)
     results = {"machine": info, "settings": vars(args), "notes": notes, "rounds": rounds, "ratios": ratios}
     with open(os.path.join(folder, "results.json"), "w") as f:
@@ -206,7 +207,8 @@ def main():
     lines = [f"# Inference beside the peers ({args.label})", "",
              f"- CPU: {info['cpu']}, {info['cores']} cores, vector width {info['vector']}",
              f"- OpenBLAS core type (ours): {info['openblas_core']}{info['openblas_core_note'] or ' (OPENBLAS_CORETYPE unset)'}; "
-             f"PyTorch ATEN_CPU_CAPABILITY={info['aten_cpu_capability_env'] or 'unset'}",
+             f"PyTorch ATEN_CPU_CAPABILITY={info['aten_cpu_capability_env'] or 'unset'}, "
+             f"ONEDNN_MAX_CPU_ISA={info['onednn_max_cpu_isa_env'] or 'unset'}",
              f"- load average before {' '.join(f'{x:.2f}' for x in load_before)}, after {' '.join(f'{x:.2f}' for x in load_after)}",
              f"- ours: {args.bench}; " + ", ".join(f"{n} {rounds[0][n].get('version', '')}" for n, _ in peers),
              f"- network: MobileNetV1 alpha 1, 10 classes, 32x32; batch {args.batch} on {args.threads} threads (median of {args.runs}); "

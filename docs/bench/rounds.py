@@ -93,7 +93,7 @@ if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "out")
     if not out.is_dir():
         sys.exit(f"rounds.py: {out} is not a folder; give the OUT folder of vs-pytorch-rounds.sh")
-    if not rounds(out) and not any(out.glob("*-bound-r*")):
+    if not rounds(out):
         sys.exit(f"rounds.py: {out} holds no KIND-rN round folders (train-native-r1, ...) to read")
     main(out, sys.argv[2:])
     bound_rounds(out)
