@@ -172,6 +172,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .entry(.flipMode), help: .entry(.flipMode))
     var flipMode: FlipMode?
 
+    @Option(name: .entry(.cutout), parsing: .unconditional, help: .entry(.cutout))
+    var cutout: Int?
+
     @Option(name: .entry(.evalEvery), parsing: .unconditional, help: .entry(.evalEvery))
     var evalEvery: Int?
 
@@ -195,7 +198,7 @@ struct TrainCommand: ParsableCommand {
          .set(\.maxMomentum, maxMomentum), .set(\.widthMultiplier, widthMultiplier), .set(\.seed, seed),
          .set(\.limitTrain, limitTrain), .set(\.limitTest, limitTest), .set(\.dropLast, dropLast ? true : nil),
          .set(\.syncBatchNorm, syncBN ? true : nil), .set(\.emaDecay, emaDecay), .set(\.emaEvery, emaEvery), .set(\.bnRecalibrate, bnRecalibrate), .set(\.bnRecalibrateTransform, bnRecalibrateTransform),
-         .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor), .set(\.flipMode, flipMode), .set(\.evalEvery, evalEvery)].compactMap { $0 }
+         .set(\.schedule, schedule), .set(\.warmupPct, warmupPct), .set(\.finalLearningRateFactor, finalLRFactor), .set(\.flipMode, flipMode), .set(\.cutout, cutout), .set(\.evalEvery, evalEvery)].compactMap { $0 }
     }
 
     /// The --config file, read (``validate()`` has already read it once and reported its errors).

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Training (torchvision): `RandomCrop(S, padding: cropPadding)` with zero padding of the
 /// uint8 image (S = ``imageSide``, 32 for CIFAR, or the ``cropSchedule``'s smaller size in
-/// its early epochs), `RandomHorizontalFlip(p: 0.5)`, `ToTensor()` (÷ 255), `Normalize(mean, std)`.
+/// its early epochs), `RandomHorizontalFlip(p: 0.5)`, `ToTensor()` (÷ 255), `Normalize(mean, std)`,
+/// then, when ``cutout`` is set, Cutout (DeVries & Taylor 2017; off in the reference recipe).
 /// Test: `ToTensor()` + `Normalize` only (``evaluation``, ``forEvaluation``).
 public struct AugmentationOptions: Equatable, Sendable {
     /// The side of the data set's square images, in pixels (CIFAR: 32); crops and padding
@@ -20,6 +21,11 @@ public struct AugmentationOptions: Equatable, Sendable {
     /// With ``horizontalFlip``: flip each image on alternate epochs instead of at random
     /// (``CropFlip/draw(seed:epoch:index:options:)``); false by default.
     public var alternateFlip: Bool = false
+    /// Cutout (DeVries & Taylor 2017, "Improved Regularization of Convolutional Neural
+    /// Networks with Cutout"): the side K in pixels of a square set to 0 after normalisation
+    /// (the channel mean) in every training image, its centre uniform over the S×S crop and
+    /// the square clipped at the crop's edges (``CutoutPatch``); 0 for none (the default).
+    public var cutout: Int = 0
     /// Per-channel (R, G, B) mean subtracted after scaling to [0, 1].
     public var mean: [Float]
     /// Per-channel (R, G, B) standard deviation divided by after subtracting the mean.
@@ -53,6 +59,15 @@ public struct AugmentationOptions: Equatable, Sendable {
     /// The reference recipe's test transforms: normalise only.
     public static let evaluation = AugmentationOptions(cropPadding: 0, horizontalFlip: false)
 
+    /// The training transforms with ``cutout`` set to `side` (0: none).
+    /// - Precondition: `0 <= side <= imageSide`.
+    public func cuttingOut(_ side: Int) -> AugmentationOptions {
+        precondition((0...imageSide).contains(side), "cutout side must be in 0...\(imageSide), got \(side)")
+        var options = self
+        options.cutout = side
+        return options
+    }
+
     /// The training transforms with ``alternateFlip`` set to `alternate`.
     public func flipping(alternately alternate: Bool) -> AugmentationOptions {
         var options = self
@@ -66,8 +81,8 @@ public struct AugmentationOptions: Equatable, Sendable {
         AugmentationOptions(imageSide: imageSide, cropPadding: 0, horizontalFlip: false, mean: mean, std: std)
     }
 
-    /// True when every image gets the same (identity) crop and no flip.
-    public var isDeterministic: Bool { cropPadding == 0 && !horizontalFlip && cropSchedule.phases.isEmpty }
+    /// True when every image gets the same (identity) crop, no flip and no cutout.
+    public var isDeterministic: Bool { cropPadding == 0 && !horizontalFlip && cropSchedule.phases.isEmpty && cutout == 0 }
 
     /// The side of the crops in `epoch` (0-based): the schedule's size, else ``imageSide``.
     public func cropSize(atEpoch epoch: Int) -> Int { cropSchedule.size(atEpoch: epoch) ?? imageSide }
@@ -170,8 +185,33 @@ public struct CropSchedule: Codable, Equatable, Sendable, CustomStringConvertibl
     }
 }
 
-/// One image's random choices: where the crop starts in the padded image, and the flip.
-/// L is the image's side (``AugmentationOptions/imageSide``, 32 for CIFAR).
+/// The square of ``AugmentationOptions/cutout`` in one training image, in the coordinates
+/// of the S×S image after crop and flip: rows `centreY − side/2 ..< centreY − side/2 + side`
+/// and the same columns, clipped to `0..<S` (`side/2` rounds down). For an even side this is
+/// the reference implementation's `clip(y − side // 2, 0, S) ..< clip(y + side // 2, 0, S)`
+/// (uoguelph-mlrg/Cutout); an odd side covers `side` rows, not `side − 1`.
+public struct CutoutPatch: Equatable, Sendable {
+    /// The centre's row and column, each in `0..<S`.
+    public var centreY: Int
+    public var centreX: Int
+    /// K, the square's side in pixels before clipping.
+    public var side: Int
+
+    public init(centreY: Int, centreX: Int, side: Int) {
+        self.centreY = centreY
+        self.centreX = centreX
+        self.side = side
+    }
+
+    /// The rows (and, with `centreX`, columns) the square covers in an image of side `size`.
+    public func span(centre: Int, size: Int) -> Range<Int> {
+        let start = centre - side / 2
+        return max(0, start) ..< min(size, max(0, start + side))
+    }
+}
+
+/// One image's random choices: where the crop starts in the padded image, the flip, and
+/// the cutout square. L is the image's side (``AugmentationOptions/imageSide``, 32 for CIFAR).
 public struct CropFlip: Equatable, Sendable {
     /// First row of the crop in the padded (L + 2p)² image, in `0...(L + 2p − size)`;
     /// `p` with size L means no shift.
@@ -182,12 +222,15 @@ public struct CropFlip: Equatable, Sendable {
     public var flip: Bool
     /// The crop's side, in `1...L` (L unless a ``CropSchedule`` phase is running).
     public var size: Int
+    /// The square set to 0 after the crop and flip; nil for none.
+    public var cutout: CutoutPatch?
 
-    public init(top: Int, left: Int, flip: Bool, size: Int = CIFARImage.side) {
+    public init(top: Int, left: Int, flip: Bool, size: Int = CIFARImage.side, cutout: CutoutPatch? = nil) {
         self.top = top
         self.left = left
         self.flip = flip
         self.size = size
+        self.cutout = cutout
     }
 
     /// The choice that leaves an image of side `size` unchanged under padding `p`.
@@ -200,7 +243,9 @@ public struct CropFlip: Equatable, Sendable {
     /// images are prepared in, on threads, or on where an epoch was resumed.
     /// Draw order as torchvision's `RandomCrop(S, padding: p)` then `RandomHorizontalFlip()`:
     /// crop row, crop column (each uniform in `0...(L + 2p − S)`, no draw when that is 0),
-    /// then flip (p = 0.5).
+    /// then flip (p = 0.5), then with ``AugmentationOptions/cutout`` the square's centre row
+    /// and column (each uniform in `0..<S`). Cutout's draws come last, so the crops and flips
+    /// are those of the same run without it.
     public static func draw(seed: UInt64, epoch: Int, index: Int, options: AugmentationOptions) -> CropFlip {
         let padding = options.cropPadding
         if options.isDeterministic { return identity(padding: padding, size: options.imageSide) }
@@ -210,8 +255,10 @@ public struct CropFlip: Equatable, Sendable {
         let top = span > 0 ? generator.below(span + 1) : 0
         let left = span > 0 ? generator.below(span + 1) : 0
         let drawn = options.horizontalFlip && generator.next() >> 63 == 1
+        let cutout = options.cutout > 0
+            ? CutoutPatch(centreY: generator.below(size), centreX: generator.below(size), side: options.cutout) : nil
         return CropFlip(top: top, left: left, flip: options.alternateFlip ? alternateFlip(seed: seed, epoch: epoch, index: index, options: options) : drawn,
-                        size: size)
+                        size: size, cutout: cutout)
     }
 
     /// The flip of ``AugmentationOptions/alternateFlip``: epoch 0's flip is drawn as the
@@ -227,7 +274,7 @@ public struct CropFlip: Equatable, Sendable {
     }
 }
 
-/// Applies crop, flip and normalisation to one uint8 image (three L×L planes R, G, B, the
+/// Applies crop, flip, normalisation and cutout to one uint8 image (three L×L planes R, G, B, the
 /// CIFAR layout; L = ``AugmentationOptions/imageSide``), writing floats straight into an
 /// engine-layout batch.
 ///
@@ -256,7 +303,8 @@ public struct ImageTransform: Sendable {
 
     /// Writes image `source` (3·L² bytes, R, G, B planes) transformed by `choice` into slot
     /// `n` of an engine-layout batch of S×S images (S = `choice.size`): element (n, c, y, x)
-    /// at `((c·S + y)·S + x)·batch + n`.
+    /// at `((c·S + y)·S + x)·batch + n`; the elements under `choice.cutout`, in every
+    /// channel, are 0.
     /// - Precondition: `choice.size` in `1...L`; `choice.top`, `choice.left` in
     ///   `0...(L + 2·cropPadding − S)`; `0 <= n < batch`.
     public func apply(_ source: UnsafePointer<UInt8>, _ choice: CropFlip,
@@ -284,6 +332,13 @@ public struct ImageTransform: Sendable {
                         out += batch
                     }
                 }
+            }
+        }
+        guard let patch = choice.cutout else { return }
+        let rows = patch.span(centre: patch.centreY, size: side), columns = patch.span(centre: patch.centreX, size: side)
+        for c in 0..<CIFARImage.channels {
+            for y in rows {
+                for x in columns { output[((c * side + y) * side + x) * batch + n] = 0 }
             }
         }
     }

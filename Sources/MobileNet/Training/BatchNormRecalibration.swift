@@ -27,7 +27,8 @@ public enum BatchNormRecalibration {
     /// `training`: ``AugmentationOptions/forEvaluation`` for ``RecalibrationTransform/eval``;
     /// for ``RecalibrationTransform/train``, `training` at full size (no crop schedule: the
     /// random crop of the last epochs, with its zero padding) and with the random flip
-    /// (p = 0.5) when it flips at all, alternately or not.
+    /// (p = 0.5) when it flips at all, alternately or not; without cutout, which evaluation
+    /// never sees.
     public static func augmentation(_ transform: RecalibrationTransform, training: AugmentationOptions) -> AugmentationOptions {
         switch transform {
         case .eval:
@@ -35,6 +36,7 @@ public enum BatchNormRecalibration {
         case .train:
             var full = training.flipping(alternately: false)
             full.cropSchedule = .none
+            full.cutout = 0
             return full
         }
     }

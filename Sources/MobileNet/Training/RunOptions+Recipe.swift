@@ -1,5 +1,5 @@
 /// The options of the training-recipe features (weight averaging, BatchNorm
-/// recalibration, schedule, flip, test-time augmentation), entries of ``RunOption/all``.
+/// recalibration, schedule, flip, cutout, test-time augmentation), entries of ``RunOption/all``.
 extension RunOption {
     public static let emaDecay = recorded(
         "ema-decay", \.emaDecay, property: "emaDecay",
@@ -30,6 +30,11 @@ extension RunOption {
         "flip-mode", \.flipMode, property: "flipMode",
         help: "With --flip: random (each image flipped with probability 0.5 every epoch) or alternate (epoch 1 at random from the seed, then each image flipped on every other epoch: flip in epoch e iff its first flip XOR e odd, e 0-based)") { o in
             o.flipMode == .random || o.horizontalFlip ? nil : "alternate flips need the flip on; drop --no-flip"
+        }
+    public static let cutout = recorded(
+        "cutout", \.cutout, property: "cutout",
+        help: "Cutout (DeVries & Taylor 2017): after crop and flip, set a K×K square of every training image to 0 after normalisation (the channel mean), its centre uniform over the crop and the square clipped at the edges; in every epoch, 24×24 crops included; not in evaluation, nor in --bn-recalibrate's images; 0 for none") { o in
+            (0...o.imageSize).contains(o.cutout) ? nil : "must lie in 0...\(o.imageSize) (--image-size), got \(o.cutout)"
         }
     public static let config = commandLine(
         "config", help: "Read recorded options from a JSON file first (keys: options.json's names, e.g. batchSize, or flag names, e.g. batch-size; flags on the command line override it, --epochs keeping the file's crop phases at their share of the run as it does a recipe's; on --resume its values are checked as flags are). Every run with --checkpoint-dir writes its resolved options as DIR/options.json, so --config DIR/options.json repeats it.",

@@ -99,7 +99,7 @@ extension RunOption {
         epochs, batchSize, testBatchSize, maxLearningRate, weightDecay, divFactor, finalDivFactor, pctStart, baseMomentum,
         maxMomentum, labelSmoothing, widthMultiplier, numClasses, limitTrain, limitTest, validationSplit, testTimeAugmentation,
         imageSize, mean, std, cropPadding, cropSchedule, recipe, noWeightDecayOn, flip, nesterov, seed, dropLast, syncBatchNorm,
-        emaDecay, emaEvery, bnRecalibrate, bnRecalibrateTransform, schedule, warmupPct, finalLearningRateFactor, flipMode, evalEvery,
+        emaDecay, emaEvery, bnRecalibrate, bnRecalibrateTransform, schedule, warmupPct, finalLearningRateFactor, flipMode, cutout, evalEvery,
         config, data, dataset, coarseLabels, maxMemory, threads, metrics, checkpointDir, resumeFrom, distributed, collectiveTimeout,
     ]
 

@@ -73,6 +73,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var finalLearningRateFactor: Double = 0
     /// How ``horizontalFlip`` flips: at random (p = 0.5, the reference recipe) or alternately.
     public var flipMode: FlipMode = .random
+    /// Cutout's square side in pixels (``AugmentationOptions/cutout``), 0 for none.
+    public var cutout: Int = 0
     /// The evaluation pass (validation set, else test set) runs after every N-th epoch and
     /// after the last; 0: after the last only (``TrainingLoop/evaluates(afterEpoch:)``).
     public var evalEvery: Int = 1
@@ -88,12 +90,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The training transforms these options ask for, normalising with `mean` and `std` (R, G, B).
     public func trainingAugmentation(mean: [Float], std: [Float]) -> AugmentationOptions {
         AugmentationOptions(imageSide: imageSize, cropPadding: cropPadding, horizontalFlip: horizontalFlip, cropSchedule: cropSchedule,
-                            mean: mean, std: std).flipping(alternately: flipMode == .alternate)
+                            mean: mean, std: std).flipping(alternately: flipMode == .alternate).cuttingOut(cutout)
     }
 
     /// Decodes options saved by this or an earlier version: options added later
     /// (`recipe`, `validationSplit`, `imageSize`, `mean`, `std`, `cropPadding`, `horizontalFlip`, `cropSchedule`, `testTimeAugmentation`,
-    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `bnRecalibrateTransform`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`, `evalEvery`) take their defaults
+    /// `syncBatchNorm`, `emaDecay`, `emaEvery`, `bnRecalibrate`, `bnRecalibrateTransform`, `schedule`, `warmupPct`, `finalLearningRateFactor`, `flipMode`, `evalEvery`, `cutout`) take their defaults
     /// when absent, which is what those earlier runs did.
     /// - Throws: `DecodingError` for a missing or mistyped original option.
     public init(from decoder: any Decoder) throws {
@@ -139,6 +141,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         finalLearningRateFactor = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFactor) ?? d.finalLearningRateFactor
         flipMode = try c.decodeIfPresent(FlipMode.self, forKey: .flipMode) ?? d.flipMode
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
+        cutout = try c.decodeIfPresent(Int.self, forKey: .cutout) ?? d.cutout
     }
 
     /// An invalid option: the flag's name and what is wrong with it, and the `--config` key

@@ -69,6 +69,7 @@ import Testing
         options.testTimeAugmentation = .flip; options.syncBatchNorm = true; options.emaDecay = 0.67; options.emaEvery = 71; options.bnRecalibrate = 73
         options.bnRecalibrateTransform = .train
         options.schedule = .linear; options.warmupPct = 0.79; options.finalLearningRateFactor = 0.83; options.flipMode = .alternate; options.evalEvery = 89
+        options.cutout = 97
         #expect(options.differences(from: TrainingOptions()).count == RunOption.all.compactMap(\.property).count,
                 "every option differs from its default")
         let mirrored = Dictionary(uniqueKeysWithValues: Mirror(reflecting: options).children.map { ($0.label!, TrainingOptions.text($0.value)) })
@@ -106,6 +107,7 @@ import Testing
             "--bn-recalibrate-transform": ["--bn-recalibrate-transform", "train", "--bn-recalibrate", "512"],
             "--schedule": ["--schedule", "linear"], "--warmup-pct": ["--warmup-pct", "0.1", "--schedule", "linear"],
             "--final-lr-factor": ["--final-lr-factor", "0.01", "--schedule", "linear"], "--flip-mode": ["--flip-mode", "alternate"], "--eval-every": ["--eval-every", "3"],
+            "--cutout": ["--cutout", "8"],
         ]
         let recordedFlags = RunOption.all.filter { $0.isCommandLine && $0.property != nil }.map(\.flag)
         #expect(Set(examples.keys) == Set(recordedFlags), "an example for each recorded flag")
