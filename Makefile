@@ -31,7 +31,7 @@ NATIVE ?= -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native
 RELEASE_FLAGS := -c release $(NATIVE)
 BIN := .build/release
 
-.PHONY: deps deps-mpi build release test test-python check-layers train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi deps-onnx test-onnx bench-peers
+.PHONY: deps deps-mpi build release test test-python check-layers train bench bench-pytorch fuzz clean release-mpi test-mpi measure-mpi deps-onnx test-onnx bench-peers bench-env
 
 # Open MPI builds live in their own scratch folder, so switching the MPI trait on and off
 # does not rebuild the other configuration.
@@ -164,11 +164,17 @@ test-python:
 # Not part of CI; the machine should be quiet.
 PEER_FLAGS ?=
 HASWELL_SCRATCH := .build-haswell
+# The environment of each kind of benchmark run (also read by docs/bench/vs-pytorch-rounds.sh
+# through `make -s bench-env`): this CPU's own kernels everywhere, or the AVX2 stand-in.
+NATIVE_ENV := -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA
+AVX2_STANDIN_ENV := OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+bench-env:
+	@printf "NATIVE_ENV='%s'\nAVX2_STANDIN_ENV='%s'\n" "$(NATIVE_ENV)" "$(AVX2_STANDIN_ENV)"
 bench-peers: deps deps-onnx
 	$(SWIFT) build $(RELEASE_FLAGS) --product mobilenet-bench
 	$(SWIFT) build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path $(HASWELL_SCRATCH) --product mobilenet-bench
-	env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA $(PYTHON) scripts/bench_peers.py --bench $(BIN)/mobilenet-bench --label native --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
-	OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 $(PYTHON) scripts/bench_peers.py --bench $(HASWELL_SCRATCH)/release/mobilenet-bench \
+	env $(NATIVE_ENV) $(PYTHON) scripts/bench_peers.py --bench $(BIN)/mobilenet-bench --label native --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
+	env $(AVX2_STANDIN_ENV) $(PYTHON) scripts/bench_peers.py --bench $(HASWELL_SCRATCH)/release/mobilenet-bench \
 	  --label haswell --output $(BENCH_OUT)/peers --threads $(THREADS) $(PEER_FLAGS)
 
 # libFuzzer with AddressSanitizer on each target for FUZZ_SECONDS (no crash, no hang over

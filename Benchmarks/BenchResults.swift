@@ -19,6 +19,13 @@ struct BenchResults: Codable {
         var onlineProcessors: Int? = nil
         /// Threads used for the per-layer measurements.
         let layerThreads: Int
+
+        /// "other work: 0.05 of 2 processors busy over 0.5 s" for ``otherWorkBefore`` (a part of
+        /// ``onlineProcessors``, else of ``cores`` in files written before it was recorded);
+        /// nil when not recorded.
+        var otherWorkLine: String? {
+            otherWorkBefore.map { CPUActivity.report(busy: $0, online: onlineProcessors ?? cores).line }
+        }
     }
     var machine: Machine
     let repetitions: Repetitions
@@ -48,7 +55,7 @@ extension BenchResults {
         var out = "# Standard vs depthwise-separable convolution: counted and timed\n\n"
         out += "Machine: \(machine.cpu); \(machine.date). "
         out += "Load average (1, 5, 15 min) before: \(machine.loadBefore); after: \(machine.loadAfter)"
-        out += (machine.otherWorkBefore.map { "; " + CPUActivity.report(busy: $0, online: machine.onlineProcessors ?? machine.cores).line + " before" } ?? "") + ".\n"
+        out += (machine.otherWorkLine.map { "; \($0) before" } ?? "") + ".\n"
         out += "Each case: \(repetitions.warmup) warm-up run(s), then ≥ \(repetitions.runs) timed runs, median. "
         out += "FLOPs = 2 × multiply-adds (MACs), from the engine's counter.\n\n"
         out += "## Counted\n\n" + costs.markdown() + "\n"

@@ -79,12 +79,8 @@ struct CompareCommand: ParsableCommand {
             throw CompareFailure("\(pytorch) measured inference at batch \(batch), not --infer-batch \(inferBatch): "
                                   + "give --infer-batch \(batch), or rerun scripts/pytorch_bench.py with --infer-batch \(inferBatch).")
         }
-        if let output {
-            let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                throw CompareFailure("--output \(output): the folder \(folder) does not exist; create it first.")
-            }
+        if let output, let problem = AtomicFile.placeProblem(for: output) {
+            throw CompareFailure("--output \(output): \(problem).")
         }
         func measured(_ batch: Int) throws -> ThroughputResult {
             guard let r = mine.network.first(where: { $0.threads == theirs.threads && $0.batch == batch && $0.side == CIFARImage.side }) else {
@@ -109,7 +105,7 @@ struct CompareCommand: ParsableCommand {
         }
         print("PyTorch \(theirs.torch) and ours, \(theirs.threads) thread(s), measured in one command "
               + "(load average before: \(mine.machine.loadBefore); after ours: \(mine.machine.loadAfter)"
-              + (mine.machine.otherWorkBefore.map { "; before ours, " + CPUActivity.report(busy: $0, online: mine.machine.onlineProcessors ?? mine.machine.cores).line } ?? "") + ")")
+              + (mine.machine.otherWorkLine.map { "; before ours, \($0)" } ?? "") + ")")
         print(table.text(), terminator: "")
         if let output {
             try writeJSON(Comparison(torch: theirs.torch, threads: theirs.threads, loadBefore: mine.machine.loadBefore,

@@ -28,14 +28,10 @@ struct OutputPath {
         for data in dataFolders where target.hasPrefix(ResolvedPath.of(data) + "/") {
             throw CommandFailure("\(flag) \(path) is inside the data folder \(data); give a file elsewhere.")
         }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue {
-            throw CommandFailure("\(flag) \(path) is a folder; give a file name.")
+        if let problem = AtomicFile.placeProblem(for: path) {
+            throw CommandFailure("\(flag) \(path): \(problem).")
         }
         let parent = (target as NSString).deletingLastPathComponent
-        if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
-            throw CommandFailure("\(flag) \(path): the folder \(parent) does not exist; create it or give another path.")
-        }
         if FileManager.default.fileExists(atPath: parent + "/" + TrainingCheckpoint.stateFileName) {
             throw CommandFailure("\(flag) \(path) is inside the training checkpoint folder \(parent), whose files train replaces and deletes; give a file elsewhere.")
         }

@@ -23,12 +23,16 @@ struct PlotCommand: ParsableCommand {
     @Option(help: "Title above each chart (default: the metrics file's name).")
     var title: String?
 
-    func validate() throws {
-        let same = (metrics as NSString).standardizingPath == (output as NSString).standardizingPath
-        if same { throw ValidationError("--output \(output) is the --metrics file itself; writing the SVG there would destroy the metrics. Choose another --output, e.g. curves.svg.") }
+    /// Refuses --output before the metrics are read, as the file system follows the path
+    /// (links resolved): the metrics file, a file in the default data folder or a training
+    /// checkpoint folder, a folder, a file in a missing folder (``OutputPath``).
+    /// - Throws: ``CommandFailure`` naming --output.
+    func checkOutput() throws {
+        try OutputPath(flag: "--output", path: output).check(inputs: [(metrics, "the --metrics file")], dataFolders: [TrainCommand.defaultData])
     }
 
     func run() throws {
+        try reportingErrors { try checkOutput() }
         let curves = try reportingErrors { try TrainingCurves(contentsOfFile: metrics) }
         let name = title ?? (metrics as NSString).lastPathComponent
         try reportingErrors {

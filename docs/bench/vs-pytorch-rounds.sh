@@ -15,9 +15,11 @@ swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native -
 swift build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path .build-haswell \
   --product mobilenet-bench >> "$O/build.log" 2>&1 || failed haswell
 set +e
+# NATIVE_ENV and AVX2_STANDIN_ENV, the Makefile's (bench-peers uses the same).
+eval "$(make -s --no-print-directory bench-env)"
 echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
-env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench machine
-env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench machine
+env $NATIVE_ENV .build/release/mobilenet-bench machine
+env $AVX2_STANDIN_ENV .build-haswell/release/mobilenet-bench machine
 if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT="$O" > "$O/peers.log" 2>&1; echo "peers done $(date -u +%T)"; fi
 # Each thread count's pair runs back to back (ours, then PyTorch, or the other way round),
 # so the host's speed, which moves within a minute, is nearly the same for both halves of a
@@ -26,7 +28,7 @@ if [ "${PEERS:-1}" != 0 ]; then make bench-peers BENCH_OUT="$O" > "$O/peers.log"
 rounds=(1 2 3); [ "${TRAIN:-1}" = 0 ] && rounds=()
 for r in "${rounds[@]}"; do
   for kind in native haswell; do
-    if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u ONEDNN_MAX_CPU_ISA"; else B=.build-haswell/release/mobilenet-bench; E="env OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"; fi
+    if [ $kind = native ]; then B=.build/release/mobilenet-bench; E="env $NATIVE_ENV"; else B=.build-haswell/release/mobilenet-bench; E="env $AVX2_STANDIN_ENV"; fi
     D="$O/train-$kind-r$r"; mkdir -p "$D"; rm -f "$D/ours.log"
     ours() { $E $B run --sections network --threads $1 --network-batch-sizes 128 --warmup 3 --runs 10 --output "$D/ours-t$1" >> "$D/ours.log" 2>&1; }
     theirs() { $E python3 scripts/pytorch_bench.py --threads $1 --batch 128 --infer-batch 100 --steps 10 --warmup 3 > "$D/pytorch-t$1.json" 2>"$D/pytorch-t$1.err"; }
@@ -40,8 +42,8 @@ for r in "${rounds[@]}"; do
 done
 # The bound three times per build, interleaved: the host's speed moves within a minute.
 for r in 1 2 3; do
-  env -u OPENBLAS_CORETYPE .build/release/mobilenet-bench run --sections bound profile --threads 2 --output "$O/native-bound-r$r" > "$O/native-bound-r$r.log" 2>&1
-  env OPENBLAS_CORETYPE=Haswell .build-haswell/release/mobilenet-bench run --sections bound profile --threads 2 --output "$O/haswell-bound-r$r" > "$O/haswell-bound-r$r.log" 2>&1
+  env $NATIVE_ENV .build/release/mobilenet-bench run --sections bound profile --threads 2 --output "$O/native-bound-r$r" > "$O/native-bound-r$r.log" 2>&1
+  env $AVX2_STANDIN_ENV .build-haswell/release/mobilenet-bench run --sections bound profile --threads 2 --output "$O/haswell-bound-r$r" > "$O/haswell-bound-r$r.log" 2>&1
   echo "bound r$r done $(date -u +%T) $(cat /proc/loadavg)"
 done
 echo "all done $(date -u +%T) $(cat /proc/loadavg)"

@@ -29,6 +29,24 @@ public enum AtomicFile {
     /// Hooks for tests: simulate a failure at a given point (nil in normal use).
     nonisolated(unsafe) public static var failureInjection: ((_ path: String, _ stage: String) -> String?)?
 
+    /// What stops a file from being written at `path`, checked before any work so a bad
+    /// path costs nothing: `path` is a folder, or the folder it would go in (as the file
+    /// system follows the path, symbolic links resolved: ``ResolvedPath/of(_:)``) does not
+    /// exist or is not a folder. The text follows the path in a message ("--output X: …");
+    /// nil when the write can be tried.
+    public static func placeProblem(for path: String) -> String? {
+        let target = ResolvedPath.of(path)
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue {
+            return "it is a folder; give a file name"
+        }
+        let parent = (target as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
+            return "the folder \(parent) does not exist; create it or give another path"
+        }
+        return nil
+    }
+
     /// Atomically replaces (or creates) the file at `path` with `data`.
     /// - Throws: ``FileWriteError`` naming the file; on error the previous file is intact
     ///   and the temporary file is removed.

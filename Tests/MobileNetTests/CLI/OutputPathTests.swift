@@ -17,6 +17,23 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: destination)
     }
 
+    /// The check every output flag shares (the trainer's and `mobilenet-bench compare`'s):
+    /// a folder, a file in a missing folder or in a dangling link; a new file in a folder, or
+    /// in a linked folder, can be tried.
+    @Test func placeProblemNamesAFolderOrAMissingFolder() throws {
+        try CIFARFixture.withFolder { folder in
+            try FileManager.default.createDirectory(atPath: folder + "/out", withIntermediateDirectories: true)
+            try Self.link(folder + "/dangling", to: folder + "/gone")
+            try Self.link(folder + "/linked", to: folder + "/out")
+            #expect(AtomicFile.placeProblem(for: folder + "/out") == "it is a folder; give a file name")
+            #expect(AtomicFile.placeProblem(for: folder + "/linked") == "it is a folder; give a file name")
+            #expect(AtomicFile.placeProblem(for: folder + "/missing/r.json") == "the folder \(folder)/missing does not exist; create it or give another path")
+            #expect(AtomicFile.placeProblem(for: folder + "/dangling/r.json") == "the folder \(folder)/dangling does not exist; create it or give another path")
+            #expect(AtomicFile.placeProblem(for: folder + "/out/r.json") == nil)
+            #expect(AtomicFile.placeProblem(for: folder + "/linked/r.json") == nil)
+        }
+    }
+
     @Test func aDataFolderReachedThroughALinkIsRefused() throws {
         try CIFARFixture.withFolder { folder in
             let data = folder + "/cifar"

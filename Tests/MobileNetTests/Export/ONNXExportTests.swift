@@ -322,7 +322,7 @@ struct ONNXReadBack {
         let cases: [(String, String)] = [
             (model, "--output \(model) is the model being exported"),
             (folder + "/./model.safetensors", "is the model being exported"),
-            (folder + "/dir.onnx", "--output \(folder)/dir.onnx is a folder"),
+            (folder + "/dir.onnx", "--output \(folder)/dir.onnx: it is a folder"),
             (folder + "/missing/m.onnx", "--output \(folder)/missing/m.onnx: the folder \(folder)/missing does not exist"),
         ]
         for (output, words) in cases {

@@ -294,9 +294,6 @@ import Testing
             try TrainingCurves(contentsOfFile: "/nonexistent/metrics.jsonl")
         }
         #expect(throws: TrainingCurves.ReadError.self) { try TrainingCurves(contentsOfFile: NSTemporaryDirectory()) }
-        // plot refuses to write its SVG over the metrics file it reads.
-        FlagTests.expectRejected(["plot", "--metrics", "runs/a/m.jsonl", "--output", "runs/a/./m.jsonl"], naming: "--output",
-                                 mentioning: ["--metrics", "destroy"])
     }
 
     @Test func plotCommandWritesTheSVG() throws {
@@ -308,5 +305,27 @@ import Testing
         try command.run()
         let svg = try String(contentsOfFile: folder + "/c.svg", encoding: .utf8)
         #expect(svg == (try TrainingCurves(jsonLines: Self.lines).svg(title: "m.jsonl")))
+    }
+
+    /// plot checks --output as the file system follows it, before reading the metrics (the
+    /// metrics file by another route, a file in a missing folder, a folder); nothing is written.
+    @Test func plotRefusesABadOutputBeforeReading() throws {
+        let folder = NSTemporaryDirectory() + "plot-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/charts", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.lines.write(toFile: folder + "/m.jsonl", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link.jsonl", withDestinationPath: folder + "/m.jsonl")
+        let cases = [(folder + "/link.jsonl", "is the --metrics file"), (folder + "/charts/../m.jsonl", "is the --metrics file"),
+                     (folder + "/./m.jsonl", "writing it would replace the --metrics file"),
+                     (folder + "/missing/c.svg", "the folder \(folder)/missing does not exist"),
+                     (folder + "/charts", "it is a folder")]
+        for (output, words) in cases {
+            var message = "accepted"
+            let command = try #require(try MobileNetTrain.parseAsRoot(["plot", "--metrics", folder + "/m.jsonl", "--output", output]) as? PlotCommand)
+            do { try command.checkOutput() } catch { message = "\(error)" }
+            #expect(message.contains("--output") && message.contains(words), "\(output): \(message)")
+        }
+        #expect(try String(contentsOfFile: folder + "/m.jsonl", encoding: .utf8) == Self.lines)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/charts").isEmpty)
     }
 }
