@@ -46,7 +46,8 @@ public struct CheckpointDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw FileWriteError.cannotCreate(path: path, reason: (error as NSError).localizedDescription)
+            let reason = ResolvedPath.fileInTheWay(of: path).map { "\($0) is a file, not a folder" } ?? (error as NSError).localizedDescription
+            throw FileWriteError.cannotCreate(path: path, reason: reason)
         }
     }
 

@@ -32,7 +32,7 @@ public enum AtomicFile {
     /// What stops a file from being written at `path`, checked before any work so a bad
     /// path costs nothing: `path` is a folder, or the folder it would go in (as the file
     /// system follows the path, symbolic links resolved: ``ResolvedPath/of(_:)``) does not
-    /// exist or is not a folder. The text follows the path in a message ("--output X: …");
+    /// exist or is not a folder (named: ``ResolvedPath/fileInTheWay(of:)``). The text follows the path in a message ("--output X: …");
     /// nil when the write can be tried.
     public static func placeProblem(for path: String) -> String? {
         let target = ResolvedPath.of(path)
@@ -42,6 +42,7 @@ public enum AtomicFile {
         }
         let parent = (target as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
+            if let file = ResolvedPath.fileInTheWay(of: parent) { return "\(file) is a file, not a folder; give another path" }
             return "the folder \(parent) does not exist; create it or give another path"
         }
         return nil

@@ -26,4 +26,19 @@ public enum ResolvedPath {
         // realpath("/") does not fail; a path is returned as given only if it somehow did.
         return absolute
     }
+
+    /// The first part of `path` (as given, from its start) that exists and is not a folder,
+    /// when there is one: why a folder `path`, or a file in it, cannot be created there
+    /// ("runs/notes.txt" for "runs/notes.txt/ck"); nil when every existing part is a folder
+    /// (or a link to one).
+    public static func fileInTheWay(of path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder) else { return nil }
+            if !isFolder.boolValue { return prefix }
+        }
+        return nil
+    }
 }

@@ -49,7 +49,8 @@ public final class MetricsLog {
                 do {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 } catch {
-                    throw Error.cannotOpen(path: path, reason: "its folder \(folder) cannot be created")
+                    let why = ResolvedPath.fileInTheWay(of: folder).map { " (\($0) is a file, not a folder)" } ?? ""
+                    throw Error.cannotOpen(path: path, reason: "its folder \(folder) cannot be created\(why)")
                 }
             }
             guard FileManager.default.createFile(atPath: path, contents: nil) else {

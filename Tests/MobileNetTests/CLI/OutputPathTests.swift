@@ -31,6 +31,28 @@ import Testing
             #expect(AtomicFile.placeProblem(for: folder + "/dangling/r.json") == "the folder \(folder)/dangling does not exist; create it or give another path")
             #expect(AtomicFile.placeProblem(for: folder + "/out/r.json") == nil)
             #expect(AtomicFile.placeProblem(for: folder + "/linked/r.json") == nil)
+            CIFARFixture.write(Array("x".utf8), to: folder + "/notes.txt")
+            #expect(AtomicFile.placeProblem(for: folder + "/notes.txt/r.json") == "\(folder)/notes.txt is a file, not a folder; give another path")
+        }
+    }
+
+    /// A file where a folder of the path should be is named, for --checkpoint-dir and
+    /// --metrics as for outputs; nothing is created.
+    @Test func aFileInTheWayOfAFolderIsNamed() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.write(Array("x".utf8), to: folder + "/notes.txt")
+            #expect(ResolvedPath.fileInTheWay(of: folder + "/notes.txt/ck/step-1") == folder + "/notes.txt")
+            #expect(ResolvedPath.fileInTheWay(of: folder + "/notes.txt") == folder + "/notes.txt")
+            #expect(ResolvedPath.fileInTheWay(of: folder + "/missing/ck") == nil)
+            #expect(ResolvedPath.fileInTheWay(of: folder) == nil)
+            #expect(throws: FileWriteError.cannotCreate(path: folder + "/notes.txt/ck", reason: "\(folder)/notes.txt is a file, not a folder")) {
+                try CheckpointDirectory(path: folder + "/notes.txt/ck").create()
+            }
+            #expect(throws: MetricsLog.Error.cannotOpen(path: folder + "/notes.txt/m.jsonl",
+                                                     reason: "its folder \(folder)/notes.txt cannot be created (\(folder)/notes.txt is a file, not a folder)")) {
+                _ = try MetricsLog(path: folder + "/notes.txt/m.jsonl")
+            }
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: folder)) == ["notes.txt"])
         }
     }
 
