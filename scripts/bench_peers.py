@@ -143,6 +143,11 @@ def main():
     folder = os.path.join(args.output, args.label)
     os.makedirs(folder, exist_ok=True)
     load_before = os.getloadavg()
+    # The machine line of our benchmark: CPU, vector width, OpenBLAS core type, load and how
+    # busy other work kept the processors just before (with its warning when over the limit).
+    machine_line = subprocess.run([args.bench, "machine"], capture_output=True, text=True)
+    before = " ".join(line.strip() for line in (machine_line.stdout + machine_line.stderr).splitlines() if line.strip())
+    print(before, flush=True)
     run_json_ok = subprocess.run([args.bench, "infer", "--write-model", folder], capture_output=True, text=True)
     if run_json_ok.returncode != 0:
         sys.exit(f"bench_peers: {args.bench} infer --write-model failed:\n{run_json_ok.stderr}")
@@ -199,7 +204,7 @@ def main():
                 openblas_coretype_env=os.environ.get("OPENBLAS_CORETYPE", ""),
                 aten_cpu_capability_env=os.environ.get("ATEN_CPU_CAPABILITY", ""),
                 onednn_max_cpu_isa_env=os.environ.get("ONEDNN_MAX_CPU_ISA", ""), load_before=load_before, load_after=load_after,
-                python=platform.python_version(), label=args.label, bench=args.bench)
+                python=platform.python_version(), label=args.label, bench=args.bench, machine_line_before=before)
     results = {"machine": info, "settings": vars(args), "notes": notes, "rounds": rounds, "ratios": ratios}
     with open(os.path.join(folder, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -210,6 +215,7 @@ def main():
              f"PyTorch ATEN_CPU_CAPABILITY={info['aten_cpu_capability_env'] or 'unset'}, "
              f"ONEDNN_MAX_CPU_ISA={info['onednn_max_cpu_isa_env'] or 'unset'}",
              f"- load average before {' '.join(f'{x:.2f}' for x in load_before)}, after {' '.join(f'{x:.2f}' for x in load_after)}",
+             f"- before the measurements: {before}",
              f"- ours: {args.bench}; " + ", ".join(f"{n} {rounds[0][n].get('version', '')}" for n, _ in peers),
              f"- network: MobileNetV1 alpha 1, 10 classes, 32x32; batch {args.batch} on {args.threads} threads (median of {args.runs}); "
              f"batch-1 latency over {args.calls} calls; {args.rounds} interleaved rounds", ""]
