@@ -9,6 +9,7 @@
 #   make test-onnx            exported ONNX models through onnx.checker and onnxruntime against the engine (part of `make test`)
 #   make deps-onnx            pip install onnx onnxruntime (CPU wheels) for test-onnx and bench-peers
 #   make bench-peers          inference ours vs PyTorch and onnxruntime (our exported ONNX), batch 100 and batch-1 latency
+#   make bench-env            the environments of the native and AVX2 stand-in benchmark runs (for scripts)
 #   make release-mpi          the trainer with Open MPI (package trait MPI) in .build-mpi/release
 #   make test-mpi             the distributed test alone (2 MPI ranks against 1 process); part of `make test` when Open MPI is installed
 #   make measure-mpi          1 process × 2 threads against 2 ranks × 1 thread, and allreduce bandwidth (quiet machine)

@@ -146,6 +146,8 @@ def main():
     # The machine line of our benchmark: CPU, vector width, OpenBLAS core type, load and how
     # busy other work kept the processors just before (with its warning when over the limit).
     machine_line = subprocess.run([args.bench, "machine"], capture_output=True, text=True)
+    if machine_line.returncode != 0:
+        sys.exit(f"bench_peers: {args.bench} machine failed (exit {machine_line.returncode}):\n{machine_line.stderr}")
     before = " ".join(line.strip() for line in (machine_line.stdout + machine_line.stderr).splitlines() if line.strip())
     print(before, flush=True)
     run_json_ok = subprocess.run([args.bench, "infer", "--write-model", folder], capture_output=True, text=True)

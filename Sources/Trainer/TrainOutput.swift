@@ -80,6 +80,12 @@ extension TrainCommand {
         if options.evalEvery != 1 {
             lines.append("Evaluation pass (\(options.validationSplit > 0 ? "validation" : "test") set) after " + (options.evalEvery == 0 || options.evalEvery >= options.epochs ? "the last epoch only" : "every \(options.evalEvery) epochs and the last"))
         }
+        if options.flipMode == .alternate {
+            lines.append("Flip: alternate (epoch 1 at random from the seed, then each image mirrored on every other epoch)")
+        }
+        if options.cutout > 0 {
+            lines.append("Cutout: a \(options.cutout)×\(options.cutout) square of each training image set to the mean (centre uniform over the crop, clipped at the edges)")
+        }
         if options.bnRecalibrate > 0 {
             lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (\(options.bnRecalibrateTransform.summary)), batch averages as update_bn")
         }

@@ -14,9 +14,11 @@ failed() { echo "vs-pytorch-rounds.sh: the $1 build failed; its output: $O/build
 swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xcc -march=native --product mobilenet-bench > "$O/build.log" 2>&1 || failed native
 swift build -c release -Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell --scratch-path .build-haswell \
   --product mobilenet-bench >> "$O/build.log" 2>&1 || failed haswell
-set +e
 # NATIVE_ENV and AVX2_STANDIN_ENV, the Makefile's (bench-peers uses the same).
-eval "$(make -s --no-print-directory bench-env)"
+envs=$(make -s --no-print-directory bench-env) || failed bench-env
+eval "$envs"
+[ -n "$NATIVE_ENV" ] && [ -n "$AVX2_STANDIN_ENV" ] || { echo "vs-pytorch-rounds.sh: make bench-env gave no environments" >&2; exit 1; }
+set +e
 echo "start $(date -u +%T) $(cat /proc/loadavg) $(git rev-parse --short HEAD)"
 env $NATIVE_ENV .build/release/mobilenet-bench machine
 env $AVX2_STANDIN_ENV .build-haswell/release/mobilenet-bench machine

@@ -41,13 +41,14 @@ public struct CheckpointDirectory: Sendable {
 
     /// Creates the folder (and its parents) if needed, so a run fails at once, not after
     /// its first epoch, when the folder cannot be made.
-    /// - Throws: ``FileWriteError/cannotCreate(path:reason:)``.
+    /// - Throws: ``FileWriteError/fileInTheWay(path:file:)`` when a part of the path is a
+    ///   file, else ``FileWriteError/cannotCreate(path:reason:)``.
     public func create() throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            let reason = ResolvedPath.fileInTheWay(of: path).map { "\($0) is a file, not a folder" } ?? (error as NSError).localizedDescription
-            throw FileWriteError.cannotCreate(path: path, reason: reason)
+            if let file = ResolvedPath.fileInTheWay(of: path) { throw FileWriteError.fileInTheWay(path: path, file: file) }
+            throw FileWriteError.cannotCreate(path: path, reason: (error as NSError).localizedDescription)
         }
     }
 
@@ -153,13 +154,14 @@ public struct CheckpointDirectory: Sendable {
 
     static func fileName(of error: FileWriteError) -> String {
         switch error {
-        case .cannotCreate(let p, _), .writeFailed(let p, _), .renameFailed(let p, _): return (p as NSString).lastPathComponent
+        case .cannotCreate(let p, _), .writeFailed(let p, _), .renameFailed(let p, _), .fileInTheWay(let p, _): return (p as NSString).lastPathComponent
         }
     }
 
     static func reason(of error: FileWriteError) -> String {
         switch error {
         case .cannotCreate(_, let r), .writeFailed(_, let r), .renameFailed(_, let r): return r
+        case .fileInTheWay(_, let file): return "\(file) is a file, not a folder"
         }
     }
 }

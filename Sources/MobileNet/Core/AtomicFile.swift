@@ -8,6 +8,8 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable {
     case cannotCreate(path: String, reason: String)
     case writeFailed(path: String, reason: String)
     case renameFailed(path: String, reason: String)
+    /// A folder on the way to `path` is the file `file`.
+    case fileInTheWay(path: String, file: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable {
             return "writing \(path) failed: \(reason). The previous file, if any, was left untouched; free some space or choose another folder."
         case .renameFailed(let path, let reason):
             return "could not move the new file into place at \(path): \(reason). The previous file, if any, was left untouched."
+        case .fileInTheWay(let path, let file):
+            return "cannot create \(path): \(file) is a file, not a folder. Move that file or choose another path."
         }
     }
 }

@@ -306,7 +306,8 @@ public struct ImageTransform: Sendable {
     /// at `((c·S + y)·S + x)·batch + n`; the elements under `choice.cutout`, in every
     /// channel, are 0.
     /// - Precondition: `choice.size` in `1...L`; `choice.top`, `choice.left` in
-    ///   `0...(L + 2·cropPadding − S)`; `0 <= n < batch`.
+    ///   `0...(L + 2·cropPadding − S)`; the cutout's centre in `0..<S` and its side ≥ 1;
+    ///   `0 <= n < batch`.
     public func apply(_ source: UnsafePointer<UInt8>, _ choice: CropFlip,
                       into output: UnsafeMutablePointer<Float>, slot n: Int, batch: Int) {
         let imageSide = options.imageSide, padding = options.cropPadding, side = choice.size
@@ -315,6 +316,10 @@ public struct ImageTransform: Sendable {
         precondition((0...span).contains(choice.top) && (0...span).contains(choice.left),
                      "crop offsets (\(choice.top), \(choice.left)) outside 0...\(span)")
         precondition(n >= 0 && n < batch, "slot \(n) outside batch of \(batch)")
+        if let patch = choice.cutout {
+            precondition((0..<side).contains(patch.centreY) && (0..<side).contains(patch.centreX) && patch.side >= 1,
+                          "cutout centre (\(patch.centreY), \(patch.centreX)) outside 0..<\(side), or side \(patch.side) below 1")
+        }
         let shiftY = choice.top - padding, shiftX = choice.left - padding
         table.withUnsafeBufferPointer { table in
             for c in 0..<CIFARImage.channels {

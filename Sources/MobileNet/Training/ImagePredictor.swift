@@ -50,7 +50,7 @@ public final class ImagePredictor {
     ///   - model: the trained network (folded once, here).
     ///   - augmentation: the run's evaluation transforms (``CheckpointDataset/evaluationAugmentation``).
     ///   - maximumPixels: the decoder's limit (``ImageDecoder/defaultMaximumPixels``).
-    /// - Precondition: one name per class; `augmentation` is deterministic (no crop, no flip);
+    /// - Precondition: one name per class; `augmentation` is deterministic (no crop, no flip, no cutout);
     ///   `batchSize`, `chunkSize` ≥ 1.
     ///   - testTimeAugmentation: as `evaluate --tta` (``TestTimeAugmentation``); the
     ///     probabilities reported are then the views' mean p̄.
@@ -59,7 +59,7 @@ public final class ImagePredictor {
                 testTimeAugmentation: TestTimeAugmentation = .none) {
         self.testTimeAugmentation = testTimeAugmentation
         precondition(classNames.count == model.numClasses, "\(classNames.count) class names for \(model.numClasses) classes")
-        precondition(augmentation.isDeterministic, "prediction takes the evaluation transforms (no crop, no flip)")
+        precondition(augmentation.isDeterministic, "prediction takes the evaluation transforms (no crop, no flip, no cutout)")
         precondition(batchSize >= 1 && chunkSize >= 1, "expected positive sizes, got batch \(batchSize), chunk \(chunkSize)")
         self.classNames = classNames
         self.augmentation = augmentation

@@ -33,7 +33,7 @@ extension RunOption {
         }
     public static let cutout = recorded(
         "cutout", \.cutout, property: "cutout",
-        help: "Cutout (DeVries & Taylor 2017): after crop and flip, set a K×K square of every training image to 0 after normalisation (the channel mean), its centre uniform over the crop and the square clipped at the edges; in every epoch, 24×24 crops included; not in evaluation, nor in --bn-recalibrate's images; 0 for none") { o in
+        help: "Cutout (DeVries & Taylor 2017): after crop and flip, set a K×K square of every training image to 0 after normalisation (the channel mean), its centre uniform over the crop and the square clipped at the edges (so near an edge less of it lands on the image; a K of twice a crop's side or more can blank a whole crop); in every epoch, --crop-schedule's smaller crops included; not in evaluation, nor in --bn-recalibrate's images; 0 for none") { o in
             (0...o.imageSize).contains(o.cutout) ? nil : "must lie in 0...\(o.imageSize) (--image-size), got \(o.cutout)"
         }
     public static let config = commandLine(
@@ -46,7 +46,7 @@ extension RunOption {
         }
     public static let bnRecalibrateTransform = recorded(
         "bn-recalibrate-transform", \.bnRecalibrateTransform, property: "bnRecalibrateTransform",
-        help: "With --bn-recalibrate: the transform of its images: eval (normalise only, as PreciseBN) or train (the run's random crop with its zero padding and a random flip, p = 0.5 also with --flip-mode alternate, at full size whatever --crop-schedule says, drawn from --seed)",
+        help: "With --bn-recalibrate: the transform of its images: eval (normalise only, as PreciseBN) or train (the run's random crop with its zero padding and a random flip, p = 0.5 also with --flip-mode alternate, at full size whatever --crop-schedule says, without --cutout, drawn from --seed)",
         requirement: Requirement(flags: "--bn-recalibrate N") { $0.bnRecalibrate > 0 })
     public static let evalEvery = recorded(
         "eval-every", \.evalEvery, property: "evalEvery",

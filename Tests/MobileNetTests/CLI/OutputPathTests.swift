@@ -45,7 +45,7 @@ import Testing
             #expect(ResolvedPath.fileInTheWay(of: folder + "/notes.txt") == folder + "/notes.txt")
             #expect(ResolvedPath.fileInTheWay(of: folder + "/missing/ck") == nil)
             #expect(ResolvedPath.fileInTheWay(of: folder) == nil)
-            #expect(throws: FileWriteError.cannotCreate(path: folder + "/notes.txt/ck", reason: "\(folder)/notes.txt is a file, not a folder")) {
+            #expect(throws: FileWriteError.fileInTheWay(path: folder + "/notes.txt/ck", file: folder + "/notes.txt")) {
                 try CheckpointDirectory(path: folder + "/notes.txt/ck").create()
             }
             #expect(throws: MetricsLog.Error.cannotOpen(path: folder + "/notes.txt/m.jsonl",

@@ -114,12 +114,59 @@ import Testing
         }
     }
 
-    /// BatchNorm recalibration's training transform and evaluation leave cutout out.
-    @Test func recalibrationAndEvaluationHaveNoCutout() {
+    /// BatchNorm recalibration's training transform leaves cutout out (its crops and flips
+    /// stay the run's).
+    @Test func recalibrationHasNoCutout() {
         var training = TrainingOptions()
         training.cutout = 8
-        #expect(BatchNormRecalibration.augmentation(.train, training: training.trainingAugmentation).cutout == 0)
-        #expect(BatchNormRecalibration.augmentation(.eval, training: training.trainingAugmentation).cutout == 0)
+        let recalibration = BatchNormRecalibration.augmentation(.train, training: training.trainingAugmentation)
+        #expect(recalibration.cutout == 0 && recalibration.cropPadding == 4 && recalibration.horizontalFlip)
+    }
+
+    /// A 16×16 image (an image folder at --image-size 16): centres below 16, the square
+    /// clipped at 16, by hand.
+    @Test func aSmallerImageSideBoundsTheSquare() {
+        let options = AugmentationOptions(imageSide: 16, cropPadding: 2).cuttingOut(6)
+        var generator = SeededGenerator.derive(4, 0, 7)
+        let (top, left) = (generator.below(5), generator.below(5))
+        let flip = generator.next() >> 63 == 1
+        let (centreY, centreX) = (generator.below(16), generator.below(16))
+        #expect(CropFlip.draw(seed: 4, epoch: 0, index: 7, options: options)
+                == CropFlip(top: top, left: left, flip: flip, size: 16, cutout: CutoutPatch(centreY: centreY, centreX: centreX, side: 6)))
+        let image = (0..<768).map { UInt8(1 + $0 % 200) }
+        let output = FeatureMap(shape: FeatureShape(channels: 3, height: 16, width: 16, batch: 1))
+        let choice = CropFlip(top: 2, left: 2, flip: false, size: 16, cutout: CutoutPatch(centreY: 15, centreX: 1, side: 6))
+        image.withUnsafeBufferPointer { ImageTransform(options: options).apply($0.baseAddress!, choice, into: output.data, slot: 0, batch: 1) }
+        let values = Array(output.buffer)
+        // Rows 12..<16 (15 − 3 = 12, 12 + 6 = 18 clipped), columns 0..<4 (1 − 3 = −2 clipped, −2 + 6 = 4).
+        for c in 0..<3 {
+            for y in 0..<16 {
+                for x in 0..<16 {
+                    let inside = (12..<16).contains(y) && (0..<4).contains(x)
+                    #expect((values[(c * 16 + y) * 16 + x] == 0) == inside, "(\(c), \(y), \(x))")
+                }
+            }
+        }
+    }
+
+    /// With --flip-mode alternate the flips alternate as without cutout, and the square is
+    /// still drawn after the crop and the (drawn, unused) random flip.
+    @Test func alternateFlipsKeepTheirFlips() {
+        var options = AugmentationOptions.training.cuttingOut(8)
+        options.alternateFlip = true
+        var without = options
+        without.cutout = 0
+        for epoch in 0..<4 {
+            for index in 0..<10 {
+                var generator = SeededGenerator.derive(6, UInt64(epoch), UInt64(index))
+                _ = (generator.below(9), generator.below(9), generator.next())
+                let patch = CutoutPatch(centreY: generator.below(32), centreX: generator.below(32), side: 8)
+                let choice = CropFlip.draw(seed: 6, epoch: epoch, index: index, options: options)
+                var expected = CropFlip.draw(seed: 6, epoch: epoch, index: index, options: without)
+                expected.cutout = patch
+                #expect(choice == expected, "epoch \(epoch), image \(index)")
+            }
+        }
     }
 
     @Test func aSideOutsideTheImageIsRefused() {

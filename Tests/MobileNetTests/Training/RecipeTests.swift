@@ -307,8 +307,9 @@ import Testing
         #expect(svg == (try TrainingCurves(jsonLines: Self.lines).svg(title: "m.jsonl")))
     }
 
-    /// plot checks --output as the file system follows it, before reading the metrics (the
-    /// metrics file by another route, a file in a missing folder, a folder); nothing is written.
+    /// plot's --output check (which its run makes before reading the metrics) follows the path
+    /// as the file system does: the metrics file by another route, a file in a missing folder,
+    /// a folder; nothing is written.
     @Test func plotRefusesABadOutputBeforeReading() throws {
         let folder = NSTemporaryDirectory() + "plot-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder + "/charts", withIntermediateDirectories: true)
