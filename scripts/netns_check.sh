@@ -87,9 +87,10 @@ done
 sort "$work/where.raw" > "$work/where.txt"
 sed 's/^/  /' "$work/where.txt"
 [ "$(cut -d' ' -f3 "$work/where.txt" | sort -u | wc -l)" = 2 ] || { echo "netns check: the ranks did not run on two hosts"; exit 1; }
-"$bin" "${flags[@]}" --checkpoint-dir "$work/one" > "$work/one.log" 2>&1 || { cat "$work/one.log"; exit 1; }
+"$bin" "${flags[@]}" --checkpoint-dir "$work/one" > "$work/one.log" 2>&1 \
+  || { status=$?; cat "$work/one.log"; echo "netns check: FAILED: the 1-process run exited with status $status"; exit 1; }
 timeout --kill-after=5 300 ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" "${flags[@]}" --checkpoint-dir "$work/two" > "$work/two.log" 2>&1 \
-  || { cat "$work/two.log"; exit 1; }
+  || { status=$?; cat "$work/two.log"; echo "netns check: FAILED: the 2-rank run exited with status $status (124: over its 300 s timeout)"; exit 1; }
 grep -E "^Data-parallel|^Epoch 1/1|ranks:" "$work/two.log" || true
 "$bin" compare "$work/two" "$work/one" --relative-tolerance 1e-4
 echo "netns check: allreduce of the gradients' 12.9 MB over the veth link (TCP)"
