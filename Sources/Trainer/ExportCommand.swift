@@ -80,7 +80,8 @@ struct ExportCommand: ParsableCommand {
     }
 
     /// --output must not be the exported model itself, nor a file of a training run
-    /// (a checkpoint folder's files, best.safetensors), nor a folder or a file in a missing one.
+    /// (a checkpoint folder's files, best.safetensors). ``checkOutput()`` calls it after
+    /// ``OutputPath``'s checks (a folder, a file in a missing one).
     func refuseOverwriting(input: String) throws {
         if ResolvedPath.of(output) == ResolvedPath.of(input) {
             throw CommandFailure("--output \(output) is the model being exported; give another file.")
@@ -88,7 +89,6 @@ struct ExportCommand: ParsableCommand {
         if let reason = CheckpointLocation.runFileOverwritten(by: output) {
             throw CommandFailure("--output: \(reason). Give a file outside the run's checkpoints; nothing was written.")
         }
-        if let problem = AtomicFile.placeProblem(for: output) { throw CommandFailure("--output \(output): \(problem).") }
     }
 
     /// Refuses --output before the model is read (a bad path costs nothing): the model file

@@ -161,7 +161,7 @@ public struct CheckpointDirectory: Sendable {
     static func reason(of error: FileWriteError) -> String {
         switch error {
         case .cannotCreate(_, let r), .writeFailed(_, let r), .renameFailed(_, let r): return r
-        case .fileInTheWay(_, let file): return "\(file) is a file, not a folder"
+        case .fileInTheWay(_, let file): return ResolvedPath.notAFolder(file)
         }
     }
 }

@@ -20,7 +20,7 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable {
         case .renameFailed(let path, let reason):
             return "could not move the new file into place at \(path): \(reason). The previous file, if any, was left untouched."
         case .fileInTheWay(let path, let file):
-            return "cannot create \(path): \(file) is a file, not a folder. Move that file or choose another path."
+            return "cannot create \(path): \(ResolvedPath.notAFolder(file)). Move that file or choose another path."
         }
     }
 }
@@ -46,7 +46,7 @@ public enum AtomicFile {
         }
         let parent = (target as NSString).deletingLastPathComponent
         if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
-            if let file = ResolvedPath.fileInTheWay(of: parent) { return "\(file) is a file, not a folder; give another path" }
+            if let reason = ResolvedPath.fileInTheWayReason(of: parent) { return "\(reason); give another path" }
             return "the folder \(parent) does not exist; create it or give another path"
         }
         return nil

@@ -41,4 +41,13 @@ public enum ResolvedPath {
         }
         return nil
     }
+
+    /// ``fileInTheWay(of:)`` as the reason a message gives: "runs/notes.txt is a file, not a
+    /// folder" (the caller says what to do); nil when every existing part is a folder.
+    public static func fileInTheWayReason(of path: String) -> String? {
+        fileInTheWay(of: path).map(notAFolder)
+    }
+
+    /// "`file` is a file, not a folder": the one wording for a file where a folder must go.
+    public static func notAFolder(_ file: String) -> String { "\(file) is a file, not a folder" }
 }

@@ -203,8 +203,14 @@ public struct CutoutPatch: Equatable, Sendable {
         self.side = side
     }
 
-    /// The rows (and, with `centreX`, columns) the square covers in an image of side `size`.
-    public func span(centre: Int, size: Int) -> Range<Int> {
+    /// The rows the square covers in an image of side `size` (clipped at its edges).
+    public func rows(in size: Int) -> Range<Int> { Self.span(centre: centreY, side: side, size: size) }
+
+    /// The columns the square covers in an image of side `size` (clipped at its edges).
+    public func columns(in size: Int) -> Range<Int> { Self.span(centre: centreX, side: side, size: size) }
+
+    /// centre − ⌊side/2⌋ ..< centre − ⌊side/2⌋ + side, clipped to 0..<size.
+    static func span(centre: Int, side: Int, size: Int) -> Range<Int> {
         let start = centre - side / 2
         return max(0, start) ..< min(size, max(0, start + side))
     }
@@ -340,7 +346,7 @@ public struct ImageTransform: Sendable {
             }
         }
         guard let patch = choice.cutout else { return }
-        let rows = patch.span(centre: patch.centreY, size: side), columns = patch.span(centre: patch.centreX, size: side)
+        let rows = patch.rows(in: side), columns = patch.columns(in: side)
         for c in 0..<CIFARImage.channels {
             for y in rows {
                 for x in columns { output[((c * side + y) * side + x) * batch + n] = 0 }

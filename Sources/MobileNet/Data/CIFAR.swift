@@ -112,7 +112,7 @@ public enum CIFARError: Error, Equatable, CustomStringConvertible {
         case .missingFolder(let path):
             return "CIFAR data folder \(path) does not exist. Download it with `mobilenet-train download` or pass the folder that holds the .bin files."
         case .notAFolder(let path):
-            return "\(path) is a file, not a folder. Pass the folder that holds the CIFAR .bin files."
+            return "\(ResolvedPath.notAFolder(path)). Pass the folder that holds the CIFAR .bin files."
         case .unrecognisedFolder(let path):
             return "\(path) holds neither CIFAR-10 (data_batch_1.bin … test_batch.bin) nor CIFAR-100 (train.bin, test.bin) binary files. Pass the extracted cifar-10-batches-bin or cifar-100-binary folder."
         case .missingFile(let path, let dataset):

@@ -41,7 +41,7 @@ public enum ImageFolderError: Error, Equatable, CustomStringConvertible {
         case .missingFolder(let path):
             return "data folder \(path) does not exist. Pass a CIFAR folder or an image folder (DIR/train/<class>/*.png and DIR/val/<class>/…, or DIR/<class>/… with --val-split N)."
         case .notAFolder(let path):
-            return "\(path) is a file, not a folder. Pass the folder that holds the class folders."
+            return "\(ResolvedPath.notAFolder(path)). Pass the folder that holds the class folders."
         case .unreadableFolder(let path, let reason):
             return "cannot read folder \(path): \(reason). Check its permissions."
         case .noClassFolders(let path):

@@ -49,7 +49,7 @@ public final class MetricsLog {
                 do {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 } catch {
-                    let why = ResolvedPath.fileInTheWay(of: folder).map { " (\($0) is a file, not a folder)" } ?? ""
+                    let why = ResolvedPath.fileInTheWayReason(of: folder).map { " (\($0))" } ?? ""
                     throw Error.cannotOpen(path: path, reason: "its folder \(folder) cannot be created\(why)")
                 }
             }

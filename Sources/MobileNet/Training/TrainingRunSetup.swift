@@ -180,7 +180,7 @@ public struct TrainingRunSetup {
         let resuming = checkpoint != nil
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), !isFolder.boolValue {
-            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) is a file, not a folder. Choose a folder path.")
+            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(ResolvedPath.notAFolder(directory.path)). Choose a folder path.")
         }
         if !resuming, directory.lastFolder != nil || FileManager.default.fileExists(atPath: directory.bestPath) {
             throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")
