@@ -67,60 +67,52 @@ mpi=(mpirun $root --host "${hosts[0]}:1,${hosts[1]}:1" -np 2
 flags=(train --data "$data" --limit-train 24 --limit-test 8 --batch-size 8 --epochs 1
        --width-multiplier 0.25 --sync-bn --threads 1 --max-lr "${MAX_LR:-0.001}")
 echo "netns check: 1 process, then 2 ranks on 2 hosts over TCP, batch 8, 3 steps, --sync-bn"
-# Each rank in its own namespace: rank k sees only host k's address.
-# Every launch is bounded: Open MPI's daemon start-up through the agent has been seen to stall
-# now and then on a loaded machine, so the first launch (which only reports where each rank
-# runs) is tried up to three times, 60 s each, the 2-rank training as well (120 s each), the
-# benchmark twice (120 s each; it takes seconds).
+# Every launch is bounded and retried: Open MPI's daemon start-up through the agent has been
+# seen to stall now and then (no rank prints anything, on a loaded machine and on a quiet one),
+# so the first launch (which only reports where each rank runs) is tried up to three times,
+# 60 s each, the 2-rank training as well (120 s each), the benchmark twice (120 s each; it
+# takes seconds).
 # Open MPI daemons a stalled or failed launch left behind on this check's subnet.
 clear_stale_daemons() { pkill -f "orte_hnp_uri.*tcp://10\.77\.$subnet_id\." 2>/dev/null || true; }
-where() {
-  timeout --kill-after=5 60 ip netns exec "${hosts[0]}" "${mpi[@]}" \
-    /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK: $(ip -o -4 addr show mpi0 | awk "{print \$4}")"' 2> "$work/where.err" > "$work/where.raw"
+# launch LABEL TRIES SECONDS OUT FRESH COMMAND…: mpirun COMMAND on both hosts from inside the
+# first namespace, ended after SECONDS and tried up to TRIES times; its stdout goes to OUT, its
+# stderr to OUT.err. FRESH is a folder removed before each attempt ("-": none). A failed
+# attempt says how it ended and what it printed, and clears the daemons it left; the last one
+# fails the check.
+launch() {
+  local label=$1 tries=$2 seconds=$3 out=$4 fresh=$5 attempt status reason
+  shift 5
+  for ((attempt = 1; attempt <= tries; attempt++)); do
+    [ "$fresh" = - ] || rm -rf "$fresh"
+    status=0
+    timeout --kill-after=5 "$seconds" ip netns exec "${hosts[0]}" "${mpi[@]}" "$@" > "$out" 2> "$out.err" \
+      || status=$?
+    [ "$status" = 0 ] && return 0
+    case $status in
+      124) reason="it did not finish within $seconds s (timeout's status 124)" ;;
+      137) reason="it was killed (SIGKILL: after its $seconds s timeout, or by the system)" ;;
+      *) reason="mpirun exited with status $status" ;;
+    esac
+    echo "netns check: $label, attempt $attempt of $tries, failed: $reason; its output:"
+    sed 's/^/  | /' "$out" "$out.err"
+    clear_stale_daemons
+  done
+  echo "netns check: FAILED: $label failed $tries times"
+  exit 1
 }
-launched=no
-for attempt in 1 2 3; do
-  if where; then launched=yes; break; fi
-  echo "netns check: launch attempt $attempt did not finish within 60 s (or failed); retrying"
-  clear_stale_daemons
-done
-[ "$launched" = yes ] || { cat "$work/where.err"; echo "netns check: FAILED: mpirun did not start ranks on both hosts in 3 attempts"; exit 1; }
+# Each rank in its own namespace: rank k sees only host k's address.
+launch "the first launch (where each rank runs)" 3 60 "$work/where.raw" - \
+  /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK: $(ip -o -4 addr show mpi0 | awk "{print \$4}")"'
 sort "$work/where.raw" > "$work/where.txt"
 sed 's/^/  /' "$work/where.txt"
 [ "$(cut -d' ' -f3 "$work/where.txt" | sort -u | wc -l)" = 2 ] || { echo "netns check: the ranks did not run on two hosts"; exit 1; }
 "$bin" "${flags[@]}" --checkpoint-dir "$work/one" > "$work/one.log" 2>&1 \
   || { status=$?; cat "$work/one.log"; echo "netns check: FAILED: the 1-process run exited with status $status"; exit 1; }
-# The 2-rank run takes seconds; a launch that stalls (no rank prints, as with the first
-# launch above) is ended after 120 s, its daemons and checkpoint folder cleared, and tried
-# again, up to three times.
-for attempt in 1 2 3; do
-  two_status=0
-  rm -rf "$work/two"
-  timeout --kill-after=5 120 ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" "${flags[@]}" --checkpoint-dir "$work/two" > "$work/two.log" 2>&1 \
-    || two_status=$?
-  [ "$two_status" = 0 ] && break
-  echo "netns check: 2-rank run attempt $attempt exited with status $two_status (124: over its 120 s timeout); its output:"
-  sed 's/^/  | /' "$work/two.log"
-  clear_stale_daemons
-done
-[ "$two_status" = 0 ] || { echo "netns check: FAILED: the 2-rank run failed three times"; exit 1; }
-grep -E "^Data-parallel|^Epoch 1/1|ranks:" "$work/two.log" || true
+launch "the 2-rank run" 3 120 "$work/two.log" "$work/two" "$bin" "${flags[@]}" --checkpoint-dir "$work/two"
+grep -hE "^Data-parallel|^Epoch 1/1|ranks:" "$work/two.log" "$work/two.log.err" || true
 "$bin" compare "$work/two" "$work/one" --relative-tolerance 1e-4
 echo "netns check: allreduce of the gradients' 12.9 MB over the veth link (TCP)"
-# A failed attempt says how it ended (timeout's 124, or mpirun's status) with everything the
-# launch printed, and is tried once more (start-up stalls, as above, are the failure seen).
-for attempt in 1 2; do
-  bench_status=0
-  timeout --kill-after=5 120 ip netns exec "${hosts[0]}" "${mpi[@]}" "$bin" allreduce-bench ${BENCH_FLAGS:-} \
-    > "$work/bench.out" 2> "$work/bench.err" || bench_status=$?
-  [ "$bench_status" = 0 ] && break
-  reason="mpirun exited with status $bench_status"
-  [ "$bench_status" = 124 ] && reason="it did not finish within 120 s (timeout's status 124)"
-  [ "$bench_status" = 137 ] && reason="it was killed (SIGKILL: after its 120 s timeout, or by the system)"
-  echo "netns check: allreduce-bench attempt $attempt failed: $reason; its output:"
-  sed 's/^/  | /' "$work/bench.out" "$work/bench.err"
-  clear_stale_daemons
-done
-[ "$bench_status" = 0 ] || { echo "netns check: FAILED: allreduce-bench over the veth link failed twice"; exit 1; }
+# shellcheck disable=SC2086 # BENCH_FLAGS: words for allreduce-bench
+launch "allreduce-bench over the veth link" 2 120 "$work/bench.out" - "$bin" allreduce-bench ${BENCH_FLAGS:-}
 cat "$work/bench.out"
 echo "netns check: OK"
