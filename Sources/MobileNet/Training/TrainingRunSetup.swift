@@ -169,8 +169,9 @@ public struct TrainingRunSetup {
     }
 
     /// Checks the checkpoint folder before the first step, so a problem costs no training:
-    /// a new run never overwrites another run's checkpoints, and the folder must be writable
-    /// (a probe file is written atomically and removed). Nothing to do without a folder.
+    /// a new run never overwrites another run's checkpoints, no part of the folder's path may
+    /// be a file, and the folder must be writable (a probe file is written atomically and
+    /// removed). Nothing to do without a folder.
     /// Folders left by a save that a process did not finish (it no longer runs) are removed.
     /// - Returns: the removed folders, for the caller to mention.
     /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the folder and what to do.
@@ -178,9 +179,9 @@ public struct TrainingRunSetup {
     public func prepareCheckpointDirectory() throws -> [CheckpointDirectory.StaleSave] {
         guard let directory = run.checkpoints else { return [] }
         let resuming = checkpoint != nil
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), !isFolder.boolValue {
-            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(ResolvedPath.notAFolder(directory.path)). Choose a folder path.")
+        if let file = ResolvedPath.fileInTheWay(of: directory.path) {
+            let given = file == directory.path ? "" : "\(directory.path): "
+            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(given)\(ResolvedPath.notAFolder(file)). Choose a folder path; nothing was moved or overwritten.")
         }
         if !resuming, directory.lastFolder != nil || FileManager.default.fileExists(atPath: directory.bestPath) {
             throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")

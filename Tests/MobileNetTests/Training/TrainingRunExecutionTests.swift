@@ -58,6 +58,27 @@ import Testing
 
     /// The `options` object of an options line, written to a file and read as `--config`
     /// over the defaults.
+    /// A file where the checkpoint folder or one of its parents must go stops the run before
+    /// its first step, naming the flag and the file, and leaves the file as it was.
+    @Test func aFileOnTheCheckpointFoldersPathStopsTheRunAtSetup() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let notes = folder + "/notes.txt"
+            try Data("keep".utf8).write(to: URL(fileURLWithPath: notes))
+            let cases = [(notes + "/runs/ck", "--checkpoint-dir \(notes)/runs/ck: \(notes) is a file, not a folder"),
+                         (notes, "--checkpoint-dir \(notes) is a file, not a folder")]
+            for (path, expected) in cases {
+                let request = TrainingRunRequest(overrides: [.set(\.epochs, 1), .set(\.widthMultiplier, 0.125)].compactMap { $0 },
+                                                 dataPath: folder, checkpointDirectory: path)
+                let setup = try TrainingRunSetup(request)
+                #expect(throws: TrainingRunSetupError.cannotRun(expected + ". Choose a folder path; nothing was moved or overwritten.")) {
+                    try setup.prepareCheckpointDirectory()
+                }
+            }
+            #expect(try String(contentsOfFile: notes, encoding: .utf8) == "keep")
+        }
+    }
+
     static func optionsRepeated(fromLine line: String, in folder: String) throws -> TrainingOptions {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["kind"] as? String == "options")
