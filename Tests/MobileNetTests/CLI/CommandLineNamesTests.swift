@@ -48,7 +48,7 @@ import ArgumentParser
 
     @Test func seedIsAnAliasOfTheReferenceRecipe() throws {
         #expect(Recipe(rawValue: "seed") == .reference)
-        #expect(Recipe.allCases.map(\.rawValue) == ["reference", "fast", "fast-ls"])
+        #expect(Recipe.allCases.map(\.rawValue) == ["reference", "fast", "fast-ls", "fast-lowres"])
         let command = try #require(try MobileNetTrain.parseAsRoot(["train", "--recipe", "seed"]) as? TrainCommand)
         #expect(command.options(over: TrainCommand.defaults) == Recipe.reference.options)
         #expect(TrainCommand.defaults.recipe == "reference")

@@ -33,6 +33,21 @@ import Testing
         #expect(Recipe(rawValue: "fast-ls") == .fastLS)
     }
 
+    /// fast-lowres is fast plus one change: 8 epochs of 16×16 crops in front, the rest of fast's
+    /// schedule after them (22 at 24×24, then 20 at 32×32), so 50 epochs in all.
+    @Test func fastLowresRecipeIsFastWithSixteenPixelEpochsInFront() throws {
+        let differences = Recipe.fastLowres.options.differences(from: Recipe.fast.options)
+        #expect(differences.map(\.flag) == ["--recipe", "--epochs", "--crop-schedule"])
+        #expect(differences.map(\.value) == ["fast-lowres", "50", "16:8,24:22"])
+        #expect(Recipe(rawValue: "fast-lowres") == .fastLowres)
+        let sizes = (0..<50).map { Recipe.fastLowres.options.cropSchedule.size(atEpoch: $0) ?? 32 }
+        #expect(sizes == Array(repeating: 16, count: 8) + Array(repeating: 24, count: 22) + Array(repeating: 32, count: 20))
+        // Shortened with --epochs, each phase keeps its share: 8 and 22 of 50 → 6 and 16 of 36
+        // (5.76 and 15.84 rounded), the last 14 epochs at 32×32.
+        let shortened = try Self.trainCommand(["--recipe", "fast-lowres", "--epochs", "36"]).options(over: TrainCommand.defaults)
+        #expect(shortened.cropSchedule == CropSchedule(phases: [.init(size: 16, epochs: 6), .init(size: 24, epochs: 16)]))
+    }
+
     @Test func flagsAfterARecipeOverrideIt() throws {
         let command = try Self.trainCommand(["--recipe", "fast", "--epochs", "5", "--val-split", "100", "--crop-padding", "2", "--no-flip", "--tta", "flip"])
         let options = command.options(over: TrainCommand.defaults)
