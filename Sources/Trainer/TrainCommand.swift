@@ -9,7 +9,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train MobileNetV1 on CIFAR or an image folder with SGD + OneCycleLR and report test accuracy each epoch.",
         discussion: """
-        --recipe fast is that recipe fitted to an hour on a 2-core AVX-512 machine: its 42 epochs with --val-split 5000, or --epochs 36 on all 50,000 images (docs/results.md); --recipe fast-ls adds label smoothing 0.1; \
+        --recipe fast is that recipe fitted to an hour on a 2-core AVX-512 machine: its 42 epochs with --val-split 5000, or --epochs 36 on all 50,000 images (docs/results.md); --recipe fast-ls adds label smoothing 0.1; --recipe fast-lowres puts 8 epochs of 16×16 crops in front (50 epochs, the same budget); \
         the defaults reproduce the reference recipe (--recipe reference), that of the original PyTorch CIFAR-10 MobileNetV1 tutorial: batch 128, OneCycleLR (max lr 0.1, 30 % warm-up, \
         cosine, momentum cycled 0.95 → 0.85 → 0.95), SGD weight decay 5e-4, random crop 32 \
         with 4-pixel zero padding, horizontal flip, normalisation with that tutorial's CIFAR-10 mean/std. \
