@@ -67,18 +67,14 @@ mpi=(mpirun $root --host "${hosts[0]}:1,${hosts[1]}:1" -np 2
 flags=(train --data "$data" --limit-train 24 --limit-test 8 --batch-size 8 --epochs 1
        --width-multiplier 0.25 --sync-bn --threads 1 --max-lr "${MAX_LR:-0.001}")
 echo "netns check: 1 process, then 2 ranks on 2 hosts over TCP, batch 8, 3 steps, --sync-bn"
-# Every launch is bounded and retried: Open MPI's daemon start-up through the agent has been
-# seen to stall now and then (no rank prints anything, on a loaded machine and on a quiet one),
-# so the first launch (which only reports where each rank runs) is tried up to three times,
-# 60 s each, the 2-rank training as well (120 s each), the benchmark twice (120 s each; it
-# takes seconds).
 # Open MPI daemons a stalled or failed launch left behind on this check's subnet.
 clear_stale_daemons() { pkill -f "orte_hnp_uri.*tcp://10\.77\.$subnet_id\." 2>/dev/null || true; }
 # launch LABEL TRIES SECONDS OUT FRESH COMMAND…: mpirun COMMAND on both hosts from inside the
 # first namespace, ended after SECONDS and tried up to TRIES times; its stdout goes to OUT, its
 # stderr to OUT.err. FRESH is a folder removed before each attempt ("-": none). A failed
 # attempt says how it ended and what it printed, and clears the daemons it left; the last one
-# fails the check.
+# fails the check. Open MPI's daemon start-up through the agent can stall with no output,
+# whatever the load, hence the bound and the retries; every launch here takes seconds.
 launch() {
   local label=$1 tries=$2 seconds=$3 out=$4 fresh=$5 attempt status reason
   shift 5
@@ -91,7 +87,7 @@ launch() {
     case $status in
       124) reason="it did not finish within $seconds s (timeout's status 124)" ;;
       137) reason="it was killed (SIGKILL: after its $seconds s timeout, or by the system)" ;;
-      *) reason="mpirun exited with status $status" ;;
+      *) reason="the launch exited with status $status" ;;
     esac
     echo "netns check: $label, attempt $attempt of $tries, failed: $reason; its output:"
     sed 's/^/  | /' "$out" "$out.err"

@@ -124,7 +124,7 @@ extension RunOption {
 
     public static let recipe = recorded(
         "recipe", \.recipe, property: "recipe",
-        help: "Start from a named recipe, then apply the other flags: reference (the recipe of the original PyTorch CIFAR-10 tutorial, the default; 'seed' is accepted for it too), fast (the reference recipe over 42 epochs, the first 22 on 24×24 crops, fitted to an hour on two cores; with --epochs, the crop phases keep their share of the run) fast-ls (fast with --label-smoothing 0.1; evaluate it with --tta flip-shift) or fast-lowres (fast with 8 epochs of 16×16 crops in front, 50 epochs in all within the same budget; evaluate it with --tta flip-shift)",
+        help: "Start from a named recipe, then apply the other flags: reference (the recipe of the original PyTorch CIFAR-10 tutorial, the default; 'seed' is accepted for it too), fast (the reference recipe over 42 epochs, the first 22 on 24×24 crops, fitted to an hour on two cores; with --epochs, the crop phases keep their share of the run), fast-ls (fast with --label-smoothing 0.1; evaluate it with --tta flip-shift) or fast-lowres (fast with 8 epochs of 16×16 crops in front, 50 epochs in all within the same budget; evaluate it with --tta flip-shift)",
         shownDefault: "") { o in
             Recipe(rawValue: o.recipe) == nil ? "unknown recipe '\(o.recipe)'; use \(Recipe.allCases.map(\.rawValue).joined(separator: ", "))" : nil
         }

@@ -181,15 +181,15 @@ public enum Recipe: String, CaseIterable, Codable, Sendable {
     /// decay on BatchNorm parameters and depthwise filters (Howard et al. 2017, §4) added;
     /// those stay available as flags.
     case fast
-    /// ``fast`` with label smoothing 0.1: of the changes tested at ``fast``'s full 42 epochs
-    /// (EMA of the weights, BatchNorm recalibration, the linear schedule, label smoothing), the
-    /// only single change ahead of it on validation with both seeds, plain and with flip-shift test-time
-    /// augmentation (`evaluate --tta flip-shift`: 89.07 % mean against 88.87 %; plain 87.99 %
+    /// ``fast`` with label smoothing 0.1: of the changes to ``fast``'s training at its 42 epochs
+    /// (EMA of the weights, BatchNorm recalibration, the linear schedule, cutout, label
+    /// smoothing), the only one ahead of it on validation with both seeds, plain and with
+    /// flip-shift test-time augmentation (`evaluate --tta flip-shift`: 89.07 % mean against 88.87 %; plain 87.99 %
     /// against 87.64 %; docs/results.md).
     case fastLS = "fast-ls"
     /// ``fast`` with 8 epochs of 16×16 crops in front of its 24×24 ones: 50 epochs, 8 at
-    /// 16×16, 22 at 24×24, 20 at 32×32, within the same budget (a 16×16 step costs about 0.25
-    /// of a 32×32 one, so the run is about 35.6 full-size epochs' worth of work, the hour's 36).
+    /// 16×16, 22 at 24×24, 20 at 32×32, within the same budget of 36 full-size epochs (a 16×16
+    /// epoch counted as 0.25 of a 32×32 one, as measured, and a 24×24 one as 0.62: about 35.6).
     /// Ahead of ``fast`` on validation with both seeds, plain and with flip-shift test-time
     /// augmentation (89.44 % mean against 88.87 %; plain 87.98 % against 87.64 %;
     /// docs/results.md).

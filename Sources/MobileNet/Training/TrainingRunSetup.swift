@@ -180,7 +180,8 @@ public struct TrainingRunSetup {
         guard let directory = run.checkpoints else { return [] }
         let resuming = checkpoint != nil
         if let file = ResolvedPath.fileInTheWay(of: directory.path) {
-            let given = file == directory.path ? "" : "\(directory.path): "
+            let whole = (directory.path.hasPrefix("/") ? "/" : "") + directory.path.split(separator: "/").joined(separator: "/")
+            let given = file == whole ? "" : "\(directory.path): "  // "ck/" is the file "ck" itself
             throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(given)\(ResolvedPath.notAFolder(file)). Choose a folder path; nothing was moved or overwritten.")
         }
         if !resuming, directory.lastFolder != nil || FileManager.default.fileExists(atPath: directory.bestPath) {

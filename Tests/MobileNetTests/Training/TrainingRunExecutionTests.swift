@@ -56,8 +56,6 @@ import Testing
         }
     }
 
-    /// The `options` object of an options line, written to a file and read as `--config`
-    /// over the defaults.
     /// A file where the checkpoint folder or one of its parents must go stops the run before
     /// its first step, naming the flag and the file, and leaves the file as it was.
     @Test func aFileOnTheCheckpointFoldersPathStopsTheRunAtSetup() throws {
@@ -66,7 +64,8 @@ import Testing
             let notes = folder + "/notes.txt"
             try Data("keep".utf8).write(to: URL(fileURLWithPath: notes))
             let cases = [(notes + "/runs/ck", "--checkpoint-dir \(notes)/runs/ck: \(notes) is a file, not a folder"),
-                         (notes, "--checkpoint-dir \(notes) is a file, not a folder")]
+                         (notes, "--checkpoint-dir \(notes) is a file, not a folder"),
+                         (notes + "/", "--checkpoint-dir \(notes) is a file, not a folder")]
             for (path, expected) in cases {
                 let request = TrainingRunRequest(overrides: [.set(\.epochs, 1), .set(\.widthMultiplier, 0.125)].compactMap { $0 },
                                                  dataPath: folder, checkpointDirectory: path)
@@ -79,6 +78,8 @@ import Testing
         }
     }
 
+    /// The `options` object of an options line, written to a file and read as `--config`
+    /// over the defaults.
     static func optionsRepeated(fromLine line: String, in folder: String) throws -> TrainingOptions {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["kind"] as? String == "options")
