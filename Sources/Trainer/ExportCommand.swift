@@ -79,15 +79,11 @@ struct ExportCommand: ParsableCommand {
         }
     }
 
-    /// --output must not be the exported model itself, nor a file of a training run
-    /// (a checkpoint folder's files, best.safetensors). ``checkOutput()`` calls it after
-    /// ``OutputPath``'s checks (a folder, a file in a missing one).
+    /// --output must not be the exported model itself. ``checkOutput()`` calls it after
+    /// ``OutputPath``'s checks (a run's files, a folder, a file in a missing one).
     func refuseOverwriting(input: String) throws {
         if ResolvedPath.of(output) == ResolvedPath.of(input) {
             throw CommandFailure("--output \(output) is the model being exported; give another file.")
-        }
-        if let reason = CheckpointLocation.runFileOverwritten(by: output) {
-            throw CommandFailure("--output: \(reason). Give a file outside the run's checkpoints; nothing was written.")
         }
     }
 

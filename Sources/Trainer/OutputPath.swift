@@ -17,8 +17,9 @@ struct OutputPath {
     /// Refuses the path when it names a file the command reads (`inputs`: path and what it
     /// is, e.g. "the model being evaluated"), a file inside a data folder or inside a training
     /// checkpoint folder (a folder holding training_state.safetensors: `train` replaces and
-    /// deletes those folders, and a file there could replace the checkpoint's own), a
-    /// folder, or a file in a missing folder.
+    /// deletes those folders, and a file there could replace the checkpoint's own), a run's
+    /// best model, options file or metrics log (``CheckpointLocation/runFileOverwritten(by:)``),
+    /// a folder, or a file in a missing folder.
     /// - Throws: ``CommandFailure`` naming the flag and what to do.
     func check(inputs: [(path: String, role: String)], dataFolders: [String]) throws {
         let target = self.target
@@ -34,6 +35,9 @@ struct OutputPath {
         let parent = (target as NSString).deletingLastPathComponent
         if FileManager.default.fileExists(atPath: parent + "/" + TrainingCheckpoint.stateFileName) {
             throw CommandFailure("\(flag) \(path) is inside the training checkpoint folder \(parent), whose files train replaces and deletes; give a file elsewhere.")
+        }
+        if let reason = CheckpointLocation.runFileOverwritten(by: path) {
+            throw CommandFailure("\(flag): \(reason). Give a file outside the run's checkpoints; nothing was written.")
         }
     }
 }

@@ -71,6 +71,7 @@ extension TrainCommand {
     /// The header's lines for the training-recipe features that are on (none with the defaults).
     static func recipeLines(_ options: TrainingOptions) -> [String] {
         var lines: [String] = []
+        if let crops = cropScheduleLine(options.cropSchedule, epochs: options.epochs, imageSide: options.imageSize) { lines.append(crops) }
         if options.emaDecay > 0 {
             lines.append("EMA of the weights and BatchNorm buffers: decay \(options.emaDecay) (warm-up min(D, (1+n)/(10+n))), updated every \(options.emaEvery) step(s); evaluated beside the raw weights, saved as ema.safetensors, selects best.safetensors")
         }
@@ -90,5 +91,22 @@ extension TrainCommand {
             lines.append("BatchNorm recalibration after the last epoch: running statistics recomputed over \(options.bnRecalibrate) training images (\(options.bnRecalibrateTransform.summary)), batch averages as update_bn")
         }
         return lines
+    }
+
+    /// "Crops: epochs 1–8 at 16×16, epochs 9–30 at 24×24, epochs 31–50 at 32×32 (--crop-schedule 16:8,24:22)",
+    /// so a schedule rescaled by --epochs (a phase rounded away included) shows before the
+    /// first step; nil without a schedule.
+    static func cropScheduleLine(_ schedule: CropSchedule, epochs: Int, imageSide: Int) -> String? {
+        guard !schedule.phases.isEmpty else { return nil }
+        var first = 1, parts: [String] = []
+        for phase in schedule.phases {
+            let last = first + phase.epochs - 1
+            parts.append("\(first == last ? "epoch \(first)" : "epochs \(first)–\(last)") at \(phase.size)×\(phase.size)")
+            first = last + 1
+        }
+        if first <= epochs {
+            parts.append("\(first == epochs ? "epoch \(first)" : "epochs \(first)–\(epochs)") at \(imageSide)×\(imageSide)")
+        }
+        return "Crops: " + parts.joined(separator: ", ") + " (--crop-schedule \(schedule))"
     }
 }

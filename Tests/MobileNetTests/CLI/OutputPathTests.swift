@@ -109,3 +109,101 @@ import Testing
         }
     }
 }
+
+/// No output flag (export, evaluate --plot/--dump-logits, predict --output, plot --output:
+/// all check through ``OutputPath``) replaces a run's best model, its options file or a
+/// metrics log; `train --metrics` may not land on a file of its own --checkpoint-dir.
+@Suite struct RunFilesGuardTests {
+    /// DIR/step-3 (model, state), DIR/last → step-3, DIR/best.safetensors, DIR/options.json,
+    /// and a metrics log beside DIR whose first line is an options line.
+    static func makeRun(in folder: String) throws -> (run: String, metrics: String) {
+        let run = folder + "/run", step = run + "/step-3"
+        try FileManager.default.createDirectory(atPath: step, withIntermediateDirectories: true)
+        for name in [TrainingCheckpoint.modelFileName, TrainingCheckpoint.stateFileName] {
+            FileManager.default.createFile(atPath: step + "/" + name, contents: Data("x".utf8))
+        }
+        try FileManager.default.createSymbolicLink(atPath: run + "/last", withDestinationPath: "step-3")
+        for name in [CheckpointDirectory.bestFileName, RunConfigFile.fileName] {
+            FileManager.default.createFile(atPath: run + "/" + name, contents: Data("keep".utf8))
+        }
+        let metrics = folder + "/m.jsonl"
+        let lines = [try MetricsLine.options(TrainingOptions()).jsonText(), #"{"kind":"epoch","epoch":1}"#]
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: metrics))
+        return (run, metrics)
+    }
+
+    @Test func aRunsBestModelOptionsFileAndMetricsLogAreRefused() throws {
+        try CIFARFixture.withFolder { folder in
+            let (run, metrics) = try Self.makeRun(in: folder)
+            let refused = [(run + "/best.safetensors", "is the best model of the run"),
+                           (run + "/options.json", "is the options file of the run"),
+                           (metrics, "is a training run's metrics log")]
+            for (output, reason) in refused {
+                #expect(OutputPathTests.refusal(output, dataFolders: [])?.contains(reason) == true, "\(output)")
+                let plot = try #require(try MobileNetTrain.parseAsRoot(["plot", "--metrics", folder + "/other.jsonl", "--output", output]) as? PlotCommand)
+                #expect(throws: CommandFailure.self, "plot --output \(output)") { try plot.checkOutput() }
+                let evaluate = try #require(try MobileNetTrain.parseAsRoot(["evaluate", "--checkpoint", folder + "/m.safetensors", "--data", folder,
+                                                                           "--dump-logits", output]) as? EvaluateCommand)
+                #expect(throws: CommandFailure.self, "evaluate --dump-logits \(output)") { try evaluate.refuseOverwriting(inputs: [folder + "/m.safetensors"]) }
+            }
+            // A file that is not a metrics log (a report, a JSON object of another kind) may be replaced.
+            try Data(#"{"predictions":[]}"#.utf8 + [10]).write(to: URL(fileURLWithPath: folder + "/report.json"))
+            #expect(OutputPathTests.refusal(folder + "/report.json", dataFolders: []) == nil)
+            #expect(OutputPathTests.refusal(run + "/notes.txt", dataFolders: []) == nil)
+            #expect(try String(contentsOfFile: run + "/best.safetensors", encoding: .utf8) == "keep")
+        }
+    }
+
+    @Test func trainMetricsOnAFileOfItsCheckpointFolderIsRefusedAtSetup() throws {
+        try CIFARFixture.withFolder { folder in
+            let ck = folder + "/ck"
+            let cases = [(ck + "/best.safetensors", "the run's best model (best.safetensors)"),
+                         (ck + "/options.json", "the run's options file (options.json)"),
+                         (ck + "/last/m.jsonl", "the link to the run's newest checkpoint (last)"),
+                         (ck + "/step-00000001/m.jsonl", "inside the checkpoint folder step-00000001"),
+                         (ck, "the checkpoint folder itself")]
+            for (metrics, entry) in cases {
+                #expect(CheckpointLocation.runEntry(at: metrics, in: CheckpointDirectory(path: ck)) == entry, "\(metrics)")
+            }
+            #expect(CheckpointLocation.runEntry(at: ck + "/metrics.jsonl", in: CheckpointDirectory(path: ck)) == nil)
+            #expect(CheckpointLocation.runEntry(at: folder + "/ck2/best.safetensors", in: CheckpointDirectory(path: ck)) == nil)
+
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let request = TrainingRunRequest(overrides: [.set(\.epochs, 1), .set(\.widthMultiplier, 0.125)].compactMap { $0 },
+                                             dataPath: folder, metricsPath: ck + "/options.json", checkpointDirectory: ck)
+            let setup = try TrainingRunSetup(request)
+            #expect(throws: TrainingRunSetupError.cannotRun("--metrics \(ck)/options.json is the run's options file (options.json) in --checkpoint-dir \(ck), which train writes and replaces; give another file, e.g. \(ck)/metrics.jsonl. Nothing was written.")) {
+                try setup.prepareCheckpointDirectory()
+            }
+            #expect(!FileManager.default.fileExists(atPath: ck))
+        }
+    }
+
+    /// `--resume A --checkpoint-dir B` where B holds another run is refused before a step;
+    /// into A's own folder, or a new one, it goes ahead.
+    @Test func aResumedRunDoesNotSaveIntoAnotherRunsFolder() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            for name in ["a", "b"] {
+                let request = TrainingRunRequest(overrides: [.set(\.epochs, 1), .set(\.batchSize, 6), .set(\.widthMultiplier, 0.125)].compactMap { $0 },
+                                                 dataPath: folder, checkpointDirectory: folder + "/" + name)
+                let setup = try TrainingRunSetup(request)
+                try setup.prepareCheckpointDirectory()
+                _ = try setup.execute(metrics: nil, shouldStop: { false }) { _ in }
+            }
+            let bBest = try Data(contentsOf: URL(fileURLWithPath: folder + "/b/best.safetensors"))
+            let bLast = try #require(CheckpointDirectory(path: folder + "/b").lastFolder)
+            let into = { (directory: String) in try TrainingRunSetup(TrainingRunRequest(checkpointDirectory: directory, resumeFrom: folder + "/a")) }
+            do {
+                try into(folder + "/b").prepareCheckpointDirectory()
+                Issue.record("--resume a --checkpoint-dir b was accepted")
+            } catch {
+                #expect("\(error)".hasPrefix("--checkpoint-dir \(folder)/b already holds another run's checkpoints, and --resume \(folder)/a"), "\(error)")
+            }
+            #expect(throws: Never.self) { try into(folder + "/a").prepareCheckpointDirectory() }
+            #expect(throws: Never.self) { try into(folder + "/c").prepareCheckpointDirectory() }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/b/best.safetensors")) == bBest)
+            #expect(CheckpointDirectory(path: folder + "/b").lastFolder == bLast)
+        }
+    }
+}

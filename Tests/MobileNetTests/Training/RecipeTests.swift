@@ -46,6 +46,14 @@ import Testing
         // (5.76 and 15.84 rounded), the last 14 epochs at 32×32.
         let shortened = try Self.trainCommand(["--recipe", "fast-lowres", "--epochs", "36"]).options(over: TrainCommand.defaults)
         #expect(shortened.cropSchedule == CropSchedule(phases: [.init(size: 16, epochs: 6), .init(size: 24, epochs: 16)]))
+        // The run's header says which epochs train at which size, also when a phase rounds away
+        // (8 of 50 → 0.48 of 3 epochs).
+        let options = Recipe.fastLowres.options
+        #expect(TrainCommand.cropScheduleLine(options.cropSchedule, epochs: 50, imageSide: 32)
+                == "Crops: epochs 1–8 at 16×16, epochs 9–30 at 24×24, epochs 31–50 at 32×32 (--crop-schedule 16:8,24:22)")
+        let three = try Self.trainCommand(["--recipe", "fast-lowres", "--epochs", "3"]).options(over: TrainCommand.defaults)
+        #expect(TrainCommand.cropScheduleLine(three.cropSchedule, epochs: 3, imageSide: 32) == "Crops: epoch 1 at 24×24, epochs 2–3 at 32×32 (--crop-schedule 24:1)")
+        #expect(TrainCommand.cropScheduleLine(.none, epochs: 3, imageSide: 32) == nil)
     }
 
     @Test func flagsAfterARecipeOverrideIt() throws {

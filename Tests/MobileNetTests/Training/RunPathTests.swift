@@ -75,8 +75,7 @@ import Testing
             try FileManager.default.createSymbolicLink(atPath: run + "/last", withDestinationPath: "step-3")
             FileManager.default.createFile(atPath: run + "/best.safetensors", contents: Data("x".utf8))
             for output in [step + "/training_state.safetensors", run + "/last/model.safetensors", step + "/other.safetensors", run + "/best.safetensors"] {
-                let command = try #require(try MobileNetTrain.parseAsRoot(["export", "--checkpoint", folder + "/m.safetensors", "--output", output]) as? ExportCommand)
-                #expect(throws: CommandFailure.self, "\(output)") { try command.refuseOverwriting(input: folder + "/m.safetensors") }
+                #expect(throws: CommandFailure.self, "\(output)") { try OutputPath(flag: "--output", path: output).check(inputs: [], dataFolders: []) }
             }
             #expect(CheckpointLocation.runFileOverwritten(by: step + "/training_state.safetensors")?.contains("could no longer be resumed") == true)
             let fine = try #require(try MobileNetTrain.parseAsRoot(["export", "--checkpoint", step, "--output", folder + "/exported.safetensors"]) as? ExportCommand)
