@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +10,7 @@ import Glibc
 ///     DIR/step-00001170/model.safetensors
 ///     DIR/step-00001170/training_state.safetensors
 ///     DIR/best.safetensors           the model with the best test accuracy so far
+///     DIR/.lock                      held by the process training into DIR (its id inside)
 ///
 /// A save never leaves a mix of an old model and a new state, nor a half-written file:
 /// both files go into a fresh hidden folder (each written to a temporary file, fsync'd and
@@ -26,6 +28,10 @@ public struct CheckpointDirectory: Sendable {
     static let folderPrefix = "step-"
     static let incomingPrefix = ".incoming-"
     static let linkPrefix = ".last-"
+    /// The file a training process holds locked while it saves here (``lock()``).
+    public static let lockFileName = ".lock"
+    /// The folders this process has locked (resolved path → descriptor, kept open until exit).
+    private static let locked = Mutex<[String: Int32]>([:])
 
     public let path: String
     public init(path: String) { self.path = path }
@@ -37,6 +43,33 @@ public struct CheckpointDirectory: Sendable {
     public var lastFolder: String? {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: lastLink) else { return nil }
         return target.hasPrefix("/") ? target : path + "/" + target
+    }
+
+    /// Takes an exclusive lock (flock(2)) on `DIR/.lock` for the rest of this process, so a
+    /// second process training into the same folder is refused before its first step rather
+    /// than each save deleting the other's checkpoints. The kernel releases it when the
+    /// process ends, killed or not; the file keeps the holder's process id for messages.
+    /// Locking a folder this process already holds succeeds.
+    /// - Returns: nil when this process holds the lock; the holder's process id (0 when it
+    ///   cannot be read) when another process does.
+    /// - Throws: ``FileWriteError/cannotCreate(path:reason:)`` when the file cannot be opened.
+    public func lock() throws -> Int32? {
+        let key = ResolvedPath.of(path), file = path + "/" + Self.lockFileName
+        return try Self.locked.withLock { held -> Int32? in
+            if held[key] != nil { return nil }
+            let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw FileWriteError.cannotCreate(path: file, reason: String(cString: strerror(errno))) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                let holder = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                close(fd)
+                return holder ?? 0
+            }
+            let text = "\(getpid())\n"
+            _ = ftruncate(fd, 0)
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            held[key] = fd
+            return nil
+        }
     }
 
     /// Creates the folder (and its parents) if needed, so a run fails at once, not after

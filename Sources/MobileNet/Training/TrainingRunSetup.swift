@@ -169,9 +169,10 @@ public struct TrainingRunSetup {
     }
 
     /// Checks the checkpoint folder before the first step, so a problem costs no training:
-    /// a new run never overwrites another run's checkpoints, no part of the folder's path may
-    /// be a file, and the folder must be writable (a probe file is written atomically and
-    /// removed). Nothing to do without a folder.
+    /// a new run never overwrites another run's checkpoints (nor does a resumed one), no part
+    /// of the folder's path may be a file, no other process may be training into it (it is
+    /// locked for this one, ``CheckpointDirectory/lock()``), and the folder must be writable
+    /// (a probe file is written atomically and removed). Nothing to do without a folder.
     /// Folders left by a save that a process did not finish (it no longer runs) are removed.
     /// - Returns: the removed folders, for the caller to mention.
     /// - Throws: ``TrainingRunSetupError/cannotRun(_:)`` naming the folder and what to do.
@@ -198,6 +199,9 @@ public struct TrainingRunSetup {
             }
         }
         try directory.create()
+        if let holder = try directory.lock() {
+            throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) is in use by another train process\(holder > 0 ? " (pid \(holder))" : ""): two runs saving into one folder would delete each other's checkpoints. Wait for it to end, or choose another folder; nothing was overwritten.")
+        }
         let removed = directory.removeStaleSaves()
         let probe = directory.path + "/.write-test-\(getpid())"
         do {

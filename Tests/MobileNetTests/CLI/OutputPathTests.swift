@@ -206,4 +206,32 @@ import Testing
             #expect(CheckpointDirectory(path: folder + "/b").lastFolder == bLast)
         }
     }
+
+    /// A folder another process trains into (it holds DIR/.lock, here util-linux's `flock`
+    /// standing in for it) is refused at setup, naming that process; once it ends, the run
+    /// goes ahead, and a second setup in this process does not lock itself out.
+    @Test func aFolderAnotherProcessTrainsIntoIsRefused() throws {
+        try CIFARFixture.withFolder { folder in
+            CIFARFixture.writeCIFAR10(in: folder, trainCounts: [4, 4, 4, 2, 2], testCount: 4)
+            let ck = folder + "/ck"
+            try FileManager.default.createDirectory(atPath: ck, withIntermediateDirectories: true)
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            holder.arguments = ["-x", ck + "/.lock", "-c", "echo 4242 > \(ck)/.lock; sleep 60"]
+            try holder.run()
+            defer { if holder.isRunning { holder.terminate() } }
+            // Until the holder has written its id, the lock may not be taken yet.
+            for _ in 0..<200 where (try? String(contentsOfFile: ck + "/.lock", encoding: .utf8)) != "4242\n" { usleep(10_000) }
+            let setup = { try TrainingRunSetup(TrainingRunRequest(overrides: [.set(\.epochs, 1), .set(\.widthMultiplier, 0.125)].compactMap { $0 },
+                                                                  dataPath: folder, checkpointDirectory: ck)) }
+            #expect(throws: TrainingRunSetupError.cannotRun("--checkpoint-dir \(ck) is in use by another train process (pid 4242): two runs saving into one folder would delete each other's checkpoints. Wait for it to end, or choose another folder; nothing was overwritten.")) {
+                try setup().prepareCheckpointDirectory()
+            }
+            holder.terminate()
+            holder.waitUntilExit()
+            #expect(throws: Never.self) { try setup().prepareCheckpointDirectory() }
+            #expect(throws: Never.self) { try setup().prepareCheckpointDirectory() }
+            #expect(try String(contentsOfFile: ck + "/.lock", encoding: .utf8) == "\(getpid())\n")
+        }
+    }
 }
