@@ -33,7 +33,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .notACheckpoint(let p, let what):
             return "\(p) is not a checkpoint: \(what)."
         case .modelOnly(let p):
-            return "\(p) holds a model only (no training state), so a run cannot resume from it. Give the checkpoint folder (with training_state.safetensors) or the --checkpoint-dir of the run."
+            return "\(p) is a single file with no training state beside it (a model at most), so a run cannot resume from it. Give the checkpoint folder (with training_state.safetensors) or the --checkpoint-dir of the run."
         case .missingMetadata(let p, let key):
             return "\(p) has no '\(key)' in its metadata; it was not written by this project's trainer or is damaged."
         case .badMetadata(let p, let key, let reason):

@@ -171,7 +171,7 @@ extension RunOption {
     public static let testTimeAugmentation = recorded(
         "tta", \.testTimeAugmentation, property: "testTimeAugmentation",
         help: "With --val-split: test-time augmentation of the test pass after the run, none, flip or flip-shift (as evaluate --tta)") { o in
-            o.testTimeAugmentation == .none || o.validationSplit > 0 ? nil : "applies to the test pass after a run with --val-split; give --val-split N too"
+            o.testTimeAugmentation == .none || o.validationSplit > 0 ? nil : "applies to the test pass after a run with --val-split; give --val-split N too, or evaluate the trained model with `evaluate --tta`"
         }
     public static let epochs = recorded(
         "epochs", \.epochs, property: "epochs", help: "Epochs; the schedule spans all of them") { o in
