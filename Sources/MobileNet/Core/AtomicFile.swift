@@ -14,7 +14,7 @@ public enum FileWriteError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .cannotCreate(let path, let reason):
-            return "cannot create \(path): \(reason.hasSuffix(".") ? String(reason.dropLast()) : reason). Check that the folder exists and is writable."
+            return "cannot create \(path): \(reason.hasSuffix(".") ? String(reason[..<reason.index(before: reason.endIndex)]) : reason). Check that the folder exists and is writable."
         case .writeFailed(let path, let reason):
             return "writing \(path) failed: \(reason). The previous file, if any, was left untouched; free some space or choose another folder."
         case .renameFailed(let path, let reason):
