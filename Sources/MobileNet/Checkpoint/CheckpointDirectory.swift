@@ -33,8 +33,14 @@ public struct CheckpointDirectory: Sendable {
     /// The folders this process has locked (resolved path → descriptor, kept open until exit).
     private static let locked = Mutex<[String: Int32]>([:])
 
+    /// The folder as given, without trailing slashes ("runs/a/" → "runs/a"), so the paths
+    /// built from it and printed have none doubled.
     public let path: String
-    public init(path: String) { self.path = path }
+    public init(path: String) {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.path = path
+    }
 
     public var lastLink: String { path + "/" + Self.lastLinkName }
     public var bestPath: String { path + "/" + Self.bestFileName }

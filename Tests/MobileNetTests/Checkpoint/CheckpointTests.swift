@@ -188,3 +188,15 @@ import Testing
         }
     }
 }
+
+/// `--checkpoint-dir runs/a/` names the folder runs/a: the paths built from it (and printed)
+/// have no doubled slash.
+@Suite struct CheckpointDirectoryPathTests {
+    @Test func trailingSlashesAreDropped() {
+        #expect(CheckpointDirectory(path: "runs/a//").path == "runs/a")
+        #expect(CheckpointDirectory(path: "runs/a/").lastLink == "runs/a/last")
+        #expect(CheckpointDirectory(path: "runs/a/").bestPath == "runs/a/best.safetensors")
+        #expect(CheckpointDirectory(path: "/").path == "/")
+        #expect(CheckpointDirectory(path: "runs/a").path == "runs/a")
+    }
+}
