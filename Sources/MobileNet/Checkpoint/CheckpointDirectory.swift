@@ -182,12 +182,17 @@ public struct CheckpointDirectory: Sendable {
         return name
     }
 
+    /// Whether `name` is one this type's saves create in the folder: a checkpoint folder
+    /// (`step-N`), a save in progress or the temporary link of one.
+    static func isSaveEntry(_ name: some StringProtocol) -> Bool {
+        [folderPrefix, incomingPrefix, linkPrefix].contains { name.hasPrefix($0) }
+    }
+
     /// Removes older checkpoint folders and leftovers of interrupted saves (only names this type creates).
     private func removeLeftovers(keeping name: String) {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         for entry in entries where entry != name {
-            let ours = [Self.folderPrefix, Self.incomingPrefix, Self.linkPrefix].contains { entry.hasPrefix($0) }
-            if ours { try? FileManager.default.removeItem(atPath: path + "/" + entry) }
+            if Self.isSaveEntry(entry) { try? FileManager.default.removeItem(atPath: path + "/" + entry) }
         }
     }
 

@@ -52,8 +52,7 @@ extension CheckpointLocation {
         case RunConfigFile.fileName: return "the run's options file (\(entry))"
         case CheckpointDirectory.lastLinkName: return "the link to the run's newest checkpoint (\(entry))"
         default:
-            let prefixes = [CheckpointDirectory.folderPrefix, CheckpointDirectory.incomingPrefix, CheckpointDirectory.linkPrefix]
-            return prefixes.contains { entry.hasPrefix($0) } ? "inside the checkpoint folder \(entry)" : nil
+            return CheckpointDirectory.isSaveEntry(entry) ? "inside the checkpoint folder \(entry)" : nil
         }
     }
 }

@@ -180,8 +180,7 @@ public struct TrainingRunSetup {
     public func prepareCheckpointDirectory() throws -> [CheckpointDirectory.StaleSave] {
         guard let directory = run.checkpoints else { return [] }
         if let file = ResolvedPath.fileInTheWay(of: directory.path) {
-            let whole = (directory.path.hasPrefix("/") ? "/" : "") + directory.path.split(separator: "/").joined(separator: "/")
-            let given = file == whole ? "" : "\(directory.path): "  // "ck/" is the file "ck" itself
+            let given = ResolvedPath.of(file) == ResolvedPath.of(directory.path) ? "" : "\(directory.path): "
             throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(given)\(ResolvedPath.notAFolder(file)). Choose a folder path; nothing was moved or overwritten.")
         }
         if let metricsPath, let entry = CheckpointLocation.runEntry(at: metricsPath, in: directory) {
@@ -190,9 +189,9 @@ public struct TrainingRunSetup {
         if directory.lastFolder != nil || FileManager.default.fileExists(atPath: directory.bestPath) {
             if let checkpoint {
                 // A resumed run may keep saving into its own folder, not into another run's.
-                let own = ResolvedPath.of((checkpoint.folder as NSString).deletingLastPathComponent)
-                if own != ResolvedPath.of(directory.path) {
-                    throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints, and --resume \(checkpoint.folder) belongs to the run in \((checkpoint.folder as NSString).deletingLastPathComponent). Leave out --checkpoint-dir to keep saving there, or give a new folder; nothing was overwritten.")
+                let own = (checkpoint.folder as NSString).deletingLastPathComponent
+                if ResolvedPath.of(own) != ResolvedPath.of(directory.path) {
+                    throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints, and --resume \(checkpoint.folder) belongs to the run in \(own). Leave out --checkpoint-dir to keep saving there, or give a new folder; nothing was overwritten.")
                 }
             } else {
                 throw TrainingRunSetupError.cannotRun("--checkpoint-dir \(directory.path) already holds another run's checkpoints. Continue that run with --resume \(directory.path), or choose a new folder; nothing was overwritten.")
